@@ -1,1 +1,1 @@
-System.Console.WriteLine(TorchSharp.torch.ones(2).sum().item<float>());
+return Fmnist.Cli.CliApp.Run(args, Console.Out, Console.Error);

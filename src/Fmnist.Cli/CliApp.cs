@@ -1,0 +1,35 @@
+using System.CommandLine;
+using Fmnist.Cli.Commands;
+
+namespace Fmnist.Cli;
+
+/// <summary>The `fmnist` command tree. Writers are parameters so tests can run it in-process.</summary>
+public static class CliApp
+{
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("fmnist: Fashion-MNIST classifiers (Hamming KNN and CNN+LSTM) in C#.");
+        var io = new CliIo(stdout, stderr);
+        foreach (var command in new[]
+                 {
+                     DataCommand.Create(io), KnnCommand.Create(io), BenchCommand.Create(io),
+                 })
+            root.Subcommands.Add(command);
+        var parse = root.Parse(args);
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return parse.Invoke(config);
+        }
+        catch (Exception e) when (Errors.IsUserError(e))
+        {
+            stderr.WriteLine($"fmnist: {Errors.OneLine(e)}");
+            return 1;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("FMNIST_DEBUG") != "1")
+        {
+            stderr.WriteLine($"fmnist: internal error: {e.GetType().Name}: {Errors.OneLine(e)} (set FMNIST_DEBUG=1 for the stack trace)");
+            return 70;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Spectre.Console;
+
+namespace Fmnist.Cli;
+
+/// <summary>
+/// Where output goes. With --json, stdout carries exactly one JSON object and every human-readable
+/// line (tables, progress) goes to stderr instead.
+/// </summary>
+public sealed class CliIo(TextWriter stdout, TextWriter stderr)
+{
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public TextWriter Stdout { get; } = stdout;
+    public TextWriter Stderr { get; } = stderr;
+
+    /// <summary>True when the real console is attached and not redirected: progress bars can redraw.</summary>
+    public bool Interactive => ReferenceEquals(Stderr, Console.Error) && !Console.IsErrorRedirected;
+
+    public IAnsiConsole Human(bool json) => Create(json ? Stderr : Stdout);
+
+    public IAnsiConsole Status => Create(Stderr);
+
+    public void WriteJson(object value) => Stdout.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));
+
+    private IAnsiConsole Create(TextWriter writer)
+    {
+        bool console = ReferenceEquals(writer, Console.Out) ? !Console.IsOutputRedirected
+            : ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected;
+        var ansi = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = console ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = console ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = console ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!console) ansi.Profile.Width = 120; // files and pipes: don't wrap tables at 80 columns
+        return ansi;
+    }
+}

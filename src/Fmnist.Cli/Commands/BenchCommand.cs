@@ -1,0 +1,57 @@
+using System.CommandLine;
+using Fmnist.Models.Knn;
+using Spectre.Console;
+
+namespace Fmnist.Cli.Commands;
+
+internal static class BenchCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var command = new Command("bench", "Speed benchmarks (run on a quiet machine)");
+        command.Subcommands.Add(Knn(io));
+        return command;
+    }
+
+    private static Command Knn(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var repeat = new Option<int>("--repeat") { Description = "Timed repetitions after one warm-up; the median is reported", DefaultValueFactory = _ => 5 };
+        var kernel = new Option<SearchKernel>("--kernel") { Description = "auto, avx512 or scalar", DefaultValueFactory = _ => SearchKernel.Auto };
+        var command = new Command("knn", "Time the full 10,000 x 60,000 Hamming KNN scoring K = 1,4,9,20,50,100") { dataDir, json, repeat, kernel };
+        command.SetAction(parse =>
+        {
+            var loaded = Common.Load(parse.GetValue(dataDir));
+            int n = Math.Max(1, parse.GetValue(repeat));
+            var options = new KnnOptions(KnnOptions.SeedKs, Kernel: parse.GetValue(kernel));
+            var first = KnnClassifier.Run(loaded.Data.Train, loaded.Data.Test, options);
+            var times = Enumerable.Range(0, n).Select(_ => KnnClassifier.Run(loaded.Data.Train, loaded.Data.Test, options).Seconds).Order().ToArray();
+            double median = times[n / 2];
+            double pairs = (double)loaded.Data.Train.Count * loaded.Data.Test.Count;
+            var result = new
+            {
+                train = loaded.Data.Train.Count,
+                test = loaded.Data.Test.Count,
+                kernel = first.Kernel,
+                threads = Environment.ProcessorCount,
+                first_run_seconds = Math.Round(first.Seconds, 4),
+                seconds = Math.Round(median, 4),
+                min_seconds = Math.Round(times[0], 4),
+                pairs_per_second = Math.Round(pairs / median),
+                peak_rss_mb = Common.PeakRssMb(),
+                accuracy_k1 = first.Results[0].Accuracy,
+            };
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(result);
+                return 0;
+            }
+            var console = io.Human(false);
+            console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {result.threads} threads");
+            console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s; peak RSS {result.peak_rss_mb:F0} MB");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Fmnist.Data;
+
+namespace Fmnist.Cli.Commands;
+
+/// <summary>Options every subcommand takes, and data loading shared by them.</summary>
+internal static class Common
+{
+    public static Option<string?> DataDir() => new("--data-dir")
+    {
+        Description = "Folder with the four IDX files (gzip or raw). Default: $FASHION_MNIST_DIR, then "
+                      + "~/.cache/fmnist/fashion-mnist, then /usr/share/datasets/fashion-mnist; downloaded when none has them",
+    };
+
+    public static Option<bool> Json() => new("--json")
+    {
+        Description = "Print one JSON object on stdout and nothing else there [default: False]",
+    };
+
+    public static Option<int?> Limit(string name, string what) => new(name)
+    {
+        Description = $"Use only the first N {what} images [default: all]",
+    };
+
+    public sealed record Loaded(Dataset Data, DataLocation Location, double Seconds);
+
+    public static Loaded Load(string? dataDir, IProgress<string>? progress = null)
+    {
+        var watch = Stopwatch.StartNew();
+        var location = new DataLocator().Locate(dataDir, progress);
+        var data = DataFiles.Load(location.Directory);
+        return new Loaded(data, location, watch.Elapsed.TotalSeconds);
+    }
+
+    public static double PeakRssMb()
+    {
+        using var p = Process.GetCurrentProcess();
+        return Math.Round(p.PeakWorkingSet64 / (1024.0 * 1024.0), 1);
+    }
+
+    public static int Positive(int? value, string option)
+    {
+        if (value is null) return int.MaxValue;
+        if (value <= 0) throw new UsageException($"{option} must be a positive number, got {value}");
+        return value.Value;
+    }
+}

@@ -1,0 +1,66 @@
+using System.CommandLine;
+using Fmnist.Data;
+using Spectre.Console;
+
+namespace Fmnist.Cli.Commands;
+
+internal static class DataCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var preview = new Option<string?>("--preview") { Description = "Also write a PNG grid of example images per class to this file" };
+        var perClass = new Option<int>("--per-class") { Description = "Images per class in the preview", DefaultValueFactory = _ => 10 };
+        var command = new Command("data", "Find (or download) the dataset, check it, and report counts and checksums") { dataDir, json, preview, perClass };
+        command.SetAction(parse =>
+        {
+            bool asJson = parse.GetValue(json);
+            var loaded = Common.Load(parse.GetValue(dataDir), new Progress<string>(m => io.Stderr.WriteLine(m)));
+            var sums = DataFiles.Checksums(loaded.Location.Directory);
+            var previewPath = parse.GetValue(preview);
+            if (previewPath is not null)
+            {
+                int n = parse.GetValue(perClass);
+                if (n is < 1 or > 50) throw new UsageException($"--per-class must be 1..50, got {n}");
+                //PREVIEW Reports.Plots.SavePreviewByClass(loaded.Data.Train.Images, loaded.Data.Train.Labels, ClassNames.All, n, previewPath);
+            }
+            var result = new
+            {
+                directory = loaded.Location.Directory,
+                source = loaded.Location.Source,
+                train = loaded.Data.Train.Count,
+                test = loaded.Data.Test.Count,
+                classes = ClassNames.All.Select((name, c) => new
+                {
+                    label = c, name, train = loaded.Data.Train.ClassCounts()[c], test = loaded.Data.Test.ClassCounts()[c],
+                }),
+                checksums = sums.Select(s => new { file = s.File, md5 = s.Md5, content_md5 = s.ContentMd5, official_file = s.Official, official_content = s.OfficialContent }),
+                official = sums.Count == DataFiles.Official.Count && sums.All(s => s.OfficialContent),
+                load_seconds = Math.Round(loaded.Seconds, 3),
+                preview = previewPath,
+            };
+            if (asJson)
+            {
+                io.WriteJson(result);
+                return 0;
+            }
+            var console = io.Human(false);
+            console.MarkupLineInterpolated($"Data: [bold]{loaded.Location.Directory}[/] (found via {loaded.Location.Source}), loaded in {loaded.Seconds:F2} s");
+            var table = new Table().AddColumns("Label", "Class", "Train", "Test");
+            foreach (var c in result.classes) table.AddRow(c.label.ToString(), c.name, c.train.ToString("N0"), c.test.ToString("N0"));
+            table.AddRow("", "[bold]total[/]", result.train.ToString("N0"), result.test.ToString("N0"));
+            console.Write(table);
+            foreach (var s in sums)
+                console.MarkupLineInterpolated($"{Path.GetFileName(s.File),-28} md5 {s.Md5}  {Verdict(s)}");
+            if (previewPath is not null) console.MarkupLineInterpolated($"Preview written to {previewPath}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static string Verdict(DataFiles.ChecksumStatus s) =>
+        s.Official ? "official Fashion-MNIST file"
+        : s.OfficialContent ? $"official Fashion-MNIST content, recompressed (content md5 {s.ContentMd5})"
+        : "not Fashion-MNIST (other IDX data)";
+}

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Fmnist.Experiments;
+using Fmnist.Models.Knn;
+using Spectre.Console;
+
+namespace Fmnist.Cli.Commands;
+
+internal static class KnnCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var ks = new Option<string>("--k") { Description = "Comma-separated K values, all scored from one search", DefaultValueFactory = _ => "1,4,9,20,50,100" };
+        var threshold = new Option<int>("--threshold") { Description = "Binarize with pixel > threshold (0..254)", DefaultValueFactory = _ => 127 };
+        var weights = new Option<KnnWeights>("--weights") { Description = "Vote weighting: uniform or distance (1/d)", DefaultValueFactory = _ => KnnWeights.Uniform };
+        var trainLimit = Common.Limit("--train-limit", "training");
+        var testLimit = Common.Limit("--test-limit", "test");
+        var tune = new Option<bool>("--tune") { Description = "Choose threshold, K and weights on a validation split of the training set, then report test accuracy once [default: False]" };
+        var seed = new Option<int>("--seed") { Description = "Seed of the validation split for --tune", DefaultValueFactory = _ => 1 };
+        var command = new Command("knn", "Hamming-distance KNN on binarized images: the seed's K table")
+            { dataDir, json, ks, threshold, weights, trainLimit, testLimit, tune, seed };
+        command.SetAction(parse =>
+        {
+            var wall = Stopwatch.StartNew();
+            bool asJson = parse.GetValue(json);
+            var loaded = Common.Load(parse.GetValue(dataDir));
+            var train = loaded.Data.Train.Take(Common.Positive(parse.GetValue(trainLimit), "--train-limit"));
+            var test = loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
+            if (parse.GetValue(tune)) return Tune(io, asJson, train, test, parse.GetValue(seed), loaded.Seconds);
+
+            int t = parse.GetValue(threshold);
+            if (t is < 0 or > 254) throw new UsageException($"--threshold must be 0..254, got {t}");
+            var kList = ParseKs(parse.GetValue(ks)!, train.Count);
+            var run = KnnClassifier.Run(train, test, new KnnOptions(kList, t, parse.GetValue(weights)));
+            var result = new
+            {
+                threshold = run.Threshold,
+                weights = run.Weights,
+                train = run.Train,
+                test = run.Test,
+                results = run.Results.Select(r => new { k = r.K, accuracy = r.Accuracy, correct = r.Correct, seed_accuracy = SeedReference.Knn(r.K) }),
+                seconds = Math.Round(run.Seconds, 4),
+                search_seconds = Math.Round(run.SearchSeconds, 4),
+                load_seconds = Math.Round(loaded.Seconds, 3),
+                wall_seconds = Math.Round(wall.Elapsed.TotalSeconds, 3),
+                peak_rss_mb = Common.PeakRssMb(),
+                kernel = run.Kernel,
+                threads = Environment.ProcessorCount,
+            };
+            if (asJson)
+            {
+                io.WriteJson(result);
+                return 0;
+            }
+            var console = io.Human(false);
+            var table = new Table().Title($"Hamming KNN, pixel > {run.Threshold}, {run.Weights.ToString().ToLowerInvariant()} votes, {run.Train:N0} train / {run.Test:N0} test")
+                .AddColumns("K", "Accuracy", "Seed's accuracy");
+            var bestK = run.Results.MaxBy(r => r.Accuracy)!.K;
+            foreach (var r in run.Results)
+            {
+                var acc = $"{r.Accuracy:P2}";
+                table.AddRow(r.K == bestK ? $"[bold]{r.K}[/]" : r.K.ToString(), r.K == bestK ? $"[bold]{acc}[/]" : acc,
+                    SeedReference.Knn(r.K) is { } s ? $"{s:P2}" : "-");
+            }
+            console.Write(table);
+            console.MarkupLineInterpolated($"KNN time {run.Seconds:F3} s (search {run.SearchSeconds:F3} s, {run.Kernel} kernel, {Environment.ProcessorCount} threads); data load {loaded.Seconds:F2} s; peak memory {result.peak_rss_mb:F0} MB");
+            return 0;
+        });
+        return command;
+    }
+
+    internal static int[] ParseKs(string text, int trainCount)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var list = new List<int>();
+        foreach (var p in parts)
+        {
+            if (!int.TryParse(p, out var k) || k < 1 || k > trainCount)
+                throw new UsageException($"--k: '{p}' is not a whole number in 1..{trainCount}");
+            if (!list.Contains(k)) list.Add(k);
+        }
+        if (list.Count == 0) throw new UsageException("--k needs at least one value");
+        return list.ToArray();
+    }
+
+    private static int Tune(CliIo io, bool asJson, Data.LabeledImages train, Data.LabeledImages test, int seed, double loadSeconds)
+    {
+        var thresholds = Enumerable.Range(0, 21).Select(i => i * 10).ToArray();
+        int done = 0;
+        var progress = new Progress<KnnTrial>(_ =>
+        {
+            if (++done % (2 * KnnTuner.DefaultKs.Count) == 0) io.Stderr.Write($"\rtuning: {done / (2 * KnnTuner.DefaultKs.Count)} thresholds tried");
+        });
+        var tuning = KnnTuner.Tune(train, test, thresholds, KnnTuner.DefaultKs, 0.2, seed, progress);
+        io.Stderr.WriteLine();
+        var b = tuning.Best;
+        var result = new
+        {
+            best = new { threshold = b.Threshold, k = b.K, weights = b.Weights, val_accuracy = b.ValAccuracy },
+            test_accuracy = tuning.TestAccuracy,
+            train = tuning.TrainCount,
+            validation = tuning.ValCount,
+            seed,
+            trials = tuning.Trials.Count,
+            seconds = Math.Round(tuning.Seconds, 2),
+            load_seconds = Math.Round(loadSeconds, 3),
+            by_threshold = tuning.Trials.GroupBy(t => t.Threshold).OrderBy(g => g.Key)
+                .Select(g => { var top = g.MaxBy(t => t.ValAccuracy)!; return new { threshold = g.Key, k = top.K, weights = top.Weights, val_accuracy = top.ValAccuracy }; }),
+        };
+        if (asJson)
+        {
+            io.WriteJson(result);
+            return 0;
+        }
+        var console = io.Human(false);
+        var table = new Table().Title($"KNN tuning on a {tuning.ValCount:N0}-image validation split (best K and weights per threshold)")
+            .AddColumns("Threshold", "Best K", "Weights", "Validation accuracy");
+        foreach (var row in result.by_threshold)
+            table.AddRow(row.threshold.ToString(), row.k.ToString(), row.weights.ToString().ToLowerInvariant(), $"{row.val_accuracy:P2}");
+        console.Write(table);
+        console.MarkupLineInterpolated($"Chosen on validation: threshold {b.Threshold}, K={b.K}, {b.Weights.ToString().ToLowerInvariant()} votes ({b.ValAccuracy:P2}).");
+        console.MarkupLineInterpolated($"[bold]Test accuracy (60,000 train / {test.Count:N0} test, measured once): {tuning.TestAccuracy:P2}[/]  ({tuning.Seconds:F1} s)");
+        return 0;
+    }
+}

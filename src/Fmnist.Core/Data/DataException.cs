@@ -1,0 +1,10 @@
+namespace Fmnist.Data;
+
+/// <summary>
+/// A problem with the data files that the user can act on. The message is one line and names the file.
+/// </summary>
+public sealed class DataException(string path, string problem) : Exception($"{path}: {problem}")
+{
+    public string Path { get; } = path;
+    public string Problem { get; } = problem;
+}

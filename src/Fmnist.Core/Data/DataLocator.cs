@@ -1,0 +1,88 @@
+namespace Fmnist.Data;
+
+/// <summary>Where the data was found and how.</summary>
+public sealed record DataLocation(string Directory, string Source);
+
+/// <summary>
+/// Finds the data directory, in order: an explicit directory, $FASHION_MNIST_DIR, the per-user cache,
+/// the Debian package's directory. When none has the files, downloads them into the explicit directory
+/// (or the cache); when that fails too, says how to provide the data.
+/// </summary>
+public sealed class DataLocator
+{
+    public const string EnvVar = "FASHION_MNIST_DIR";
+    public const string MirrorEnvVar = "FASHION_MNIST_MIRROR";
+    public const string DebianDir = "/usr/share/datasets/fashion-mnist";
+
+    public static string CacheDir
+    {
+        get
+        {
+            var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            var root = string.IsNullOrEmpty(xdg)
+                ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache") : xdg;
+            return Path.Combine(root, "fmnist", "fashion-mnist");
+        }
+    }
+
+    public Func<Downloader>? DownloaderFactory { get; init; }
+
+    public IReadOnlyList<DataLocation> Candidates(string? explicitDir)
+    {
+        var list = new List<DataLocation>();
+        if (!string.IsNullOrEmpty(explicitDir)) list.Add(new(explicitDir, "--data-dir"));
+        var env = Environment.GetEnvironmentVariable(EnvVar);
+        if (!string.IsNullOrEmpty(env)) list.Add(new(env, EnvVar));
+        list.Add(new(CacheDir, "user cache"));
+        list.Add(new(DebianDir, "Debian package dataset-fashion-mnist"));
+        return list;
+    }
+
+    public DataLocation Locate(string? explicitDir, IProgress<string>? progress = null)
+    {
+        if (!string.IsNullOrEmpty(explicitDir))
+        {
+            CheckDirectory(explicitDir);
+            if (DataFiles.IsComplete(explicitDir)) return new(explicitDir, "--data-dir");
+        }
+        foreach (var c in Candidates(null))
+            if (Directory.Exists(c.Directory) && DataFiles.IsComplete(c.Directory)) return c;
+
+        var target = string.IsNullOrEmpty(explicitDir) ? CacheDir : explicitDir;
+        try
+        {
+            (DownloaderFactory ?? DefaultDownloader)().DownloadAll(target, progress);
+            return new(target, "downloaded");
+        }
+        catch (DataException e) when (e.Problem.StartsWith("download failed", StringComparison.Ordinal)
+                                      || e.Problem.StartsWith("download timed out", StringComparison.Ordinal))
+        {
+            throw new DataException(target,
+                "Fashion-MNIST not found and the download failed (" + e.Problem + "). Provide it one of three ways: "
+                + "`apt-get install dataset-fashion-mnist` (Debian), "
+                + $"set {EnvVar} or pass --data-dir to a folder with the four IDX files, "
+                + $"or place them in {CacheDir}");
+        }
+    }
+
+    private static void CheckDirectory(string dir)
+    {
+        if (File.Exists(dir)) throw new DataException(dir, "is a file, not a directory");
+        if (!Directory.Exists(dir)) return; // a download may create it
+        try
+        {
+            _ = Directory.EnumerateFileSystemEntries(dir).FirstOrDefault();
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new DataException(dir, "directory cannot be read (permission denied)");
+        }
+    }
+
+    private static Downloader DefaultDownloader()
+    {
+        var mirror = Environment.GetEnvironmentVariable(MirrorEnvVar);
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        return new Downloader(http, string.IsNullOrEmpty(mirror) ? Downloader.OfficialBase : new Uri(mirror.TrimEnd('/') + "/"));
+    }
+}

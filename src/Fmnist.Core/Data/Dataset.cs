@@ -1,0 +1,37 @@
+namespace Fmnist.Data;
+
+/// <summary>Images (N*784 bytes, row-major, 0 = black) and their labels (0..9).</summary>
+public sealed record LabeledImages(byte[] Images, byte[] Labels)
+{
+    public int Count => Labels.Length;
+
+    public ReadOnlySpan<byte> Image(int i) => Images.AsSpan(i * IdxReader.Pixels, IdxReader.Pixels);
+
+    /// <summary>The first <paramref name="limit"/> images (all when null or larger).</summary>
+    public LabeledImages Take(int? limit) =>
+        limit is null || limit >= Count ? this
+            : new(Images[..(limit.Value * IdxReader.Pixels)], Labels[..limit.Value]);
+
+    /// <summary>The images at the given indices, in that order.</summary>
+    public LabeledImages Select(IReadOnlyList<int> indices)
+    {
+        var images = new byte[indices.Count * IdxReader.Pixels];
+        var labels = new byte[indices.Count];
+        for (int i = 0; i < indices.Count; i++)
+        {
+            Image(indices[i]).CopyTo(images.AsSpan(i * IdxReader.Pixels));
+            labels[i] = Labels[indices[i]];
+        }
+        return new(images, labels);
+    }
+
+    public int[] ClassCounts()
+    {
+        var counts = new int[ClassNames.Count];
+        foreach (var l in Labels) counts[l]++;
+        return counts;
+    }
+}
+
+/// <summary>The train and test splits as loaded from one data directory.</summary>
+public sealed record Dataset(string Directory, LabeledImages Train, LabeledImages Test);

@@ -1,0 +1,54 @@
+namespace Fmnist.Data;
+
+/// <summary>
+/// Downloads the four official files. Each goes to a temporary name, its MD5 is checked, and only
+/// then is it renamed into place: a broken or foreign download never looks like data.
+/// </summary>
+public sealed class Downloader(HttpClient http, Uri baseUri)
+{
+    public static readonly Uri OfficialBase = new("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/");
+
+    public void DownloadAll(string directory, IProgress<string>? progress = null)
+    {
+        Directory.CreateDirectory(directory);
+        foreach (var spec in DataFiles.Official)
+        {
+            var target = Path.Combine(directory, spec.Name);
+            if (File.Exists(target) && DataFiles.Md5(target) == spec.Md5) continue;
+            progress?.Report($"downloading {spec.Name}");
+            Download(spec, target);
+        }
+    }
+
+    private void Download(DataFiles.FileSpec spec, string target)
+    {
+        var tmp = target + ".part";
+        try
+        {
+            using (var response = http.GetAsync(new Uri(baseUri, spec.Name), HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
+            {
+                if (!response.IsSuccessStatusCode)
+                    throw new DataException(new Uri(baseUri, spec.Name).ToString(), $"download failed: HTTP {(int)response.StatusCode}");
+                using var body = response.Content.ReadAsStream();
+                using var file = File.Create(tmp);
+                body.CopyTo(file);
+            }
+            var md5 = DataFiles.Md5(tmp);
+            if (md5 != spec.Md5)
+                throw new DataException(target, $"checksum mismatch after download: MD5 {md5}, expected {spec.Md5}; file deleted");
+            File.Move(tmp, target, overwrite: true);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new DataException(new Uri(baseUri, spec.Name).ToString(), $"download failed: {e.Message.TrimEnd('.')}");
+        }
+        catch (TaskCanceledException)
+        {
+            throw new DataException(new Uri(baseUri, spec.Name).ToString(), "download timed out");
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}

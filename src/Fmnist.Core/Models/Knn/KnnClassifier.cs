@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Fmnist.Data;
+using Fmnist.Features;
+
+namespace Fmnist.Models.Knn;
+
+public sealed record KnnOptions(IReadOnlyList<int> Ks, int Threshold = 127, KnnWeights Weights = KnnWeights.Uniform,
+    SearchKernel Kernel = SearchKernel.Auto)
+{
+    public static readonly IReadOnlyList<int> SeedKs = [1, 4, 9, 20, 50, 100];
+}
+
+public sealed record KnnScore(int K, double Accuracy, int Correct, byte[] Predictions);
+
+public sealed record KnnRun(int Threshold, KnnWeights Weights, int Train, int Test, IReadOnlyList<KnnScore> Results,
+    double Seconds, double PackSeconds, double SearchSeconds, string Kernel);
+
+/// <summary>Binarize, pack, find the max(K) nearest once, and score every requested K from that pass.</summary>
+public static class KnnClassifier
+{
+    public static KnnRun Run(LabeledImages train, LabeledImages test, KnnOptions options)
+    {
+        if (options.Ks.Count == 0) throw new ArgumentException("at least one K is needed");
+        int maxK = options.Ks.Max();
+        if (options.Ks.Min() < 1 || maxK > train.Count)
+            throw new ArgumentOutOfRangeException(nameof(options), $"every K must be in 1..{train.Count}");
+        var total = Stopwatch.StartNew();
+        var trainBits = BitImages.Pack(train.Images, options.Threshold);
+        var testBits = BitImages.Pack(test.Images, options.Threshold);
+        double pack = total.Elapsed.TotalSeconds;
+        var nb = HammingSearch.Search(trainBits, testBits, maxK, options.Kernel);
+        double search = total.Elapsed.TotalSeconds - pack;
+        var scores = options.Ks.Select(k => Score(nb, train.Labels, test.Labels, k, options.Weights)).ToList();
+        var kernel = options.Kernel == SearchKernel.Scalar || !HammingSearch.Avx512Available ? "scalar" : "avx512";
+        return new KnnRun(options.Threshold, options.Weights, train.Count, test.Count, scores,
+            total.Elapsed.TotalSeconds, pack, search, kernel);
+    }
+
+    public static KnnScore Score(Neighbours nb, byte[] trainLabels, byte[] testLabels, int k, KnnWeights weights)
+    {
+        var predictions = KnnVote.Predict(nb, trainLabels, k, weights);
+        int correct = 0;
+        for (int i = 0; i < predictions.Length; i++) if (predictions[i] == testLabels[i]) correct++;
+        return new KnnScore(k, (double)correct / predictions.Length, correct, predictions);
+    }
+}

@@ -1,0 +1,57 @@
+using Fmnist.Data;
+using Fmnist.Features;
+
+namespace Fmnist.Models.Knn;
+
+public sealed record KnnTrial(int Threshold, int K, KnnWeights Weights, double ValAccuracy);
+
+public sealed record KnnTuning(KnnTrial Best, IReadOnlyList<KnnTrial> Trials, int TrainCount, int ValCount,
+    double TestAccuracy, double Seconds);
+
+/// <summary>
+/// Chooses threshold, K and weighting on a stratified validation split of the training set (never the
+/// test set): a coarse threshold grid, then every threshold within one coarse step of the best. The
+/// chosen setting is then scored once on the test set with the whole training set.
+/// </summary>
+public static class KnnTuner
+{
+    public static readonly IReadOnlyList<int> DefaultKs = [1, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20];
+
+    public static KnnTuning Tune(LabeledImages train, LabeledImages test, IReadOnlyList<int> coarseThresholds,
+        IReadOnlyList<int> ks, double valFraction = 0.2, int seed = 1, IProgress<KnnTrial>? progress = null)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var (trIdx, valIdx) = Splits.Stratified(train.Labels, valFraction, seed);
+        var fit = train.Select(trIdx);
+        var val = train.Select(valIdx);
+        var trials = new List<KnnTrial>();
+        var tried = new HashSet<int>();
+
+        void Evaluate(int threshold)
+        {
+            if (!tried.Add(threshold)) return;
+            var nb = HammingSearch.Search(BitImages.Pack(fit.Images, threshold), BitImages.Pack(val.Images, threshold), ks.Max());
+            foreach (var weights in new[] { KnnWeights.Uniform, KnnWeights.Distance })
+                foreach (var k in ks)
+                {
+                    var trial = new KnnTrial(threshold, k, weights, KnnClassifier.Score(nb, fit.Labels, val.Labels, k, weights).Accuracy);
+                    trials.Add(trial);
+                    progress?.Report(trial);
+                }
+        }
+
+        foreach (var t in coarseThresholds) Evaluate(t);
+        var sorted = coarseThresholds.Order().ToArray();
+        int step = sorted.Length > 1 ? sorted.Zip(sorted.Skip(1), (a, b) => b - a).Min() : 1;
+        int coarseBest = BestOf(trials).Threshold;
+        for (int t = Math.Max(0, coarseBest - step + 1); t <= Math.Min(254, coarseBest + step - 1); t++) Evaluate(t);
+
+        var best = BestOf(trials);
+        var final = KnnClassifier.Run(train, test, new KnnOptions([best.K], best.Threshold, best.Weights));
+        return new KnnTuning(best, trials, fit.Count, val.Count, final.Results[0].Accuracy, watch.Elapsed.TotalSeconds);
+    }
+
+    // Highest validation accuracy; ties go to the simpler setting (lower threshold, smaller K, uniform).
+    private static KnnTrial BestOf(IEnumerable<KnnTrial> trials) =>
+        trials.OrderByDescending(t => t.ValAccuracy).ThenBy(t => t.Threshold).ThenBy(t => t.K).ThenBy(t => t.Weights).First();
+}
