@@ -4,8 +4,9 @@ using Fmnist.Features;
 
 namespace Fmnist.Models.Knn;
 
+/// <param name="Shifted">Add one-pixel-shifted copies of every training image (5x the training set).</param>
 public sealed record KnnOptions(IReadOnlyList<int> Ks, int Threshold = 127, KnnWeights Weights = KnnWeights.Uniform,
-    SearchKernel Kernel = SearchKernel.Auto)
+    SearchKernel Kernel = SearchKernel.Auto, bool Shifted = false)
 {
     public static readonly IReadOnlyList<int> SeedKs = [1, 4, 9, 20, 50, 100];
 }
@@ -25,12 +26,18 @@ public static class KnnClassifier
         if (options.Ks.Min() < 1 || maxK > train.Count)
             throw new ArgumentOutOfRangeException(nameof(options), $"every K must be in 1..{train.Count}");
         var total = Stopwatch.StartNew();
+        var labels = train.Labels;
+        if (options.Shifted)
+        {
+            train = Shifts.Expand(train);
+            labels = train.Labels;
+        }
         var trainBits = BitImages.Pack(train.Images, options.Threshold);
         var testBits = BitImages.Pack(test.Images, options.Threshold);
         double pack = total.Elapsed.TotalSeconds;
         var nb = HammingSearch.Search(trainBits, testBits, maxK, options.Kernel);
         double search = total.Elapsed.TotalSeconds - pack;
-        var scores = options.Ks.Select(k => Score(nb, train.Labels, test.Labels, k, options.Weights)).ToList();
+        var scores = options.Ks.Select(k => Score(nb, labels, test.Labels, k, options.Weights)).ToList();
         var kernel = options.Kernel == SearchKernel.Scalar || !HammingSearch.Avx512Available ? "scalar" : "avx512";
         return new KnnRun(options.Threshold, options.Weights, train.Count, test.Count, scores,
             total.Elapsed.TotalSeconds, pack, search, kernel);

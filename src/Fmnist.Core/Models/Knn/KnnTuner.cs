@@ -3,7 +3,7 @@ using Fmnist.Features;
 
 namespace Fmnist.Models.Knn;
 
-public sealed record KnnTrial(int Threshold, int K, KnnWeights Weights, double ValAccuracy);
+public sealed record KnnTrial(int Threshold, int K, KnnWeights Weights, double ValAccuracy, bool Shifted = false);
 
 public sealed record KnnTuning(KnnTrial Best, IReadOnlyList<KnnTrial> Trials, int TrainCount, int ValCount,
     double TestAccuracy, double Seconds);
@@ -27,14 +27,16 @@ public static class KnnTuner
         var trials = new List<KnnTrial>();
         var tried = new HashSet<int>();
 
-        void Evaluate(int threshold)
+        void Evaluate(int threshold, bool shifted = false)
         {
-            if (!tried.Add(threshold)) return;
-            var nb = HammingSearch.Search(BitImages.Pack(fit.Images, threshold), BitImages.Pack(val.Images, threshold), ks.Max());
+            if (!shifted && !tried.Add(threshold)) return;
+            var pool = shifted ? Shifts.Expand(fit) : fit;
+            var nb = HammingSearch.Search(BitImages.Pack(pool.Images, threshold), BitImages.Pack(val.Images, threshold), ks.Max());
             foreach (var weights in new[] { KnnWeights.Uniform, KnnWeights.Distance })
                 foreach (var k in ks)
                 {
-                    var trial = new KnnTrial(threshold, k, weights, KnnClassifier.Score(nb, fit.Labels, val.Labels, k, weights).Accuracy);
+                    var accuracy = KnnClassifier.Score(nb, pool.Labels, val.Labels, k, weights).Accuracy;
+                    var trial = new KnnTrial(threshold, k, weights, accuracy, shifted);
                     trials.Add(trial);
                     progress?.Report(trial);
                 }
@@ -46,12 +48,14 @@ public static class KnnTuner
         int coarseBest = BestOf(trials).Threshold;
         for (int t = Math.Max(0, coarseBest - step + 1); t <= Math.Min(254, coarseBest + step - 1); t++) Evaluate(t);
 
+        // Shifted copies cost 5x the search, so they are tried only at the best threshold found without.
+        Evaluate(BestOf(trials).Threshold, shifted: true);
         var best = BestOf(trials);
-        var final = KnnClassifier.Run(train, test, new KnnOptions([best.K], best.Threshold, best.Weights));
+        var final = KnnClassifier.Run(train, test, new KnnOptions([best.K], best.Threshold, best.Weights, Shifted: best.Shifted));
         return new KnnTuning(best, trials, fit.Count, val.Count, final.Results[0].Accuracy, watch.Elapsed.TotalSeconds);
     }
 
-    // Highest validation accuracy; ties go to the simpler setting (lower threshold, smaller K, uniform).
+    // Highest validation accuracy; ties go to the simpler setting (no shifted copies, lower threshold, smaller K, uniform).
     private static KnnTrial BestOf(IEnumerable<KnnTrial> trials) =>
-        trials.OrderByDescending(t => t.ValAccuracy).ThenBy(t => t.Threshold).ThenBy(t => t.K).ThenBy(t => t.Weights).First();
+        trials.OrderByDescending(t => t.ValAccuracy).ThenBy(t => t.Shifted).ThenBy(t => t.Threshold).ThenBy(t => t.K).ThenBy(t => t.Weights).First();
 }
