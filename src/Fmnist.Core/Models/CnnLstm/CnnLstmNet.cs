@@ -51,14 +51,14 @@ public sealed class CnnLstmNet : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         // (B,1,28,28) -> (B,F1,14,14)
-        x = pool.call(bn1.call(functional.relu(conv1b.call(functional.relu(conv1a.call(x))))));
+        x = pool.call(bn1.call(nn.functional.relu(conv1b.call(nn.functional.relu(conv1a.call(x))))));
         // (B,F1,14,14) -> (B,F2,7,7)
-        x = pool.call(bn2.call(functional.relu(conv2b.call(functional.relu(conv2a.call(x))))));
+        x = pool.call(bn2.call(nn.functional.relu(conv2b.call(nn.functional.relu(conv2a.call(x))))));
         // (B,F2,7,7) -> (B,7,F2*7): each row of the feature map is one LSTM step
         x = x.permute(0, 2, 1, 3).reshape(x.shape[0], 7, -1);
         // (B,7,F2*7) -> (B,7,H) -> (B,7H): all steps are kept, as in the seed (return_sequences)
         x = lstm.call(x, null).Item1.reshape(x.shape[0], -1);
-        x = functional.relu(dense.call(dropout1.call(x)));
+        x = nn.functional.relu(dense.call(dropout1.call(x)));
         return output.call(dropout2.call(x));
     }
 }

@@ -1,0 +1,68 @@
+using Fmnist.Data;
+using Fmnist.Features;
+using Fmnist.Models.CnnLstm;
+using static TorchSharp.torch;
+
+namespace Fmnist.Evaluation;
+
+/// <summary>Inference in eval mode under no_grad, in batches; the caller's train/eval mode is restored.</summary>
+public static class Evaluator
+{
+    /// <summary>Standardized (N,1,28,28) float tensor from raw bytes.</summary>
+    public static Tensor ToInput(Tensor bytes, Normalization norm) =>
+        bytes.to_type(ScalarType.Float32).div_(255.0).sub_(norm.Mean).div_(norm.Std);
+
+    /// <summary>Class probabilities, N*10 row-major.</summary>
+    public static float[] Probabilities(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, int batch = 1000)
+        => Run(net, images, norm, batch, null).Probabilities;
+
+    /// <summary>Mean cross-entropy and accuracy against labels.</summary>
+    public static (double Loss, double Accuracy) Score(CnnLstmNet net, LabeledImages set, Normalization norm, int batch = 1000)
+    {
+        var r = Run(net, set.Images, norm, batch, set.Labels);
+        return (r.Loss, r.Accuracy);
+    }
+
+    private sealed record Output(float[] Probabilities, double Loss, double Accuracy);
+
+    private static Output Run(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, int batch, byte[]? labels)
+    {
+        int n = images.Length / IdxReader.Pixels;
+        var probs = new float[n * ClassNames.Count];
+        bool wasTraining = net.training;
+        net.eval();
+        double lossSum = 0;
+        long correct = 0;
+        using (no_grad())
+        {
+            for (int start = 0; start < n; start += batch)
+            {
+                using var scope = NewDisposeScope();
+                int count = Math.Min(batch, n - start);
+                var x = ToInput(tensor(images.Slice(start * IdxReader.Pixels, count * IdxReader.Pixels).ToArray()).reshape(count, 1, 28, 28), norm);
+                var logits = net.call(x);
+                nn.functional.softmax(logits, 1).data<float>().CopyTo(probs, start * ClassNames.Count);
+                if (labels is null) continue;
+                var y = tensor(labels.AsSpan(start, count).ToArray().Select(l => (long)l).ToArray());
+                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(y).sum().item<long>();
+            }
+        }
+        if (wasTraining) net.train();
+        return new Output(probs, n == 0 ? 0 : lossSum / n, n == 0 ? 0 : (double)correct / n);
+    }
+
+    public static byte[] ArgMax(float[] probabilities)
+    {
+        int n = probabilities.Length / ClassNames.Count;
+        var predictions = new byte[n];
+        for (int i = 0; i < n; i++)
+        {
+            var row = probabilities.AsSpan(i * ClassNames.Count, ClassNames.Count);
+            int best = 0;
+            for (int c = 1; c < row.Length; c++) if (row[c] > row[best]) best = c;
+            predictions[i] = (byte)best;
+        }
+        return predictions;
+    }
+}

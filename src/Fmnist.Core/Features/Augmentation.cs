@@ -1,0 +1,53 @@
+using static TorchSharp.torch;
+
+namespace Fmnist.Features;
+
+public enum AugmentMode { Offline, Online, None }
+
+/// <summary>
+/// Ranges of the random affine augmentation, Keras ImageDataGenerator style: shear angle (radians),
+/// zoom factor in [1-Zoom, 1+Zoom] per axis, shift as a fraction of the image side, flip probability.
+/// </summary>
+public sealed record AugmentConfig
+{
+    public double Shear { get; init; } = 0.2;
+    public double Zoom { get; init; } = 0.1;
+    public double Shift { get; init; } = 0.1;
+    public double FlipProbability { get; init; } = 0.5;
+
+    public bool IsIdentity => Shear == 0 && Zoom == 0 && Shift == 0 && FlipProbability == 0;
+}
+
+/// <summary>
+/// Per-image random affine transforms on whole batches: one 2x3 matrix per image, then affine_grid and
+/// a bilinear grid_sample with zero padding (black, the dataset's background). Runs on pixel values
+/// in [0,1] before standardization, so the padding is true background. Seeded by the caller's Random.
+/// </summary>
+public static class Augmenter
+{
+    /// <param name="images">(B,1,28,28) float in [0,1].</param>
+    public static Tensor Apply(Tensor images, AugmentConfig c, Random rng)
+    {
+        long b = images.shape[0];
+        var theta = new float[b * 6];
+        for (long i = 0; i < b; i++)
+        {
+            double flip = rng.NextDouble() < c.FlipProbability ? -1 : 1;
+            double shear = Uniform(rng, c.Shear);
+            double zx = 1 + Uniform(rng, c.Zoom), zy = 1 + Uniform(rng, c.Zoom);
+            // Normalized coordinates span 2 units per side, so a shift of f of the side is 2f.
+            double tx = 2 * Uniform(rng, c.Shift), ty = 2 * Uniform(rng, c.Shift);
+            // The matrix maps output coordinates to where they are sampled in the input:
+            // [x_in, y_in] = Flip * Zoom * Shear * [x_out, y_out] + t.
+            double tan = Math.Tan(shear);
+            var row = theta.AsSpan((int)(i * 6), 6);
+            row[0] = (float)(flip * zx); row[1] = (float)(flip * zx * tan); row[2] = (float)tx;
+            row[3] = 0; row[4] = (float)zy; row[5] = (float)ty;
+        }
+        using var t = tensor(theta, [b, 2, 3]);
+        using var grid = nn.functional.affine_grid(t, [b, 1, images.shape[2], images.shape[3]], align_corners: false);
+        return nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+    }
+
+    private static double Uniform(Random rng, double range) => range == 0 ? 0 : (rng.NextDouble() * 2 - 1) * range;
+}

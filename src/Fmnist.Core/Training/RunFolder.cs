@@ -1,0 +1,77 @@
+using Fmnist.Features;
+using Fmnist.Models.CnnLstm;
+using static TorchSharp.torch;
+
+namespace Fmnist.Training;
+
+/// <summary>What config.json holds: all that is needed to rebuild and use the model.</summary>
+public sealed record RunInfo(TrainConfig Config, Normalization Normalization, IReadOnlyDictionary<string, string> Versions,
+    DateTimeOffset Created);
+
+/// <summary>Resumable progress, rewritten after every epoch.</summary>
+public sealed record CheckpointState(int Epoch, int BestEpoch, double BestValAccuracy, IReadOnlyList<EpochRecord> History,
+    double Seconds);
+
+/// <summary>The files of one run folder (runs/NAME) and how to read them back.</summary>
+public sealed class RunFolder(string directory)
+{
+    public string Directory { get; } = Path.GetFullPath(directory);
+    public string ConfigPath => Path.Combine(Directory, "config.json");
+    public string ModelPath => Path.Combine(Directory, "model.pt");          // weights of the best epoch
+    public string CheckpointPath => Path.Combine(Directory, "checkpoint.pt"); // weights after the last epoch
+    public string OptimizerPath => Path.Combine(Directory, "optimizer.pt");
+    public string StatePath => Path.Combine(Directory, "checkpoint.json");
+    public string HistoryJsonPath => Path.Combine(Directory, "history.json");
+    public string HistoryCsvPath => Path.Combine(Directory, "history.csv");
+    public string CurvesPath => Path.Combine(Directory, "curves.png");
+    public string SummaryPath => Path.Combine(Directory, "summary.txt");
+    public string ResultPath => Path.Combine(Directory, "result.json");
+
+    public bool IsComplete => File.Exists(ResultPath) && File.Exists(ModelPath);
+
+    public RunInfo ReadInfo()
+    {
+        if (!System.IO.Directory.Exists(Directory)) throw new FmnistException($"{Directory}: model folder not found");
+        if (!File.Exists(ConfigPath)) throw new FmnistException($"{Directory}: not a run folder (no config.json)");
+        var info = JsonFiles.Read<RunInfo>(ConfigPath);
+        if (info.Config is null || info.Normalization is null || info.Config.Model is null)
+            throw new FmnistException($"{ConfigPath}: incomplete config (model, training or normalization missing)");
+        if (info.Normalization.Std <= 0 || double.IsNaN(info.Normalization.Mean))
+            throw new FmnistException($"{ConfigPath}: invalid normalization (mean {info.Normalization.Mean}, std {info.Normalization.Std})");
+        return info;
+    }
+
+    /// <summary>Rebuilds the network from config.json and loads the best weights, in eval mode.</summary>
+    public (CnnLstmNet Net, RunInfo Info) LoadBest() => Load(ModelPath);
+
+    public (CnnLstmNet Net, RunInfo Info) Load(string weightsPath)
+    {
+        var info = ReadInfo();
+        TorchRuntime.Initialize();
+        try
+        {
+            info.Config.Model.Validate();
+        }
+        catch (FmnistException e)
+        {
+            throw new FmnistException($"{ConfigPath}: {e.Message}");
+        }
+        if (!File.Exists(weightsPath)) throw new FmnistException($"{weightsPath}: weights file not found");
+        var net = new CnnLstmNet(info.Config.Model);
+        try
+        {
+            net.load(weightsPath);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or EndOfStreamException
+                                      or FormatException or NotImplementedException)
+        {
+            net.Dispose();
+            throw new FmnistException($"{weightsPath}: weights do not match config.json or the file is corrupt ({e.Message.ReplaceLineEndings(" ").Split(". ")[0]})");
+        }
+        net.eval();
+        return (net, info);
+    }
+
+    public void SaveWeights(nn.Module module, string path) =>
+        JsonFiles.AtomicWrite(path, tmp => module.save(tmp));
+}
