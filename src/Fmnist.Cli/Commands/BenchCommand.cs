@@ -10,6 +10,44 @@ internal static class BenchCommand
     {
         var command = new Command("bench", "Speed benchmarks (run on a quiet machine)");
         command.Subcommands.Add(Knn(io));
+        command.Subcommands.Add(Train(io));
+        return command;
+    }
+
+    private static Command Train(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var batches = new Option<int>("--batches") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
+        var hyper = new TrainOptions();
+        var command = new Command("train", "Training throughput (images/s) of the CNN+LSTM on real images, the seed's best config by default") { dataDir, json, batches };
+        foreach (var o in hyper.All) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var config = hyper.Resolve(parse);
+            var loaded = Common.Load(parse.GetValue(dataDir));
+            var r = Training.TrainBenchmark.Run(loaded.Data.Train.Take(config.TrainLimit ?? 20000), config, Math.Max(1, parse.GetValue(batches)));
+            var result = new
+            {
+                images_per_second = Math.Round(r.ImagesPerSecond, 1),
+                inference_images_per_second = Math.Round(r.InferenceImagesPerSecond, 1),
+                batch_size = r.BatchSize,
+                batches = r.Batches,
+                threads = r.Threads,
+                augment = config.Augment,
+                rss_start_mb = Math.Round(r.RssStartMb),
+                rss_end_mb = Math.Round(r.RssEndMb),
+                peak_rss_mb = Common.PeakRssMb(),
+            };
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(result);
+                return 0;
+            }
+            io.Human(false).MarkupLineInterpolated(
+                $"training {result.images_per_second:F0} images/s (batch {r.BatchSize}, {r.Batches} steps, {r.Threads} threads); inference {result.inference_images_per_second:F0} images/s; RSS {result.rss_start_mb:F0} -> {result.rss_end_mb:F0} MB, peak {result.peak_rss_mb:F0} MB");
+            return 0;
+        });
         return command;
     }
 

@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace Fmnist.Evaluation;
 
-/// <summary>Inference in eval mode under no_grad, in batches; the caller's train/eval mode is restored.</summary>
+/// <summary>
+/// Inference in eval mode under no_grad, in batches of 256 (larger batches make activations bigger than
+/// the malloc reuse threshold set in TorchRuntime, and run slower); the caller's train/eval mode is restored.
+/// </summary>
 public static class Evaluator
 {
     /// <summary>Standardized (N,1,28,28) float tensor from raw bytes.</summary>
@@ -13,11 +16,11 @@ public static class Evaluator
         bytes.to_type(ScalarType.Float32).div_(255.0).sub_(norm.Mean).div_(norm.Std);
 
     /// <summary>Class probabilities, N*10 row-major.</summary>
-    public static float[] Probabilities(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, int batch = 1000)
+    public static float[] Probabilities(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, int batch = 256)
         => Run(net, images, norm, batch, null).Probabilities;
 
     /// <summary>Mean cross-entropy and accuracy against labels.</summary>
-    public static (double Loss, double Accuracy) Score(CnnLstmNet net, LabeledImages set, Normalization norm, int batch = 1000)
+    public static (double Loss, double Accuracy) Score(CnnLstmNet net, LabeledImages set, Normalization norm, int batch = 256)
     {
         var r = Run(net, set.Images, norm, batch, set.Labels);
         return (r.Loss, r.Accuracy);

@@ -1,0 +1,55 @@
+using System.CommandLine;
+using Fmnist.Experiments;
+using Spectre.Console;
+
+namespace Fmnist.Cli.Commands;
+
+internal static class TrainCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var hyper = new TrainOptions();
+        var output = new Option<string?>("--out") { Description = "Run folder [default: runs/<preset>-<date>-<time>]" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the interrupted run in --out [default: False]" };
+        var testLimit = Common.Limit("--test-limit", "test");
+        var command = new Command("train", "Train the CNN+LSTM; writes a run folder with weights, config, history, curves and summary")
+            { dataDir, json, output, resume, testLimit };
+        foreach (var o in hyper.All) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            bool asJson = parse.GetValue(json);
+            var config = hyper.Resolve(parse);
+            var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            var loaded = Common.Load(parse.GetValue(dataDir));
+            var view = new TrainingView(io, asJson, config.BatchSize);
+            view.Message($"training {config.Preset} preset -> {outDir} (batch {config.BatchSize}, dropout {config.Model.Dropout1}/{config.Model.Dropout2}, " +
+                         $"LSTM {config.Model.Lstm}, dense {config.Model.Dense}, {config.Epochs} epochs, lr {config.LearningRate} {config.Schedule.ToString().ToLowerInvariant()}, augment {config.Augment.ToString().ToLowerInvariant()})");
+            var result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume),
+                parse.GetValue(testLimit));
+            if (asJson)
+            {
+                io.WriteJson(new
+                {
+                    model_dir = result.ModelDir,
+                    best_epoch = result.BestEpoch,
+                    val_accuracy = result.ValAccuracy,
+                    test_accuracy = result.TestAccuracy,
+                    seconds = Math.Round(result.Seconds, 1),
+                    train_images = result.TrainImages,
+                    validation_images = result.ValidationImages,
+                    test_images = result.TestImages,
+                    peak_rss_mb = Common.PeakRssMb(),
+                    history = result.History,
+                });
+                return 0;
+            }
+            var console = io.Human(false);
+            console.MarkupLineInterpolated($"best epoch {result.BestEpoch}: validation {result.ValAccuracy:P2}; [bold]test {result.TestAccuracy:P2}[/] (best epoch's weights, measured once)");
+            console.MarkupLineInterpolated($"{result.Seconds / 60:F1} min; peak memory {Common.PeakRssMb():F0} MB; run folder {result.ModelDir}");
+            return 0;
+        });
+        return command;
+    }
+}

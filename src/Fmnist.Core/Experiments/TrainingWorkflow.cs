@@ -1,0 +1,37 @@
+using Fmnist.Data;
+using Fmnist.Evaluation;
+using Fmnist.Training;
+
+namespace Fmnist.Experiments;
+
+/// <summary>What result.json holds for a finished run.</summary>
+public sealed record RunResult(string ModelDir, TrainConfig Config, int BestEpoch, double ValAccuracy, double TestAccuracy,
+    double Seconds, int TrainImages, int ValidationImages, int TestImages, IReadOnlyList<EpochRecord> History);
+
+/// <summary>Train, then score the best epoch's weights on the test set exactly once, and write the run's files.</summary>
+public static class TrainingWorkflow
+{
+    public static RunResult TrainAndTest(Dataset data, TrainConfig config, string outDir, ITrainingProgress? progress = null,
+        bool resume = false, int? testLimit = null)
+    {
+        var trained = Trainer.Run(data.Train, config, outDir, progress, resume,
+            afterEpoch: (folder, history) => { /*PLOTS Reports.Plots.SaveCurves(ToPoints(history), folder.CurvesPath);*/ });
+        var test = data.Test.Take(testLimit);
+        var (net, info) = trained.Folder.LoadBest();
+        double testAccuracy;
+        using (net) testAccuracy = Evaluator.Score(net, test, info.Normalization).Accuracy;
+        var result = new RunResult(trained.Folder.Directory, config, trained.BestEpoch, trained.BestValAccuracy, testAccuracy,
+            trained.Seconds, trained.TrainImages, trained.ValidationImages, test.Count, trained.History);
+        JsonFiles.Write(trained.Folder.ResultPath, result);
+        return result;
+    }
+
+    public static RunResult? ReadResult(string dir)
+    {
+        var folder = new RunFolder(dir);
+        return folder.IsComplete ? JsonFiles.Read<RunResult>(folder.ResultPath) : null;
+    }
+
+    /*PLOTS public static IReadOnlyList<Reports.EpochPoint> ToPoints(IEnumerable<EpochRecord> history) =>
+        history.Select(h => new Reports.EpochPoint(h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValLoss, h.ValAccuracy)).ToList();*/
+}
