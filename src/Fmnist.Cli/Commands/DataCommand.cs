@@ -23,7 +23,7 @@ internal static class DataCommand
             {
                 int n = parse.GetValue(perClass);
                 if (n is < 1 or > 50) throw new UsageException($"--per-class must be 1..50, got {n}");
-                //PREVIEW Reports.Plots.SavePreviewByClass(loaded.Data.Train.Images, loaded.Data.Train.Labels, ClassNames.All, n, previewPath);
+                Reports.Plots.SavePreviewByClass(loaded.Data.Train.Images, loaded.Data.Train.Labels, ClassNames.All, n, previewPath);
             }
             var result = new
             {

@@ -4,9 +4,9 @@ namespace Fmnist.Data;
 public sealed record DataLocation(string Directory, string Source);
 
 /// <summary>
-/// Finds the data directory, in order: an explicit directory, $FASHION_MNIST_DIR, the per-user cache,
-/// the Debian package's directory. When none has the files, downloads them into the explicit directory
-/// (or the cache); when that fails too, says how to provide the data.
+/// Finds the data directory: an explicit directory when given; otherwise, in order, $FASHION_MNIST_DIR,
+/// the per-user cache, the Debian package's directory. When the files are not there, downloads them into
+/// the explicit directory (or the cache); when that fails too, says how to provide the data.
 /// </summary>
 public sealed class DataLocator
 {
@@ -42,11 +42,15 @@ public sealed class DataLocator
     {
         if (!string.IsNullOrEmpty(explicitDir))
         {
+            // An explicit folder means that folder: no silent fallback to data found elsewhere.
             CheckDirectory(explicitDir);
             if (DataFiles.IsComplete(explicitDir)) return new(explicitDir, "--data-dir");
         }
-        foreach (var c in Candidates(null))
-            if (Directory.Exists(c.Directory) && DataFiles.IsComplete(c.Directory)) return c;
+        else
+        {
+            foreach (var c in Candidates(null))
+                if (Directory.Exists(c.Directory) && DataFiles.IsComplete(c.Directory)) return c;
+        }
 
         var target = string.IsNullOrEmpty(explicitDir) ? CacheDir : explicitDir;
         try

@@ -4,14 +4,16 @@ namespace Fmnist.Data;
 /// Downloads the four official files. Each goes to a temporary name, its MD5 is checked, and only
 /// then is it renamed into place: a broken or foreign download never looks like data.
 /// </summary>
-public sealed class Downloader(HttpClient http, Uri baseUri)
+public sealed class Downloader(HttpClient http, Uri baseUri, IReadOnlyList<DataFiles.FileSpec>? files = null)
 {
+    private readonly IReadOnlyList<DataFiles.FileSpec> _files = files ?? DataFiles.Official;
+
     public static readonly Uri OfficialBase = new("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/");
 
     public void DownloadAll(string directory, IProgress<string>? progress = null)
     {
         Directory.CreateDirectory(directory);
-        foreach (var spec in DataFiles.Official)
+        foreach (var spec in _files)
         {
             var target = Path.Combine(directory, spec.Name);
             if (File.Exists(target) && DataFiles.Md5(target) == spec.Md5) continue;

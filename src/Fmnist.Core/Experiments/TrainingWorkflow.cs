@@ -15,7 +15,7 @@ public static class TrainingWorkflow
         bool resume = false, int? testLimit = null)
     {
         var trained = Trainer.Run(data.Train, config, outDir, progress, resume,
-            afterEpoch: (folder, history) => { /*PLOTS Reports.Plots.SaveCurves(ToPoints(history), folder.CurvesPath);*/ });
+            afterEpoch: (folder, history) => Reports.Plots.SaveCurves(ToPoints(history), folder.CurvesPath));
         var test = data.Test.Take(testLimit);
         var (net, info) = trained.Folder.LoadBest();
         double testAccuracy;
@@ -32,6 +32,6 @@ public static class TrainingWorkflow
         return folder.IsComplete ? JsonFiles.Read<RunResult>(folder.ResultPath) : null;
     }
 
-    /*PLOTS public static IReadOnlyList<Reports.EpochPoint> ToPoints(IEnumerable<EpochRecord> history) =>
-        history.Select(h => new Reports.EpochPoint(h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValLoss, h.ValAccuracy)).ToList();*/
+    public static IReadOnlyList<Reports.EpochPoint> ToPoints(IEnumerable<EpochRecord> history) =>
+        history.Select(h => new Reports.EpochPoint(h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValLoss, h.ValAccuracy)).ToList();
 }

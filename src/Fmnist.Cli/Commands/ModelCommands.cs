@@ -1,0 +1,124 @@
+using System.CommandLine;
+using Fmnist.Experiments;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Training;
+using Spectre.Console;
+
+namespace Fmnist.Cli.Commands;
+
+/// <summary>`evaluate`, `predict` and `summary`: commands that use a model rather than train one.</summary>
+internal static class ModelCommands
+{
+    private static Option<string> ModelOption() => new("--model")
+    {
+        Description = "Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model)",
+        Required = true,
+    };
+
+    public static Command Evaluate(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var model = ModelOption();
+        var testLimit = Common.Limit("--test-limit", "test");
+        var command = new Command("evaluate", "Test accuracy, per-class precision/recall/F1, confusion.png and errors.png for a trained model")
+            { dataDir, json, model, testLimit };
+        command.SetAction(parse =>
+        {
+            var loaded = Common.Load(parse.GetValue(dataDir));
+            var test = loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
+            var report = EvaluationWorkflow.Evaluate(parse.GetValue(model)!, test);
+            var m = report.Metrics;
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(new
+                {
+                    model_dir = report.ModelDir,
+                    accuracy = m.Accuracy,
+                    test_images = report.TestImages,
+                    per_class = m.PerClass.Select(c => new { @class = c.Class, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
+                    confusion = m.ConfusionRows(),
+                    confusion_png = report.ConfusionPng,
+                    errors_png = report.ErrorsPng,
+                });
+                return 0;
+            }
+            var console = io.Human(false);
+            var table = new Table().AddColumns("Class", "Precision", "Recall", "F1", "Support");
+            foreach (var c in m.PerClass) table.AddRow(c.Class, $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:P1}", c.Support.ToString("N0"));
+            console.MarkupLineInterpolated($"[bold]Test accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images ({report.ModelDir})");
+            console.Write(table);
+            console.MarkupLineInterpolated($"wrote {report.ConfusionPng} and {report.ErrorsPng}");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Predict(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var model = ModelOption();
+        var files = new Argument<string[]>("files") { Description = "PNG or JPEG photos of one garment each (any size; up to 40 MP)", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities") { dataDir, json, model, files };
+        command.SetAction(parse =>
+        {
+            var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!);
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(new
+                {
+                    predictions = predictions.Select(p => new
+                    {
+                        file = p.File,
+                        top = p.Top.Select(t => new { @class = t.Class, probability = Math.Round(t.Probability, 6) }),
+                    }),
+                });
+                return 0;
+            }
+            var console = io.Human(false);
+            var table = new Table().AddColumns("File", "1st", "2nd", "3rd");
+            foreach (var p in predictions)
+                table.AddRow(new[] { Markup.Escape(p.File) }.Concat(p.Top.Select(t => Markup.Escape($"{t.Class} {t.Probability:P1}"))).ToArray());
+            console.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Summary(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var model = new Option<string?>("--model") { Description = "Summarize this run folder's model [default: the seed's best config, untrained]" };
+        var hyper = new TrainOptions();
+        var command = new Command("summary", "Layer table: layer, output shape, parameter count (like Keras' model.summary())") { dataDir, json, model };
+        foreach (var o in new Option[] { hyper.Preset, hyper.Dropout1, hyper.Dropout2, hyper.Lstm, hyper.Dense }) command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var modelDir = parse.GetValue(model);
+            var config = modelDir is null ? hyper.Resolve(parse).Model : new RunFolder(modelDir).ReadInfo().Config.Model;
+            TorchRuntime.Initialize();
+            using var net = new CnnLstmNet(config);
+            var summary = ModelSummary.Of(net, config);
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(new
+                {
+                    layers = summary.Rows.Select(r => new { layer = r.Layer, type = r.Type, output_shape = r.OutputShape, parameters = r.Parameters }),
+                    total_parameters = summary.TotalParameters,
+                    trainable_parameters = summary.TrainableParameters,
+                });
+                return 0;
+            }
+            var console = io.Human(false);
+            var table = new Table().AddColumns("Layer", "Type", "Output shape", "Params");
+            table.Columns[3].RightAligned();
+            foreach (var r in summary.Rows) table.AddRow(r.Layer, Markup.Escape(r.Type), r.OutputShape, r.Parameters.ToString("N0"));
+            console.Write(table);
+            console.MarkupLineInterpolated($"Total params: {summary.TotalParameters:N0} (trainable {summary.TrainableParameters:N0})");
+            return 0;
+        });
+        return command;
+    }
+}
