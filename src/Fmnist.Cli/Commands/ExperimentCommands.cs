@@ -1,0 +1,111 @@
+using System.CommandLine;
+using Fmnist.Experiments;
+using Fmnist.Training;
+using Spectre.Console;
+
+namespace Fmnist.Cli.Commands;
+
+/// <summary>`sweep` and `reproduce`: the seed's tables, measured here.</summary>
+internal static class ExperimentCommands
+{
+    public static Command SweepCommand(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var grid = new Option<string>("--grid") { Description = "Grid file (JSON): trials and/or axes to cross; configs/seed-grid.json holds the seed's 8 rows", Required = true };
+        var output = new Option<string>("--out") { Description = "Sweep folder (trials/NAME per trial, best_model/, sweep.md/csv/json, val_curves.png)", DefaultValueFactory = _ => Path.Combine("runs", "sweep") };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs per trial [default: 10]" };
+        var trainLimit = Common.Limit("--train-limit", "training");
+        var testLimit = Common.Limit("--test-limit", "test");
+        var command = new Command("sweep", "Train every trial of a grid; finished trials are skipped, an interrupted one resumes; best by validation accuracy")
+            { dataDir, json, grid, output, epochs, trainLimit, testLimit };
+        command.SetAction(parse =>
+        {
+            bool asJson = parse.GetValue(json);
+            var trials = SweepGrid.Load(parse.GetValue(grid)!).Expand();
+            var baseConfig = new TrainConfig { Epochs = parse.GetValue(epochs) ?? 10, TrainLimit = parse.GetValue(trainLimit) };
+            try { baseConfig.Validate(); } catch (FmnistException e) { throw new UsageException(e.Message); }
+            var loaded = Common.Load(parse.GetValue(dataDir));
+            var sweep = Sweep.Run(loaded.Data, trials, baseConfig, parse.GetValue(output)!,
+                (name, i, n) => new TrainingView(io, asJson, 256) { Prefix = $"[{i}/{n} {name}] " }, parse.GetValue(testLimit));
+            if (asJson)
+            {
+                io.WriteJson(new
+                {
+                    directory = sweep.Directory,
+                    best = sweep.Best.Name,
+                    best_model = sweep.BestModelDir,
+                    trials = sweep.Trials.Select(t => new
+                    {
+                        name = t.Name, val_accuracy = t.Result.ValAccuracy, test_accuracy = t.Result.TestAccuracy,
+                        seed_accuracy = SweepReport.SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped,
+                    }),
+                });
+                return 0;
+            }
+            io.Stdout.WriteLine();
+            io.Stdout.Write(SweepReport.Markdown(sweep));
+            io.Stdout.WriteLine($"Tables and val_curves.png in {sweep.Directory}");
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command ReproduceCommand(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var quick = new Option<bool>("--quick") { Description = "A few minutes: CNN+LSTM on 12,000 images for 3 epochs, no KNN tuning; the report says so [default: False]" };
+        var fullSweep = new Option<bool>("--full-sweep") { Description = "Train the seed's whole 8-row grid (configs/seed-grid.json) instead of its best row [default: False]" };
+        var output = new Option<string>("--out") { Description = "Output folder for report.md, figures and runs", DefaultValueFactory = _ => Path.Combine("runs", "reproduce") };
+        var command = new Command("reproduce", "The main job: data check, KNN table, CNN+LSTM training, evaluation, report.md with the seed's tables beside ours")
+            { dataDir, json, quick, fullSweep, output };
+        command.SetAction(parse =>
+        {
+            bool asJson = parse.GetValue(json);
+            var options = new ReproduceOptions
+            {
+                OutDir = parse.GetValue(output)!, DataDir = parse.GetValue(dataDir), Quick = parse.GetValue(quick), FullSweep = parse.GetValue(fullSweep),
+            };
+            var results = Reproduce.Run(options, new StepView(io, asJson));
+            var report = Path.GetFullPath(Path.Combine(options.OutDir, "report.md"));
+            if (asJson)
+            {
+                io.WriteJson(new
+                {
+                    report,
+                    quick = results.Quick,
+                    knn = results.Knn.Results.Select(r => new { k = r.K, accuracy = r.Accuracy }),
+                    knn_tuned_test_accuracy = results.KnnTuned?.TestAccuracy,
+                    cnn_test_accuracy = results.BestCnn.TestAccuracy,
+                    cnn_val_accuracy = results.BestCnn.ValAccuracy,
+                    model_dir = results.BestCnn.ModelDir,
+                    seconds = Math.Round(results.Steps.Sum(s => s.Seconds), 1),
+                    steps = results.Steps.Select(s => new { step = s.Step, seconds = Math.Round(s.Seconds, 1) }),
+                });
+                return 0;
+            }
+            var console = io.Human(false);
+            var tuned = results.KnnTuned is { } t ? $"; tuned KNN {t.TestAccuracy:P2}" : "";
+            var k9 = results.Knn.Results.FirstOrDefault(r => r.K == 9).Accuracy;
+            console.MarkupLineInterpolated($"[bold]CNN+LSTM test accuracy {results.BestCnn.TestAccuracy:P2}[/] (seed: 93.56%); KNN K=9 {k9:P2} (seed: 79.38%){tuned}");
+            console.MarkupLineInterpolated($"report: {report} ({results.Steps.Sum(s => s.Seconds) / 60:F1} min)");
+            return 0;
+        });
+        return command;
+    }
+
+    private sealed class StepView(CliIo io, bool json) : IStepProgress
+    {
+        private readonly TextWriter _out = json ? io.Stderr : io.Stdout;
+
+        public void StepStarted(int step, int steps, string name, TimeSpan estimate, TimeSpan remaining) =>
+            _out.WriteLine($"[{step}/{steps}] {name} (about {Format(estimate)}; about {Format(remaining)} left in all)");
+
+        public void StepDone(int step, string name, TimeSpan took) => _out.WriteLine($"[{step}] done in {Format(took)}");
+
+        public ITrainingProgress Training(string label) => new TrainingView(io, json, 256) { Prefix = "    " + label };
+
+        private static string Format(TimeSpan t) => t.TotalSeconds < 90 ? $"{t.TotalSeconds:F0} s" : $"{t.TotalMinutes:F0} min";
+    }
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using Fmnist.Data;
+using Fmnist.Models.Knn;
+using Fmnist.Training;
+
+namespace Fmnist.Experiments;
+
+public sealed record ReproduceOptions
+{
+    public string OutDir { get; init; } = Path.Combine("runs", "reproduce");
+    public string? DataDir { get; init; }
+    public bool Quick { get; init; }
+    public bool FullSweep { get; init; }
+    public string GridPath { get; init; } = Path.Combine("configs", "seed-grid.json");
+    public int QuickTrainLimit { get; init; } = 12000;
+    public int QuickEpochs { get; init; } = 3;
+}
+
+/// <summary>How the pipeline reports which step runs and how long the rest should take.</summary>
+public interface IStepProgress
+{
+    void StepStarted(int step, int steps, string name, TimeSpan estimate, TimeSpan remaining);
+    void StepDone(int step, string name, TimeSpan took);
+    ITrainingProgress Training(string label);
+}
+
+/// <summary>
+/// The main job: data check, the KNN table (and a tuned KNN), the seed's best CNN+LSTM (or its whole grid),
+/// evaluation, and report.md. Every step's output lands in the out folder; a finished training run found
+/// there is reused, an interrupted one resumes.
+/// </summary>
+public static class Reproduce
+{
+    // Estimates for the progress view, from runs on the 2-core reference machine.
+    private const double TrainImagesPerSecond = 1000, KnnSeconds = 2, TuneSeconds = 35;
+
+    public static ReproduceResults Run(ReproduceOptions o, IStepProgress progress)
+    {
+        Directory.CreateDirectory(o.OutDir);
+        var steps = new List<StepTiming>();
+        var baseConfig = o.Quick ? new TrainConfig { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : new TrainConfig();
+        var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new TrialSpec()];
+        double trainEstimate = trials.Sum(t => EstimateTrainingSeconds(t.Apply(baseConfig)));
+        var names = new List<(string Name, double Estimate)> { ("check the data", 3), ("KNN table", KnnSeconds) };
+        if (!o.Quick) names.Add(("tune the KNN on validation", TuneSeconds));
+        names.Add((o.FullSweep ? $"train the seed's grid ({trials.Count} trials)" : "train the seed's best CNN+LSTM", trainEstimate));
+        names.Add(("evaluate and write the report", 10));
+        int stepIndex = 0;
+        T Step<T>(string command, Func<T> body)
+        {
+            var (name, estimate) = names[stepIndex];
+            progress.StepStarted(stepIndex + 1, names.Count, name, TimeSpan.FromSeconds(estimate),
+                TimeSpan.FromSeconds(names.Skip(stepIndex).Sum(n => n.Estimate)));
+            var watch = Stopwatch.StartNew();
+            var result = body();
+            steps.Add(new StepTiming(name, watch.Elapsed.TotalSeconds, command));
+            progress.StepDone(stepIndex + 1, name, watch.Elapsed);
+            stepIndex++;
+            return result;
+        }
+
+        string dataArg = o.DataDir is null ? "" : $" --data-dir {o.DataDir}";
+        var (data, summary) = Step($"./fmnist data --preview {Path.Combine(o.OutDir, "examples.png")}{dataArg}", () =>
+        {
+            var location = new DataLocator().Locate(o.DataDir);
+            var d = DataFiles.Load(location.Directory);
+            var official = DataFiles.Checksums(location.Directory).All(c => c.OfficialContent);
+            Reports.Plots.SavePreviewByClass(d.Train.Images, d.Train.Labels, ClassNames.All, 10, Path.Combine(o.OutDir, "examples.png"));
+            return (d, new DataSummary(location.Directory, location.Source, d.Train.Count, d.Test.Count, official));
+        });
+
+        var knn = Step($"./fmnist knn{dataArg}", () =>
+        {
+            var run = KnnClassifier.Run(data.Train, data.Test, new KnnOptions(KnnOptions.SeedKs));
+            return new KnnSummary(run.Threshold, run.Train, run.Test, run.Results.Select(s => (s.K, s.Accuracy)).ToList(), run.Seconds);
+        });
+
+        KnnTuning? tuned = o.Quick ? null : Step($"./fmnist knn --tune{dataArg}", () =>
+            KnnTuner.Tune(data.Train, data.Test, Enumerable.Range(0, 21).Select(i => i * 10).ToArray(), KnnTuner.DefaultKs));
+
+        var quickArgs = o.Quick ? $" --train-limit {o.QuickTrainLimit} --epochs {o.QuickEpochs}" : "";
+        var (runs, best) = Step(o.FullSweep
+            ? $"./fmnist sweep --grid {o.GridPath} --out {Path.Combine(o.OutDir, "sweep")}{quickArgs}{dataArg}"
+            : $"./fmnist train --out {Path.Combine(o.OutDir, "cnn-seed")}{quickArgs}{dataArg}", () =>
+        {
+            if (o.FullSweep)
+            {
+                var sweep = Sweep.Run(data, trials, baseConfig, Path.Combine(o.OutDir, "sweep"), (name, i, n) => progress.Training($"[{i}/{n} {name}] "));
+                return (sweep.Trials.Select(t => t.Result).ToList(), sweep.Best.Result);
+            }
+            var dir = Path.Combine(o.OutDir, "cnn-seed");
+            var result = TrainingWorkflow.ReadResult(dir) is { } done && JsonFiles.Serialize(done.Config) == JsonFiles.Serialize(baseConfig)
+                ? done
+                : TrainingWorkflow.TrainAndTest(data, baseConfig, dir, progress.Training(""), resume: true);
+            return ((IReadOnlyList<RunResult>)[result], result);
+        });
+
+        var final = Step($"./fmnist evaluate --model {best.ModelDir}{dataArg}", () =>
+        {
+            var report = EvaluationWorkflow.Evaluate(best.ModelDir, data.Test, o.OutDir);
+            File.Copy(new RunFolder(best.ModelDir).CurvesPath, Path.Combine(o.OutDir, "curves.png"), overwrite: true);
+            return new ReproduceResults
+            {
+                Quick = o.Quick,
+                QuickNote = o.Quick ? $"The CNN+LSTM was trained on the first {o.QuickTrainLimit:N0} training images for {o.QuickEpochs} epochs (the seed: 60,000 images, 10 epochs); the KNN tuning step was skipped." : "",
+                Date = DateTimeOffset.UtcNow,
+                Machine = MachineInfo.Current(),
+                Data = summary,
+                Knn = knn,
+                KnnTuned = tuned,
+                CnnRuns = runs,
+                BestCnn = best,
+                BestMetrics = report.Metrics,
+                Steps = steps, // the evaluate step's own timing is added when it returns, before the report is written
+            };
+        });
+        JsonFiles.AtomicWrite(Path.Combine(o.OutDir, "report.md"), tmp => File.WriteAllText(tmp, Reports.ReproduceReport.Render(final)));
+        return final;
+    }
+
+    public static double EstimateTrainingSeconds(TrainConfig c)
+    {
+        double images = (c.TrainLimit ?? 60000) * (1 - c.ValidationFraction) * (c.Augment == Features.AugmentMode.Offline ? 2 : 1);
+        return c.Epochs * (images / TrainImagesPerSecond + 6);
+    }
+}

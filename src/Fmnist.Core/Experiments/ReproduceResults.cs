@@ -1,0 +1,26 @@
+using Fmnist.Evaluation;
+using Fmnist.Models.Knn;
+
+namespace Fmnist.Experiments;
+
+public sealed record StepTiming(string Step, double Seconds, string Command);
+
+public sealed record KnnSummary(int Threshold, int Train, int Test, IReadOnlyList<(int K, double Accuracy)> Results, double Seconds);
+
+public sealed record DataSummary(string Directory, string Source, int Train, int Test, bool OfficialContent);
+
+/// <summary>Everything report.md is made from; a plain record so the report can be rendered from fixtures.</summary>
+public sealed record ReproduceResults
+{
+    public required bool Quick { get; init; }
+    public required DateTimeOffset Date { get; init; }
+    public required MachineInfo Machine { get; init; }
+    public required DataSummary Data { get; init; }
+    public required KnnSummary Knn { get; init; }
+    public KnnTuning? KnnTuned { get; init; }
+    public required IReadOnlyList<RunResult> CnnRuns { get; init; }
+    public required RunResult BestCnn { get; init; }
+    public required Metrics BestMetrics { get; init; }
+    public required IReadOnlyList<StepTiming> Steps { get; init; }
+    public string QuickNote { get; init; } = "";
+}

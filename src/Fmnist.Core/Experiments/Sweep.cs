@@ -1,0 +1,59 @@
+using Fmnist.Data;
+using Fmnist.Training;
+
+namespace Fmnist.Experiments;
+
+public sealed record SweepTrial(string Name, RunResult Result, bool Skipped);
+
+public sealed record SweepResult(string Directory, IReadOnlyList<SweepTrial> Trials, SweepTrial Best, string BestModelDir);
+
+/// <summary>
+/// Runs every trial of a grid as a normal run folder under out/trials/NAME. Finished trials are skipped,
+/// an interrupted one resumes; the best by validation accuracy (never test) is copied to out/best_model.
+/// </summary>
+public static class Sweep
+{
+    public static SweepResult Run(Dataset data, IReadOnlyList<TrialSpec> trials, TrainConfig baseConfig, string outDir,
+        Func<string, int, int, ITrainingProgress>? progressFor = null, int? testLimit = null)
+    {
+        var results = new List<SweepTrial>();
+        var configs = trials.Select(t => t.Apply(baseConfig)).ToList();
+        for (int i = 0; i < configs.Count; i++)
+        {
+            var name = TrialSpec.Name(configs[i]);
+            var dir = Path.Combine(outDir, "trials", name);
+            var progress = progressFor?.Invoke(name, i + 1, configs.Count);
+            var done = TrainingWorkflow.ReadResult(dir);
+            if (done is not null && JsonFiles.Serialize(done.Config) == JsonFiles.Serialize(configs[i]))
+            {
+                progress?.Message($"{name}: finished earlier, skipped");
+                results.Add(new SweepTrial(name, done, true));
+                continue;
+            }
+            if (done is not null)
+                throw new FmnistException($"{dir}: holds a finished trial with other settings (epochs, limit or preset differ); use another --out");
+            results.Add(new SweepTrial(name, TrainingWorkflow.TrainAndTest(data, configs[i], dir, progress, resume: true, testLimit), false));
+        }
+        var best = SelectBest(results);
+        var bestDir = Path.Combine(outDir, "best_model");
+        CopyRun(best.Result.ModelDir, bestDir);
+        var sweep = new SweepResult(Path.GetFullPath(outDir), results, best, Path.GetFullPath(bestDir));
+        SweepReport.Write(sweep);
+        return sweep;
+    }
+
+    /// <summary>Highest validation accuracy; the test accuracy plays no part. Ties go to the earlier trial.</summary>
+    public static SweepTrial SelectBest(IReadOnlyList<SweepTrial> trials) =>
+        trials.Aggregate((best, t) => t.Result.ValAccuracy > best.Result.ValAccuracy ? t : best);
+
+    private static void CopyRun(string from, string to)
+    {
+        var tmp = to + ".tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        Directory.CreateDirectory(tmp);
+        foreach (var file in Directory.GetFiles(from))
+            File.Copy(file, Path.Combine(tmp, Path.GetFileName(file)));
+        if (Directory.Exists(to)) Directory.Delete(to, true);
+        Directory.Move(tmp, to);
+    }
+}

@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text;
+
+namespace Fmnist.Experiments;
+
+/// <summary>The sweep's table in the seed's format (Markdown, CSV, JSON) and the validation curves of all trials.</summary>
+public static class SweepReport
+{
+    public static string Markdown(SweepResult sweep)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| Batch size | 1st Dropout | 2nd Dropout | LSTM | Dense | Epochs | Validation accuracy | Test accuracy | Seed's accuracy | Minutes |");
+        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var t in sweep.Trials)
+        {
+            var c = t.Result.Config;
+            var seed = SeedAccuracy(t.Result);
+            bool best = ReferenceEquals(t, sweep.Best);
+            string B(string s) => best ? $"**{s}**" : s;
+            sb.AppendLine(string.Join(" | ", new[]
+            {
+                "", B($"{c.BatchSize}"), B(F(c.Model.Dropout1)), B(F(c.Model.Dropout2)), B($"{c.Model.Lstm}"), B($"{c.Model.Dense}"),
+                $"{t.Result.History.Count}", B(P(t.Result.ValAccuracy)), P(t.Result.TestAccuracy),
+                seed is null ? "-" : P(seed.Value), (t.Result.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture), "",
+            }).Trim());
+        }
+        sb.AppendLine();
+        sb.AppendLine($"Best by validation accuracy (bold): {sweep.Best.Name}, copied to `best_model/`.");
+        return sb.ToString();
+    }
+
+    public static double? SeedAccuracy(RunResult r)
+    {
+        var c = r.Config;
+        return SeedReference.CnnTable.FirstOrDefault(s => s.BatchSize == c.BatchSize && s.Dropout1 == c.Model.Dropout1
+            && s.Dropout2 == c.Model.Dropout2 && s.Lstm == c.Model.Lstm && s.Dense == c.Model.Dense)?.Accuracy;
+    }
+
+    public static void Write(SweepResult sweep)
+    {
+        var dir = sweep.Directory;
+        JsonFiles.AtomicWrite(Path.Combine(dir, "sweep.md"), tmp => File.WriteAllText(tmp, Markdown(sweep)));
+        var csv = new StringBuilder("batch_size,dropout1,dropout2,lstm,dense,epochs,val_accuracy,test_accuracy,seed_accuracy,minutes,skipped\n");
+        foreach (var t in sweep.Trials)
+        {
+            var c = t.Result.Config;
+            csv.AppendLine(FormattableString.Invariant(
+                $"{c.BatchSize},{c.Model.Dropout1},{c.Model.Dropout2},{c.Model.Lstm},{c.Model.Dense},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{t.Result.TestAccuracy:F4},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped}"));
+        }
+        JsonFiles.AtomicWrite(Path.Combine(dir, "sweep.csv"), tmp => File.WriteAllText(tmp, csv.ToString()));
+        JsonFiles.Write(Path.Combine(dir, "sweep.json"), new
+        {
+            best = sweep.Best.Name,
+            best_model = sweep.BestModelDir,
+            trials = sweep.Trials.Select(t => new
+            {
+                name = t.Name, batch_size = t.Result.Config.BatchSize, dropout1 = t.Result.Config.Model.Dropout1,
+                dropout2 = t.Result.Config.Model.Dropout2, lstm = t.Result.Config.Model.Lstm, dense = t.Result.Config.Model.Dense,
+                epochs = t.Result.History.Count, val_accuracy = t.Result.ValAccuracy, test_accuracy = t.Result.TestAccuracy,
+                seed_accuracy = SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped, model_dir = t.Result.ModelDir,
+            }),
+        });
+        Reports.Plots.SaveLines("Validation accuracy per epoch, all trials", "Epoch", "Validation accuracy (%)",
+            sweep.Trials.Select(t => (t.Name, (IReadOnlyList<double>)t.Result.History.Select(h => h.ValAccuracy * 100).ToList())).ToList(),
+            Path.Combine(dir, "val_curves.png"));
+    }
+
+    private static string F(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
+    private static string P(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
+}
