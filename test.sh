@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the whole test suite (unit, integration on real data slices, CLI). Installs the dataset first
+# when it is missing (see scripts/ensure-data.sh). Extra arguments go to `dotnet test`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+"$root/scripts/ensure-data.sh"
+log="$(mktemp)"
+set +e
+dotnet test "$root/tests/Fmnist.Tests/Fmnist.Tests.csproj" -c Debug --nologo "$@" 2>&1 | tee "$log"
+code=${PIPESTATUS[0]}
+set -e
+# One plain summary line, whatever the runner printed.
+summary=$(grep -Eo 'Failed: +[0-9]+, Passed: +[0-9]+' "$log" | tail -1)
+if [ -n "$summary" ]; then
+  failed=$(echo "$summary" | grep -Eo 'Failed: +[0-9]+' | grep -Eo '[0-9]+')
+  passed=$(echo "$summary" | grep -Eo 'Passed: +[0-9]+' | grep -Eo '[0-9]+')
+  echo "$passed passed, $failed failed"
+fi
+rm -f "$log"
+exit "$code"

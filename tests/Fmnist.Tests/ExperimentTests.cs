@@ -1,0 +1,136 @@
+using Fmnist.Evaluation;
+using Fmnist.Experiments;
+using Fmnist.Models.Knn;
+using Fmnist.Reports;
+using Fmnist.Training;
+
+namespace Fmnist.Tests;
+
+public class ExperimentTests
+{
+    private static string WriteGrid(string json)
+    {
+        var path = Path.Combine(TestData.TempDir(), "grid.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    [Fact]
+    public void Seed_grid_file_holds_the_seed_table_in_order()
+    {
+        var root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../.."));
+        var trials = SweepGrid.Load(Path.Combine(root, "configs", "seed-grid.json")).Expand();
+        Assert.Equal(SeedReference.CnnTable.Select(r => (r.BatchSize, r.Dropout1, r.Dropout2, r.Lstm, r.Dense)),
+            trials.Select(t => (t.BatchSize!.Value, t.Dropout1!.Value, t.Dropout2!.Value, t.Lstm!.Value, t.Dense!.Value)));
+    }
+
+    [Fact]
+    public void Axes_are_crossed_after_the_listed_trials_without_duplicates()
+    {
+        var grid = SweepGrid.Load(WriteGrid("""{"trials":[{"lstm":128,"batch_size":128}],"axes":{"batch_size":[128,256],"lstm":[128,256]}}"""));
+        var trials = grid.Expand();
+        Assert.Equal(4, trials.Count); // (128,128) is listed once
+        Assert.Equal(new TrialSpec { BatchSize = 128, Lstm = 128 }, trials[0]);
+        Assert.Contains(new TrialSpec { BatchSize = 256, Lstm = 256 }, trials);
+        var config = trials[^1].Apply(new TrainConfig());
+        Assert.Equal("b256-d0.4-0.5-lstm256-dense128", TrialSpec.Name(config));
+    }
+
+    [Theory]
+    [InlineData("""{"axes":{"colour":[1,2]}}""", "unknown axis 'colour'")]
+    [InlineData("""{"trials":[{"lstm":128,"size":3}]}""", "invalid grid")]
+    [InlineData("""{"trials":[]}""", "the grid has no trials")]
+    [InlineData("""[1,2""", "invalid grid")]
+    public void Bad_grids_get_their_own_error(string json, string expected)
+    {
+        var path = WriteGrid(json);
+        var e = Assert.Throws<FmnistException>(() => SweepGrid.Load(path));
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    private static RunResult Result(string name, double val, double test) =>
+        new(name, new TrainConfig(), 1, val, test, 60, 100, 20, 50, [new EpochRecord(1, 0.5, 0.8, 0.4, val, 1e-3, 60, 100)]);
+
+    [Fact]
+    public void Best_trial_is_chosen_by_validation_accuracy_never_test()
+    {
+        var trials = new[]
+        {
+            new SweepTrial("a", Result("a", 0.90, 0.95), false),
+            new SweepTrial("b", Result("b", 0.93, 0.91), false),
+            new SweepTrial("c", Result("c", 0.93, 0.99), false),
+        };
+        Assert.Equal("b", Sweep.SelectBest(trials).Name); // highest validation; the tie goes to the earlier trial
+    }
+
+    [Fact]
+    public void Sweep_skips_finished_trials_and_keeps_the_best_model_loadable()
+    {
+        var grid = SweepGrid.Load(WriteGrid("""{"axes":{"lstm":[16,32]}}""")).Expand();
+        var config = new TrainConfig { TrainLimit = 600, Epochs = 1, BatchSize = 64, Model = new() { Dense = 16 } };
+        var dir = Path.Combine(TestData.TempDir(), "sweep");
+        var first = Sweep.Run(TestData.Fashion, grid, config, dir, testLimit: 200);
+        Assert.All(first.Trials, t => Assert.False(t.Skipped));
+        var again = Sweep.Run(TestData.Fashion, grid, config, dir, testLimit: 200);
+        Assert.All(again.Trials, t => Assert.True(t.Skipped));
+        Assert.Equal(first.Best.Name, again.Best.Name);
+        var (net, info) = new RunFolder(again.BestModelDir).LoadBest();
+        net.Dispose();
+        Assert.Equal(first.Best.Result.Config.Model.Lstm, info.Config.Model.Lstm);
+        foreach (var file in new[] { "sweep.md", "sweep.csv", "sweep.json", "val_curves.png" })
+            Assert.True(File.Exists(Path.Combine(dir, file)), file);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "sweep.csv")).Length);
+        Assert.Throws<FmnistException>(() => Sweep.Run(TestData.Fashion, grid, config with { Epochs = 2 }, dir, testLimit: 200));
+    }
+
+    [Fact]
+    public void Report_renders_the_fixture_results_as_the_snapshot()
+    {
+        var confusion = new int[10, 10];
+        for (int i = 0; i < 10; i++) { confusion[i, i] = 90; confusion[i, (i + 3) % 10] = 10; }
+        var predicted = new List<byte>();
+        var actual = new List<byte>();
+        for (int i = 0; i < 10; i++)
+            for (int j = 0; j < 10; j++)
+                for (int n = 0; n < confusion[i, j]; n++) { actual.Add((byte)i); predicted.Add((byte)j); }
+        var best = Result("runs/x/cnn-seed", 0.9388, 0.9361);
+        var results = new ReproduceResults
+        {
+            Quick = false,
+            Date = new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero),
+            Machine = new MachineInfo("Test CPU", 2, 24, "Debian 12", "10.0.0", "0.107.0"),
+            Data = new DataSummary("/data", "test", 60000, 10000, true),
+            Knn = new KnnSummary(127, 60000, 10000, [(1, 0.7848), (9, 0.7972)], 0.8),
+            KnnTuned = new KnnTuning(new KnnTrial(12, 7, KnnWeights.Distance, 0.8711, true), [], 48000, 12000, 0.8686, 30),
+            CnnRuns = [best],
+            BestCnn = best,
+            BestMetrics = Metrics.From(predicted.ToArray(), actual.ToArray()),
+            Steps = [new StepTiming("KNN table", 1.2, "./fmnist knn"), new StepTiming("train", 900, "./fmnist train --out runs/x/cnn-seed")],
+        };
+        var rendered = ReproduceReport.Render(results);
+        var snapshot = Path.Combine(Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../..")), "Fmnist.Tests", "Snapshots", "report.md");
+        if (Environment.GetEnvironmentVariable("UPDATE_SNAPSHOTS") == "1") File.WriteAllText(snapshot, rendered);
+        Assert.Equal(File.ReadAllText(snapshot), rendered);
+    }
+
+    [Fact]
+    public void Quick_reproduce_runs_end_to_end_and_says_it_is_quick()
+    {
+        var dir = Path.Combine(TestData.TempDir(), "reproduce");
+        var results = Reproduce.Run(new ReproduceOptions { OutDir = dir, Quick = true, QuickTrainLimit = 1500, QuickEpochs = 1 }, new NoSteps());
+        var report = File.ReadAllText(Path.Combine(dir, "report.md"));
+        Assert.Contains("**Quick run.**", report);
+        Assert.Contains("| 1 | 78.48% | 78.48% |", report); // the real KNN table, full data
+        foreach (var png in new[] { "examples.png", "curves.png", "confusion.png", "errors.png" })
+            Assert.True(File.Exists(Path.Combine(dir, png)), png);
+        Assert.Equal(4, results.Steps.Count);
+    }
+
+    private sealed class NoSteps : IStepProgress
+    {
+        public void StepStarted(int step, int steps, string name, TimeSpan estimate, TimeSpan remaining) { }
+        public void StepDone(int step, string name, TimeSpan took) { }
+        public ITrainingProgress Training(string label) => SilentProgress.Instance;
+    }
+}
