@@ -56,8 +56,8 @@ internal static class KnnCommand
                 return 0;
             }
             var console = io.Human(false);
-            var table = new Table().Title($"Hamming KNN, pixel > {run.Threshold}, {run.Weights.ToString().ToLowerInvariant()} votes, {run.Train:N0} train / {run.Test:N0} test")
-                .AddColumns("K", "Accuracy", "Seed's accuracy");
+            console.MarkupLineInterpolated($"Hamming KNN, pixel > {run.Threshold}, {run.Weights.ToString().ToLowerInvariant()} votes, {run.Train:N0} train / {run.Test:N0} test");
+            var table = new Table().AddColumns("K", "Accuracy", "Seed's accuracy");
             var bestK = run.Results.MaxBy(r => r.Accuracy)!.K;
             foreach (var r in run.Results)
             {
@@ -118,8 +118,8 @@ internal static class KnnCommand
             return 0;
         }
         var console = io.Human(false);
-        var table = new Table().Title($"KNN tuning on a {tuning.ValCount:N0}-image validation split (best K and weights per threshold)")
-            .AddColumns("Threshold", "Best K", "Weights", "Validation accuracy");
+        console.MarkupLineInterpolated($"KNN tuning on a {tuning.ValCount:N0}-image validation split (best K and weights per threshold)");
+        var table = new Table().AddColumns("Threshold", "Best K", "Weights", "Validation accuracy");
         foreach (var row in result.by_threshold)
             table.AddRow(row.threshold.ToString(), row.k.ToString(), row.weights.ToString().ToLowerInvariant(), $"{row.val_accuracy:P2}");
         console.Write(table);

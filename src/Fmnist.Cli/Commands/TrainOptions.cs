@@ -22,8 +22,13 @@ internal sealed class TrainOptions
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "Label smoothing [default: 0; improved: 0.1]" };
     public Option<int?> SeedOption { get; } = new("--seed") { Description = $"Seeds shuffling, augmentation, initialisation and the split [default: {Seed.Seed}]" };
     public Option<int?> TrainLimit { get; } = Common.Limit("--train-limit", "training");
+    public Option<double?> Shear { get; } = new("--shear") { Description = $"Augmentation: shear angle range, radians [default: {Seed.Augmentation.Shear}; improved: 0.15]" };
+    public Option<double?> Zoom { get; } = new("--zoom") { Description = $"Augmentation: zoom range, scale in [1-z, 1+z] per axis [default: {Seed.Augmentation.Zoom}]" };
+    public Option<double?> Shift { get; } = new("--shift") { Description = $"Augmentation: shift range, fraction of the side [default: {Seed.Augmentation.Shift}]" };
+    public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability [default: {Seed.Augmentation.FlipProbability}]" };
 
-    public IEnumerable<Option> All => [Preset, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Augment, LabelSmoothing, SeedOption, TrainLimit];
+    public IEnumerable<Option> All => [Preset, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Augment, Shear, Zoom, Shift, Flip,
+        LabelSmoothing, SeedOption, TrainLimit];
 
     public TrainConfig Resolve(ParseResult p)
     {
@@ -36,9 +41,17 @@ internal sealed class TrainOptions
             Lstm = p.GetValue(Lstm) ?? m.Lstm,
             Dense = p.GetValue(Dense) ?? m.Dense,
         };
+        var a = c.Augmentation;
         var resolved = c with
         {
             Model = m,
+            Augmentation = a with
+            {
+                Shear = p.GetValue(Shear) ?? a.Shear,
+                Zoom = p.GetValue(Zoom) ?? a.Zoom,
+                Shift = p.GetValue(Shift) ?? a.Shift,
+                FlipProbability = p.GetValue(Flip) ?? a.FlipProbability,
+            },
             BatchSize = p.GetValue(BatchSize) ?? c.BatchSize,
             Epochs = p.GetValue(Epochs) ?? c.Epochs,
             LearningRate = p.GetValue(Lr) ?? c.LearningRate,

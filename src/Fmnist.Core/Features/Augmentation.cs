@@ -15,6 +15,10 @@ public sealed record AugmentConfig
     public double Shift { get; init; } = 0.1;
     public double FlipProbability { get; init; } = 0.5;
 
+    /// <summary>Share of images transformed at all; the rest pass unchanged (online mode's answer to the
+    /// seed's half-clean training set).</summary>
+    public double Probability { get; init; } = 1.0;
+
     public bool IsIdentity => Shear == 0 && Zoom == 0 && Shift == 0 && FlipProbability == 0;
 }
 
@@ -32,6 +36,12 @@ public static class Augmenter
         var theta = new float[b * 6];
         for (long i = 0; i < b; i++)
         {
+            var row = theta.AsSpan((int)(i * 6), 6);
+            if (c.Probability < 1 && rng.NextDouble() >= c.Probability)
+            {
+                row[0] = 1; row[4] = 1; // identity
+                continue;
+            }
             double flip = rng.NextDouble() < c.FlipProbability ? -1 : 1;
             double shear = Uniform(rng, c.Shear);
             double zx = 1 + Uniform(rng, c.Zoom), zy = 1 + Uniform(rng, c.Zoom);
@@ -40,7 +50,6 @@ public static class Augmenter
             // The matrix maps output coordinates to where they are sampled in the input:
             // [x_in, y_in] = Flip * Zoom * Shear * [x_out, y_out] + t.
             double tan = Math.Tan(shear);
-            var row = theta.AsSpan((int)(i * 6), 6);
             row[0] = (float)(flip * zx); row[1] = (float)(flip * zx * tan); row[2] = (float)tx;
             row[3] = 0; row[4] = (float)zy; row[5] = (float)ty;
         }
