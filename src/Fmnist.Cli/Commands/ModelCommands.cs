@@ -15,25 +15,38 @@ internal static class ModelCommands
         Required = true,
     };
 
+    private static Option<bool> TtaOption() => new("--tta")
+    {
+        Description = "Average predictions over each image and its mirror image (test-time augmentation) [default: False]",
+    };
+
     public static Command Evaluate(CliIo io)
     {
         var dataDir = Common.DataDir();
         var json = Common.Json();
         var model = ModelOption();
         var testLimit = Common.Limit("--test-limit", "test");
-        var command = new Command("evaluate", "Test accuracy, per-class precision/recall/F1, confusion.png and errors.png for a trained model")
-            { dataDir, json, model, testLimit };
+        var tta = TtaOption();
+        var split = new Option<string>("--split") { Description = "test, or validation (the run's own held-out split: use it to choose options such as --tta)", DefaultValueFactory = _ => "test" };
+        split.AcceptOnlyFromAmong("test", "validation");
+        var command = new Command("evaluate", "Accuracy, per-class precision/recall/F1, confusion.png and errors.png for a trained model")
+            { dataDir, json, model, testLimit, tta, split };
         command.SetAction(parse =>
         {
             var loaded = Common.Load(parse.GetValue(dataDir));
-            var test = loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
-            var report = EvaluationWorkflow.Evaluate(parse.GetValue(model)!, test);
+            bool validation = parse.GetValue(split) == "validation";
+            var modelDir = parse.GetValue(model)!;
+            var test = validation ? EvaluationWorkflow.ValidationSet(modelDir, loaded.Data.Train)
+                : loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
+            var report = EvaluationWorkflow.Evaluate(modelDir, test, validation ? Path.Combine(modelDir, "validation") : null, flipTta: parse.GetValue(tta));
             var m = report.Metrics;
             if (parse.GetValue(json))
             {
                 io.WriteJson(new
                 {
                     model_dir = report.ModelDir,
+                    split = parse.GetValue(split),
+                    tta = parse.GetValue(tta),
                     accuracy = m.Accuracy,
                     test_images = report.TestImages,
                     per_class = m.PerClass.Select(c => new { @class = c.Class, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
@@ -46,7 +59,8 @@ internal static class ModelCommands
             var console = io.Human(false);
             var table = new Table().AddColumns("Class", "Precision", "Recall", "F1", "Support");
             foreach (var c in m.PerClass) table.AddRow(c.Class, $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:P1}", c.Support.ToString("N0"));
-            console.MarkupLineInterpolated($"[bold]Test accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images ({report.ModelDir})");
+            var what = validation ? "Validation" : "Test";
+            console.MarkupLineInterpolated($"[bold]{what} accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images{(parse.GetValue(tta) ? " with flip TTA" : "")} ({report.ModelDir})");
             console.Write(table);
             console.MarkupLineInterpolated($"wrote {report.ConfusionPng} and {report.ErrorsPng}");
             return 0;
@@ -60,10 +74,11 @@ internal static class ModelCommands
         var json = Common.Json();
         var model = ModelOption();
         var files = new Argument<string[]>("files") { Description = "PNG or JPEG photos of one garment each (any size; up to 40 MP)", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities") { dataDir, json, model, files };
+        var tta = TtaOption();
+        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities") { dataDir, json, model, files, tta };
         command.SetAction(parse =>
         {
-            var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!);
+            var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!, flipTta: parse.GetValue(tta));
             if (parse.GetValue(json))
             {
                 io.WriteJson(new

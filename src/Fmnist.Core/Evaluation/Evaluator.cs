@@ -16,19 +16,21 @@ public static class Evaluator
         bytes.to_type(ScalarType.Float32).div_(255.0).sub_(norm.Mean).div_(norm.Std);
 
     /// <summary>Class probabilities, N*10 row-major.</summary>
-    public static float[] Probabilities(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, int batch = 256)
-        => Run(net, images, norm, batch, null).Probabilities;
+    /// <param name="flipTta">Test-time augmentation: average the softmax of each image and its mirror
+    /// (horizontal flips are part of training, so both views are in-distribution).</param>
+    public static float[] Probabilities(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, bool flipTta = false, int batch = 256)
+        => Run(net, images, norm, batch, null, flipTta).Probabilities;
 
     /// <summary>Mean cross-entropy and accuracy against labels.</summary>
-    public static (double Loss, double Accuracy) Score(CnnLstmNet net, LabeledImages set, Normalization norm, int batch = 256)
+    public static (double Loss, double Accuracy) Score(CnnLstmNet net, LabeledImages set, Normalization norm, bool flipTta = false, int batch = 256)
     {
-        var r = Run(net, set.Images, norm, batch, set.Labels);
+        var r = Run(net, set.Images, norm, batch, set.Labels, flipTta);
         return (r.Loss, r.Accuracy);
     }
 
     private sealed record Output(float[] Probabilities, double Loss, double Accuracy);
 
-    private static Output Run(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, int batch, byte[]? labels)
+    private static Output Run(CnnLstmNet net, ReadOnlySpan<byte> images, Normalization norm, int batch, byte[]? labels, bool flipTta)
     {
         int n = images.Length / IdxReader.Pixels;
         var probs = new float[n * ClassNames.Count];
@@ -43,12 +45,13 @@ public static class Evaluator
                 using var scope = NewDisposeScope();
                 int count = Math.Min(batch, n - start);
                 var x = ToInput(tensor(images.Slice(start * IdxReader.Pixels, count * IdxReader.Pixels).ToArray()).reshape(count, 1, 28, 28), norm);
-                var logits = net.call(x);
-                nn.functional.softmax(logits, 1).data<float>().CopyTo(probs, start * ClassNames.Count);
+                var p = nn.functional.softmax(net.call(x), 1);
+                if (flipTta) p = p.add_(nn.functional.softmax(net.call(x.flip(3)), 1)).div_(2);
+                p.data<float>().CopyTo(probs, start * ClassNames.Count);
                 if (labels is null) continue;
                 var y = tensor(labels.AsSpan(start, count).ToArray().Select(l => (long)l).ToArray());
-                lossSum += nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.Sum).item<float>();
-                correct += logits.argmax(1).eq(y).sum().item<long>();
+                lossSum += nn.functional.nll_loss(p.clamp_min(1e-12).log(), y, reduction: nn.Reduction.Sum).item<float>();
+                correct += p.argmax(1).eq(y).sum().item<long>();
             }
         }
         if (wasTraining) net.train();

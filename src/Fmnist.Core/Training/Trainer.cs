@@ -67,8 +67,8 @@ public static class Trainer
             net.train();
             progress.EpochStarted(epoch, config.Epochs, batches);
             var order = Enumerable.Range(0, (int)n).Select(i => (long)i).ToArray();
-            new Random(HashCode.Combine(config.Seed, epoch, "shuffle")).Shuffle(order);
-            var augmentRng = new Random(HashCode.Combine(config.Seed, epoch, "augment"));
+            new Random(SeedFor(config.Seed, epoch, 1)).Shuffle(order);
+            var augmentRng = new Random(SeedFor(config.Seed, epoch, 2));
             double lossSum = 0, lr = config.LearningRate;
             long correct = 0, seen = 0;
             for (int b = 0; b < batches; b++)
@@ -121,6 +121,12 @@ public static class Trainer
             (int)n, val.Count, state is not null);
     }
 
+    /// <summary>
+    /// A fixed mix of (seed, epoch, purpose) for System.Random. Not HashCode.Combine: its hashes change
+    /// from process to process, which would make runs unrepeatable and resumed runs diverge.
+    /// </summary>
+    public static int SeedFor(int seed, int epoch, int purpose) => unchecked(seed * 1_000_003 + epoch * 7_919 + purpose * 104_729);
+
     /// <summary>Cosine decay from the base rate to zero over all steps, or constant.</summary>
     public static double LearningRate(TrainConfig c, long step, long totalSteps) => c.Schedule switch
     {
@@ -158,7 +164,7 @@ public static class Trainer
         var clean = tensor(fit.Images).reshape(fit.Count, 1, 28, 28);
         if (config.Augment != AugmentMode.Offline) return clean;
         progress.Message($"augmenting {fit.Count:N0} training images (offline: one copy each)");
-        var rng = new Random(HashCode.Combine(config.Seed, "offline"));
+        var rng = new Random(SeedFor(config.Seed, 0, 3));
         var parts = new List<Tensor> { clean };
         using (no_grad())
         {
