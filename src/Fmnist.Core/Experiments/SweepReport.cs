@@ -6,26 +6,24 @@ namespace Fmnist.Experiments;
 /// <summary>The sweep's table in the seed's format (Markdown, CSV, JSON) and the validation curves of all trials.</summary>
 public static class SweepReport
 {
-    public static string Markdown(SweepResult sweep)
+    public static string Markdown(SweepResult sweep) =>
+        Table(sweep.Trials.Select(t => (t.Result, ReferenceEquals(t, sweep.Best)))) + "\n"
+        + $"Best by validation accuracy (bold): {sweep.Best.Name}, copied to `best_model/`.\n";
+
+    /// <summary>The seed's hyperparameter table (its column names) with our validation and test accuracy; the best row bold.</summary>
+    public static string Table(IEnumerable<(RunResult Run, bool Best)> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| Batch size | 1st Dropout | 2nd Dropout | LSTM | Dense | Epochs | Validation accuracy | Test accuracy | Seed's accuracy | Minutes |");
+        sb.AppendLine("| Batch size | 1st Dropout rate | 2nd Dropout rate | Size of LSTM layer | Size of 1st Dense layer | Epochs | Validation accuracy | Test accuracy | Seed's accuracy | Minutes |");
         sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var t in sweep.Trials)
+        foreach (var (run, best) in rows)
         {
-            var c = t.Result.Config;
-            var seed = SeedAccuracy(t.Result);
-            bool best = ReferenceEquals(t, sweep.Best);
+            var c = run.Config;
             string B(string s) => best ? $"**{s}**" : s;
-            sb.AppendLine(string.Join(" | ", new[]
-            {
-                "", B($"{c.BatchSize}"), B(F(c.Model.Dropout1)), B(F(c.Model.Dropout2)), B($"{c.Model.Lstm}"), B($"{c.Model.Dense}"),
-                $"{t.Result.History.Count}", B(P(t.Result.ValAccuracy)), P(t.Result.TestAccuracy),
-                seed is null ? "-" : P(seed.Value), (t.Result.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture), "",
-            }).Trim());
+            sb.AppendLine($"| {B(c.BatchSize.ToString())} | {B(F(c.Model.Dropout1))} | {B(F(c.Model.Dropout2))} | {B(c.Model.Lstm.ToString())} | {B(c.Model.Dense.ToString())} | " +
+                          $"{run.History.Count} | {B(P(run.ValAccuracy))} | {B(P(run.TestAccuracy))} | {(SeedAccuracy(run) is { } s ? P(s) : "-")} | " +
+                          $"{(run.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture)} |");
         }
-        sb.AppendLine();
-        sb.AppendLine($"Best by validation accuracy (bold): {sweep.Best.Name}, copied to `best_model/`.");
         return sb.ToString();
     }
 
@@ -65,6 +63,6 @@ public static class SweepReport
             Path.Combine(dir, "val_curves.png"));
     }
 
-    private static string F(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
-    private static string P(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
+    public static string F(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
+    public static string P(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
 }

@@ -44,15 +44,7 @@ public static class ReproduceReport
 
         sb.AppendLine("## CNN+LSTM");
         sb.AppendLine();
-        sb.AppendLine("| Batch size | 1st Dropout rate | 2nd Dropout rate | Size of LSTM layer | Size of 1st Dense layer | Epochs | Validation accuracy | Test accuracy | Seed's accuracy | Minutes |");
-        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var run in r.CnnRuns)
-        {
-            var c = run.Config;
-            bool best = ReferenceEquals(run, r.BestCnn);
-            string B(string s) => best ? $"**{s}**" : s;
-            sb.AppendLine($"| {B(c.BatchSize.ToString())} | {B(F(c.Model.Dropout1))} | {B(F(c.Model.Dropout2))} | {B(c.Model.Lstm.ToString())} | {B(c.Model.Dense.ToString())} | {run.History.Count} | {B(P(run.ValAccuracy))} | {B(P(run.TestAccuracy))} | {(SweepReport.SeedAccuracy(run) is { } s ? P(s) : "-")} | {(run.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture)} |");
-        }
+        sb.Append(SweepReport.Table(r.CnnRuns.Select(run => (run, ReferenceEquals(run, r.BestCnn)))));
         sb.AppendLine();
         var bc = r.BestCnn.Config;
         sb.AppendLine($"Training set: {r.BestCnn.TrainImages:N0} images ({bc.Augment.ToString().ToLowerInvariant()} augmentation), validation {r.BestCnn.ValidationImages:N0} images held out before augmentation; " +
@@ -91,6 +83,5 @@ public static class ReproduceReport
     }
 
     private static string Time(double seconds) => seconds < 90 ? $"{seconds:F1} s" : $"{seconds / 60:F1} min";
-    private static string F(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
-    private static string P(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
+    private static string P(double v) => SweepReport.P(v);
 }
