@@ -15,7 +15,7 @@ internal sealed class TrainOptions
     public Option<double?> Dropout2 { get; } = new("--dropout2") { Description = $"Dropout before the output layer [default: {Seed.Model.Dropout2}]" };
     public Option<int?> Lstm { get; } = new("--lstm") { Description = $"LSTM hidden size [default: {Seed.Model.Lstm}]" };
     public Option<int?> Dense { get; } = new("--dense") { Description = $"First dense layer size [default: {Seed.Model.Dense}]" };
-    public Option<int?> Epochs { get; } = new("--epochs") { Description = $"Epochs [default: {Seed.Epochs}; improved: 15]" };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = $"Epochs [default: {Seed.Epochs}; improved: 25]" };
     public Option<double?> Lr { get; } = new("--lr") { Description = $"Adam learning rate [default: {Seed.LearningRate}]" };
     public Option<LrSchedule?> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: cosine (decay to 0) or constant [default: cosine]" };
     public Option<AugmentMode?> Augment { get; } = new("--augment") { Description = "offline (one augmented copy appended), online (fresh every epoch) or none [default: offline; improved: online]" };

@@ -45,14 +45,16 @@ public static class Presets
     {
         "seed" => new TrainConfig(),
         // Fresh augmentation every epoch instead of one fixed copy, half the images left clean each time
-        // (as in the seed's doubled set), softer shear, label smoothing, and 15 epochs.
+        // (as in the seed's doubled set), softer shear, label smoothing, and 25 epochs of 48,000 images
+        // (the same number of steps as 12.5 seed epochs). With 15 epochs it was still improving when the
+        // learning rate ran out (validation 93.86%, below the seed recipe's 93.94%).
         "improved" => new TrainConfig
         {
             Preset = "improved",
             Augment = AugmentMode.Online,
             Augmentation = new AugmentConfig { Shear = 0.15, Zoom = 0.1, Shift = 0.1, FlipProbability = 0.5, Probability = 0.5 },
             LabelSmoothing = 0.1,
-            Epochs = 15,
+            Epochs = 25,
         },
         _ => throw new FmnistException($"unknown preset '{name}' (known: {string.Join(", ", Names)})"),
     };

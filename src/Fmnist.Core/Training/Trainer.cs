@@ -56,7 +56,8 @@ public static class Trainer
             optimizer.load_state_dict(folder.OptimizerPath);
             progress.Message($"resuming after epoch {state.Epoch} of {config.Epochs}");
         }
-        File.WriteAllText(folder.SummaryPath, ModelSummary.Of(net, config.Model).ToText());
+        var summary = ModelSummary.Of(net, config.Model).ToText();
+        JsonFiles.AtomicWrite(folder.SummaryPath, tmp => File.WriteAllText(tmp, summary));
 
         var watch = Stopwatch.StartNew();
         int batches = (int)((n + config.BatchSize - 1) / config.BatchSize);
