@@ -50,7 +50,9 @@ public static class Plots
             double[] xs = [.. Enumerable.Range(1, ys.Count).Select(i => (double)i)];
             AddLine(plot, xs, [.. ys], label);
         }
-        WriteAtomic(path, plot.GetImageBytes(1000, 620, ImageFormat.Png));
+        // Many series end near the same values: a legend inside the axes would hide them.
+        plot.ShowLegend(Edge.Right);
+        WriteAtomic(path, plot.GetImageBytes(1200, 620, ImageFormat.Png));
     }
 
     public static void SaveConfusion(int[,] confusion, IReadOnlyList<string> classNames, string path)
