@@ -128,3 +128,16 @@ public class TrainingTests(TrainedModelFixture model)
         Assert.Equal(firstEpoch, resumed.History[0]);
     }
 }
+
+public class DivergenceTests
+{
+    [Theory]
+    [InlineData(double.NaN, "NaN")]
+    [InlineData(double.PositiveInfinity, "Infinity")]
+    public void Non_finite_loss_stops_training_with_a_clear_message(double loss, string shown)
+    {
+        var e = Assert.Throws<TrainingDivergedException>(() => Trainer.CheckFinite(loss, 3, 17, 0.5));
+        Assert.Equal($"training diverged: loss is {shown} at epoch 3, batch 17; try a lower --lr (now 0.5)", e.Message);
+        Trainer.CheckFinite(2.3, 1, 1, 0.5); // a finite loss passes
+    }
+}

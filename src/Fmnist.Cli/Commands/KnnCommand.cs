@@ -88,14 +88,13 @@ internal static class KnnCommand
 
     private static int Tune(CliIo io, bool asJson, Data.LabeledImages train, Data.LabeledImages test, int seed, double loadSeconds)
     {
-        var thresholds = Enumerable.Range(0, 21).Select(i => i * 10).ToArray(); // 0..200, then refined by 1
         int done = 0;
         var progress = new Progress<KnnTrial>(_ =>
         {
             if (++done % (2 * KnnTuner.DefaultKs.Count) == 0 && io.Interactive)
                 io.Stderr.Write($"\rtuning: {done / (2 * KnnTuner.DefaultKs.Count)} settings of threshold tried");
         });
-        var tuning = KnnTuner.Tune(train, test, thresholds, KnnTuner.DefaultKs, 0.2, seed, progress);
+        var tuning = KnnTuner.Tune(train, test, KnnTuner.DefaultThresholds, KnnTuner.DefaultKs, 0.2, seed, progress);
         io.Stderr.WriteLine();
         var b = tuning.Best;
         var result = new

@@ -76,7 +76,7 @@ public static class Reproduce
         });
 
         KnnTuning? tuned = o.Quick ? null : Step($"./fmnist knn --tune{dataArg}", () =>
-            KnnTuner.Tune(data.Train, data.Test, Enumerable.Range(0, 21).Select(i => i * 10).ToArray(), KnnTuner.DefaultKs));
+            KnnTuner.Tune(data.Train, data.Test, KnnTuner.DefaultThresholds, KnnTuner.DefaultKs));
 
         var quickArgs = o.Quick ? $" --train-limit {o.QuickTrainLimit} --epochs {o.QuickEpochs}" : "";
         var (runs, best) = Step(o.FullSweep

@@ -91,9 +91,7 @@ public static class Trainer
                 optimizer.step();
 
                 double batchLoss = loss.item<float>();
-                if (!double.IsFinite(batchLoss))
-                    throw new TrainingDivergedException(
-                        $"training diverged: loss is {batchLoss} at epoch {epoch}, batch {b + 1}; try a lower --lr (now {config.LearningRate})");
+                CheckFinite(batchLoss, epoch, b + 1, config.LearningRate);
                 lossSum += batchLoss * count;
                 correct += logits.argmax(1).eq(y).sum().item<long>();
                 seen += count;
@@ -120,6 +118,14 @@ public static class Trainer
         }
         return new TrainResult(folder, bestEpoch, bestAcc, history, priorSeconds + watch.Elapsed.TotalSeconds,
             (int)n, val.Count, state is not null);
+    }
+
+    /// <summary>Stops the run on a NaN or infinite loss: later weights would be garbage.</summary>
+    public static void CheckFinite(double loss, int epoch, int batch, double learningRate)
+    {
+        if (!double.IsFinite(loss))
+            throw new TrainingDivergedException(FormattableString.Invariant(
+                $"training diverged: loss is {loss} at epoch {epoch}, batch {batch}; try a lower --lr (now {learningRate})"));
     }
 
     /// <summary>

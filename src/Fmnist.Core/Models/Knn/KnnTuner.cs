@@ -17,6 +17,9 @@ public static class KnnTuner
 {
     public static readonly IReadOnlyList<int> DefaultKs = [1, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20];
 
+    /// <summary>0, 10, ..., 200: the coarse grid; the search then tries every threshold near the best.</summary>
+    public static readonly IReadOnlyList<int> DefaultThresholds = Enumerable.Range(0, 21).Select(i => i * 10).ToArray();
+
     public static KnnTuning Tune(LabeledImages train, LabeledImages test, IReadOnlyList<int> coarseThresholds,
         IReadOnlyList<int> ks, double valFraction = 0.2, int seed = 1, IProgress<KnnTrial>? progress = null)
     {
