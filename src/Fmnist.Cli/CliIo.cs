@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Spectre.Console;
 
 namespace Fmnist.Cli;
@@ -10,14 +9,6 @@ namespace Fmnist.Cli;
 /// </summary>
 public sealed class CliIo(TextWriter stdout, TextWriter stderr)
 {
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
     public TextWriter Stdout { get; } = stdout;
     public TextWriter Stderr { get; } = stderr;
 
@@ -28,7 +19,7 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
 
     public IAnsiConsole Status => Create(Stderr);
 
-    public void WriteJson(object value) => Stdout.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonOptions));
+    public void WriteJson(object value) => Stdout.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonFiles.Options));
 
     private IAnsiConsole Create(TextWriter writer)
     {

@@ -25,6 +25,7 @@ internal static class DataCommand
                 if (n is < 1 or > 50) throw new UsageException($"--per-class must be 1..50, got {n}");
                 Reports.Plots.SavePreviewByClass(loaded.Data.Train.Images, loaded.Data.Train.Labels, ClassNames.All, n, previewPath);
             }
+            int[] trainCounts = loaded.Data.Train.ClassCounts(), testCounts = loaded.Data.Test.ClassCounts();
             var result = new
             {
                 directory = loaded.Location.Directory,
@@ -33,7 +34,7 @@ internal static class DataCommand
                 test = loaded.Data.Test.Count,
                 classes = ClassNames.All.Select((name, c) => new
                 {
-                    label = c, name, train = loaded.Data.Train.ClassCounts()[c], test = loaded.Data.Test.ClassCounts()[c],
+                    label = c, name, train = trainCounts[c], test = testCounts[c],
                 }),
                 checksums = sums.Select(s => new { file = s.File, md5 = s.Md5, content_md5 = s.ContentMd5, official_file = s.Official, official_content = s.OfficialContent }),
                 official = sums.Count == DataFiles.Official.Count && sums.All(s => s.OfficialContent),
