@@ -100,7 +100,7 @@ public static class Trainer
             double trainSeconds = epochWatch.Elapsed.TotalSeconds;
             var (valLoss, valAcc) = Evaluator.Score(net, val, norm);
             var record = new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
-                epochWatch.Elapsed.TotalSeconds, seen / trainSeconds);
+                epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ResidentMb());
             history.Add(record);
             bool best = valAcc > bestAcc;
             if (best)
@@ -199,10 +199,16 @@ public static class Trainer
     private static void WriteHistory(RunFolder folder, IReadOnlyList<EpochRecord> history)
     {
         JsonFiles.Write(folder.HistoryJsonPath, history);
-        var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second\n" + string.Concat(
+        var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
             history.Select(h => FormattableString.Invariant(
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValLoss:F6},{h.ValAccuracy:F6},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1}\n")));
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValLoss:F6},{h.ValAccuracy:F6},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
         JsonFiles.AtomicWrite(folder.HistoryCsvPath, tmp => File.WriteAllText(tmp, csv));
+    }
+
+    private static double ResidentMb()
+    {
+        using var self = Process.GetCurrentProcess();
+        return Math.Round(self.WorkingSet64 / (1024.0 * 1024.0));
     }
 
     public static IReadOnlyDictionary<string, string> Versions() => new Dictionary<string, string>
