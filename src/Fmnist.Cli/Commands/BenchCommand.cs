@@ -37,7 +37,7 @@ internal static class BenchCommand
                 augment = config.Augment,
                 rss_start_mb = Math.Round(r.RssStartMb),
                 rss_end_mb = Math.Round(r.RssEndMb),
-                peak_rss_mb = Common.PeakRssMb(),
+                peak_rss_mb = ProcessMemory.PeakMb(),
             };
             if (parse.GetValue(json))
             {
@@ -81,7 +81,7 @@ internal static class BenchCommand
                 seconds = Math.Round(median, 4),
                 min_seconds = Math.Round(times[0], 4),
                 pairs_per_second = Math.Round(pairs / median),
-                peak_rss_mb = Common.PeakRssMb(),
+                peak_rss_mb = ProcessMemory.PeakMb(),
                 accuracy_k1 = first.Results[0].Accuracy,
             };
             if (parse.GetValue(json))

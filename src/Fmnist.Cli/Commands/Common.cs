@@ -33,12 +33,6 @@ internal static class Common
         return new Loaded(data, location, watch.Elapsed.TotalSeconds);
     }
 
-    public static double PeakRssMb()
-    {
-        using var p = Process.GetCurrentProcess();
-        return Math.Round(p.PeakWorkingSet64 / (1024.0 * 1024.0), 1);
-    }
-
     public static int Positive(int? value, string option)
     {
         if (value is null) return int.MaxValue;

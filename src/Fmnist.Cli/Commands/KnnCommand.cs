@@ -46,7 +46,7 @@ internal static class KnnCommand
                 search_seconds = Math.Round(run.SearchSeconds, 4),
                 load_seconds = Math.Round(loaded.Seconds, 3),
                 wall_seconds = Math.Round(wall.Elapsed.TotalSeconds, 3),
-                peak_rss_mb = Common.PeakRssMb(),
+                peak_rss_mb = ProcessMemory.PeakMb(),
                 kernel = run.Kernel,
                 threads = Environment.ProcessorCount,
             };

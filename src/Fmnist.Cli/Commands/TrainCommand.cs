@@ -40,14 +40,14 @@ internal static class TrainCommand
                     train_images = result.TrainImages,
                     validation_images = result.ValidationImages,
                     test_images = result.TestImages,
-                    peak_rss_mb = Common.PeakRssMb(),
+                    peak_rss_mb = ProcessMemory.PeakMb(),
                     history = result.History,
                 });
                 return 0;
             }
             var console = io.Human(false);
             console.MarkupLineInterpolated($"best epoch {result.BestEpoch}: validation {result.ValAccuracy:P2}; [bold]test {result.TestAccuracy:P2}[/] (best epoch's weights, measured once)");
-            console.MarkupLineInterpolated($"{result.Seconds / 60:F1} min; peak memory {Common.PeakRssMb():F0} MB; run folder {result.ModelDir}");
+            console.MarkupLineInterpolated($"{result.Seconds / 60:F1} min; peak memory {ProcessMemory.PeakMb():F0} MB; run folder {result.ModelDir}");
             return 0;
         });
         return command;

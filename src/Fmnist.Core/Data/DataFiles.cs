@@ -59,10 +59,7 @@ public static class DataFiles
     public static string ContentMd5(string path)
     {
         using var file = File.OpenRead(path);
-        Span<byte> magic = stackalloc byte[2];
-        bool gzip = file.Read(magic) == 2 && magic[0] == 0x1F && magic[1] == 0x8B;
-        file.Position = 0;
-        using var stream = gzip ? new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress) : (Stream)file;
+        using var stream = IdxReader.IsGzip(file) ? new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress) : (Stream)file;
         return Convert.ToHexStringLower(MD5.HashData(stream));
     }
 

@@ -119,7 +119,8 @@ public static class IdxReader
             ? null : new DataException(path, "truncated gzip file");
     }
 
-    private static bool IsGzip(FileStream file)
+    /// <summary>Whether the file starts with the gzip magic bytes; the position is left at 0.</summary>
+    internal static bool IsGzip(FileStream file)
     {
         Span<byte> magic = stackalloc byte[2];
         int n = file.Read(magic);

@@ -89,9 +89,8 @@ public static class Reproduce
                 return (sweep.Trials.Select(t => t.Result).ToList(), sweep.Best.Result);
             }
             var dir = Path.Combine(o.OutDir, "cnn-seed");
-            var result = TrainingWorkflow.ReadResult(dir) is { } done && JsonFiles.Serialize(done.Config) == JsonFiles.Serialize(baseConfig)
-                ? done
-                : TrainingWorkflow.TrainAndTest(data, baseConfig, dir, progress.Training(""), resume: true);
+            var result = TrainingWorkflow.ReadResult(dir, baseConfig)
+                ?? TrainingWorkflow.TrainAndTest(data, baseConfig, dir, progress.Training(""), resume: true);
             return ((IReadOnlyList<RunResult>)[result], result);
         });
 

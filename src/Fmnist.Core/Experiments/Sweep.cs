@@ -23,14 +23,13 @@ public static class Sweep
             var name = TrialSpec.Name(configs[i]);
             var dir = Path.Combine(outDir, "trials", name);
             var progress = progressFor?.Invoke(name, i + 1, configs.Count);
-            var done = TrainingWorkflow.ReadResult(dir);
-            if (done is not null && JsonFiles.Serialize(done.Config) == JsonFiles.Serialize(configs[i]))
+            if (TrainingWorkflow.ReadResult(dir, configs[i]) is { } done)
             {
                 progress?.Message($"{name}: finished earlier, skipped");
                 results.Add(new SweepTrial(name, done, true));
                 continue;
             }
-            if (done is not null)
+            if (TrainingWorkflow.ReadResult(dir) is not null)
                 throw new FmnistException($"{dir}: holds a finished trial with other settings (epochs, limit or preset differ); use another --out");
             results.Add(new SweepTrial(name, TrainingWorkflow.TrainAndTest(data, configs[i], dir, progress, resume: true, testLimit), false));
         }

@@ -26,6 +26,10 @@ public static class TrainingWorkflow
         return result;
     }
 
+    /// <summary>The finished run in <paramref name="dir"/> when it was trained with exactly <paramref name="config"/>.</summary>
+    public static RunResult? ReadResult(string dir, TrainConfig config) =>
+        ReadResult(dir) is { } done && JsonFiles.Serialize(done.Config) == JsonFiles.Serialize(config) ? done : null;
+
     public static RunResult? ReadResult(string dir)
     {
         var folder = new RunFolder(dir);

@@ -32,7 +32,7 @@ public static class TrainBenchmark
         {
             if (b == warmup)
             {
-                rssStart = RssMb();
+                rssStart = ProcessMemory.ResidentMb();
                 watch.Start();
             }
             using var scope = NewDisposeScope();
@@ -51,13 +51,7 @@ public static class TrainBenchmark
         var subset = images.Take(Math.Min(images.Count, 5000));
         Evaluation.Evaluator.Probabilities(net, subset.Images, norm);
         double inferRate = subset.Count / infer.Elapsed.TotalSeconds;
-        return new TrainBenchResult(config.BatchSize, batches, trainRate, inferRate, rssStart, RssMb(), get_num_threads());
+        return new TrainBenchResult(config.BatchSize, batches, trainRate, inferRate, rssStart, ProcessMemory.ResidentMb(), get_num_threads());
     }
 
-    private static double RssMb()
-    {
-        using var p = Process.GetCurrentProcess();
-        p.Refresh();
-        return p.WorkingSet64 / (1024.0 * 1024.0);
-    }
 }

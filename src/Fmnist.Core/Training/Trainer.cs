@@ -100,7 +100,7 @@ public static class Trainer
             double trainSeconds = epochWatch.Elapsed.TotalSeconds;
             var (valLoss, valAcc) = Evaluator.Score(net, val, norm);
             var record = new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
-                epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ResidentMb());
+                epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
             history.Add(record);
             bool best = valAcc > bestAcc;
             if (best)
@@ -203,12 +203,6 @@ public static class Trainer
             history.Select(h => FormattableString.Invariant(
                 $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValLoss:F6},{h.ValAccuracy:F6},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
         JsonFiles.AtomicWrite(folder.HistoryCsvPath, tmp => File.WriteAllText(tmp, csv));
-    }
-
-    private static double ResidentMb()
-    {
-        using var self = Process.GetCurrentProcess();
-        return Math.Round(self.WorkingSet64 / (1024.0 * 1024.0));
     }
 
     public static IReadOnlyDictionary<string, string> Versions() => new Dictionary<string, string>
