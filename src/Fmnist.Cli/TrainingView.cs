@@ -34,6 +34,6 @@ internal sealed class TrainingView(CliIo io, bool json, int batchSize) : ITraini
     {
         if (io.Interactive) io.Stderr.Write("\r" + new string(' ', 110) + "\r");
         _lines.WriteLine(FormattableString.Invariant(
-            $"{Prefix}epoch {r.Epoch,2}/{_epochs}  train loss {r.TrainLoss:F4} acc {r.TrainAccuracy * 100:F2}%  val loss {r.ValLoss:F4} acc {r.ValAccuracy * 100:F2}%  lr {r.LearningRate:G3}  {r.Seconds:F0} s  {r.ImagesPerSecond:F0} img/s  {r.RssMb:F0} MB{(best ? "  *best" : "")}"));
+            $"{Prefix}epoch {r.Epoch,2}/{_epochs}  train loss {r.TrainLoss:F4} acc {r.TrainAccuracy * 100:F2}%  {(r.ValAccuracy is { } va ? $"val loss {r.ValLoss:F4} acc {va * 100:F2}%" : "no validation")}  lr {r.LearningRate:G3}  {r.Seconds:F0} s  {r.ImagesPerSecond:F0} img/s  {r.RssMb:F0} MB{(best ? "  *best" : "")}"));
     }
 }

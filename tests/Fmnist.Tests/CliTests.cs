@@ -77,6 +77,7 @@ public class CliTests
         Assert.Equal((1, "fmnist: --k: 'zero' is not a whole number in 1..60000"), Short(Run("knn", "--k", "zero")));
         Assert.Equal((1, "fmnist: --threshold must be 0..254, got 300"), Short(Run("knn", "--threshold", "300")));
         Assert.Equal(1, Run("train", "--preset", "nope").Code);
+        Assert.Equal((1, "fmnist: validation fraction must be in [0, 1), got 1.5"), Short(Run("train", "--validation-fraction", "1.5")));
         Assert.NotEqual(0, Run("knn", "--no-such-option").Code);
     }
 

@@ -118,6 +118,9 @@ public class CnnTests
         Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(1200, val.Count(i => labels[i] == c)));
         Assert.Equal(val, Splits.Stratified(labels, 0.2, 1).Validation);
         Assert.NotEqual(val, Splits.Stratified(labels, 0.2, 2).Validation);
+        var (all, none) = Splits.Stratified(labels, 0, 1);
+        Assert.Empty(none);
+        Assert.Equal(Enumerable.Range(0, labels.Length), all);
     }
 
     [Fact]

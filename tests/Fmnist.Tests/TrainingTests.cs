@@ -127,6 +127,50 @@ public class TrainingTests(TrainedModelFixture model)
         Assert.Equal([1, 2], resumed.History.Select(h => h.Epoch));
         Assert.Equal(firstEpoch, resumed.History[0]);
     }
+
+    [Fact]
+    public void Ensemble_averages_its_members_probabilities()
+    {
+        var second = Path.Combine(TestData.TempDir(), "second");
+        Trainer.Run(TestData.Fashion.Train, TrainedModelFixture.Config with { Epochs = 1 }, second);
+        var images = TestData.Fashion.Test.Take(300).Images;
+        var a = EvaluationWorkflow.Probabilities([model.Directory], images);
+        var b = EvaluationWorkflow.Probabilities([second], images);
+        Assert.NotEqual(a, b);
+        Assert.Equal(a.Zip(b, (x, y) => (x + y) / 2), EvaluationWorkflow.Probabilities([model.Directory, second], images));
+        Assert.Equal(a, EvaluationWorkflow.Probabilities([model.Directory, model.Directory], images));
+
+        var report = EvaluationWorkflow.Evaluate([model.Directory, second], TestData.Fashion.Test.Take(300), Path.Combine(TestData.TempDir(), "ensemble"));
+        Assert.Equal(2, report.ModelDirs.Count);
+        Assert.True(File.Exists(report.ConfusionPng));
+
+        // Both held out the same images, so the ensemble can be validated; a member with another split cannot.
+        Assert.Equal(model.Result.ValidationImages, EvaluationWorkflow.ValidationSet([model.Directory, second], TestData.Fashion.Train).Count);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(second, "config.json")))!;
+        config["config"]!["seed"] = 2;
+        File.WriteAllText(Path.Combine(second, "config.json"), config.ToJsonString());
+        var e = Assert.Throws<FmnistException>(() => EvaluationWorkflow.ValidationSet([model.Directory, second], TestData.Fashion.Train));
+        Assert.Contains("held out other validation images", e.Message);
+    }
+
+    [Fact]
+    public void Validation_fraction_zero_trains_on_every_image_and_keeps_the_last_epoch()
+    {
+        var config = TrainedModelFixture.Config with { TrainLimit = 600, Epochs = 2, BatchSize = 100, ValidationFraction = 0 };
+        var dir = Path.Combine(TestData.TempDir(), "no-validation");
+        var result = TrainingWorkflow.TrainAndTest(TestData.Fashion, config, dir, testLimit: 200);
+
+        Assert.Null(result.ValAccuracy);
+        Assert.Equal(2, result.BestEpoch);
+        Assert.Equal(600, result.TrainImages); // all of them (the fixture trains without augmentation)
+        Assert.Equal(0, result.ValidationImages);
+        Assert.All(result.History, h => Assert.Null(h.ValAccuracy));
+        Assert.Equal(result.History, JsonFiles.Read<RunResult>(new RunFolder(dir).ResultPath).History);
+        var row = File.ReadAllLines(new RunFolder(dir).HistoryCsvPath)[1].Split(',');
+        Assert.Equal(("", ""), (row[3], row[4])); // val_loss, val_accuracy left empty
+        var e = Assert.Throws<FmnistException>(() => EvaluationWorkflow.ValidationSet(dir, TestData.Fashion.Train));
+        Assert.Contains("no validation images", e.Message);
+    }
 }
 
 public class DivergenceTests

@@ -34,6 +34,7 @@ internal static class BenchCommand
                 batch_size = r.BatchSize,
                 batches = r.Batches,
                 threads = r.Threads,
+                allocator = Training.TorchRuntime.Allocator,
                 augment = config.Augment,
                 rss_start_mb = Math.Round(r.RssStartMb),
                 rss_end_mb = Math.Round(r.RssEndMb),
@@ -45,7 +46,7 @@ internal static class BenchCommand
                 return 0;
             }
             io.Human(false).MarkupLineInterpolated(
-                $"training {result.images_per_second:F0} images/s (batch {r.BatchSize}, {r.Batches} steps, {r.Threads} threads); inference {result.inference_images_per_second:F0} images/s; RSS {result.rss_start_mb:F0} -> {result.rss_end_mb:F0} MB, peak {result.peak_rss_mb:F0} MB");
+                $"training {result.images_per_second:F0} images/s (batch {r.BatchSize}, {r.Batches} steps, {r.Threads} threads, {result.allocator} malloc); inference {result.inference_images_per_second:F0} images/s; RSS {result.rss_start_mb:F0} -> {result.rss_end_mb:F0} MB, peak {result.peak_rss_mb:F0} MB");
             return 0;
         });
         return command;

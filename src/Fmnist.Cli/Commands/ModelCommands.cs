@@ -9,10 +9,11 @@ namespace Fmnist.Cli.Commands;
 /// <summary>`evaluate`, `predict` and `summary`: commands that use a model rather than train one.</summary>
 internal static class ModelCommands
 {
-    private static Option<string> ModelOption() => new("--model")
+    private static Option<string[]> ModelOption() => new("--model")
     {
-        Description = "Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model)",
+        Description = "Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model); repeat it to average several models' probabilities (an ensemble)",
         Required = true,
+        Arity = ArgumentArity.OneOrMore,
     };
 
     private static Option<bool> TtaOption() => new("--tta")
@@ -29,22 +30,29 @@ internal static class ModelCommands
         var tta = TtaOption();
         var split = new Option<string>("--split") { Description = "test, or validation (the run's own held-out split: use it to choose options such as --tta)", DefaultValueFactory = _ => "test" };
         split.AcceptOnlyFromAmong("test", "validation");
-        var command = new Command("evaluate", "Accuracy, per-class precision/recall/F1, confusion.png and errors.png for a trained model")
-            { dataDir, json, model, testLimit, tta, split };
+        var output = new Option<string?>("--out")
+        {
+            Description = "Folder for confusion.png and errors.png [default: the run folder (its validation/ subfolder with --split validation); runs/ensemble for several models]",
+        };
+        var command = new Command("evaluate", "Accuracy, per-class precision/recall/F1, confusion.png and errors.png for a trained model or an ensemble")
+            { dataDir, json, model, testLimit, tta, split, output };
         command.SetAction(parse =>
         {
             var loaded = Common.Load(parse.GetValue(dataDir));
             bool validation = parse.GetValue(split) == "validation";
-            var modelDir = parse.GetValue(model)!;
-            var test = validation ? EvaluationWorkflow.ValidationSet(modelDir, loaded.Data.Train)
+            var modelDirs = parse.GetValue(model)!;
+            var test = validation ? EvaluationWorkflow.ValidationSet(modelDirs, loaded.Data.Train)
                 : loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
-            var report = EvaluationWorkflow.Evaluate(modelDir, test, validation ? Path.Combine(modelDir, "validation") : null, flipTta: parse.GetValue(tta));
+            var outDir = parse.GetValue(output) ?? (modelDirs.Length == 1 ? modelDirs[0] : Path.Combine("runs", "ensemble"));
+            if (validation && parse.GetValue(output) is null) outDir = Path.Combine(outDir, "validation");
+            var report = EvaluationWorkflow.Evaluate(modelDirs, test, outDir, flipTta: parse.GetValue(tta));
             var m = report.Metrics;
             if (parse.GetValue(json))
             {
                 io.WriteJson(new
                 {
-                    model_dir = report.ModelDir,
+                    model_dir = report.ModelDirs[0],
+                    models = report.ModelDirs,
                     split = parse.GetValue(split),
                     tta = parse.GetValue(tta),
                     accuracy = m.Accuracy,
@@ -60,7 +68,7 @@ internal static class ModelCommands
             var table = new Table().AddColumns("Class", "Precision", "Recall", "F1", "Support");
             foreach (var c in m.PerClass) table.AddRow(c.Class, $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:P1}", c.Support.ToString("N0"));
             var what = validation ? "Validation" : "Test";
-            console.MarkupLineInterpolated($"[bold]{what} accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images{(parse.GetValue(tta) ? " with flip TTA" : "")} ({report.ModelDir})");
+            console.MarkupLineInterpolated($"[bold]{what} accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images{(parse.GetValue(tta) ? " with flip TTA" : "")} ({string.Join(" + ", report.ModelDirs)})");
             console.Write(table);
             console.MarkupLineInterpolated($"wrote {report.ConfusionPng} and {report.ErrorsPng}");
             return 0;
@@ -75,7 +83,7 @@ internal static class ModelCommands
         var model = ModelOption();
         var files = new Argument<string[]>("files") { Description = "PNG or JPEG photos of one garment each (any size; up to 40 MP)", Arity = ArgumentArity.OneOrMore };
         var tta = TtaOption();
-        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities") { dataDir, json, model, files, tta };
+        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities (averaged over the models when several)") { dataDir, json, model, files, tta };
         command.SetAction(parse =>
         {
             var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!, flipTta: parse.GetValue(tta));

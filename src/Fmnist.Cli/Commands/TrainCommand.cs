@@ -46,7 +46,10 @@ internal static class TrainCommand
                 return 0;
             }
             var console = io.Human(false);
-            console.MarkupLineInterpolated($"best epoch {result.BestEpoch}: validation {result.ValAccuracy:P2}; [bold]test {result.TestAccuracy:P2}[/] (best epoch's weights, measured once)");
+            if (result.ValAccuracy is { } val)
+                console.MarkupLineInterpolated($"best epoch {result.BestEpoch}: validation {val:P2}; [bold]test {result.TestAccuracy:P2}[/] (best epoch's weights, measured once)");
+            else
+                console.MarkupLineInterpolated($"no validation split: trained on all {result.TrainImages:N0} images, last epoch kept; [bold]test {result.TestAccuracy:P2}[/] (measured once)");
             console.MarkupLineInterpolated($"{result.Seconds / 60:F1} min; peak memory {ProcessMemory.PeakMb():F0} MB; run folder {result.ModelDir}");
             return 0;
         });

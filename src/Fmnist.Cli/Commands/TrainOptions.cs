@@ -22,13 +22,17 @@ internal sealed class TrainOptions
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = "Label smoothing [default: 0; improved: 0.1]" };
     public Option<int?> SeedOption { get; } = new("--seed") { Description = $"Seeds shuffling, augmentation, initialisation and the split [default: {Seed.Seed}]" };
     public Option<int?> TrainLimit { get; } = Common.Limit("--train-limit", "training");
+    public Option<double?> ValidationFraction { get; } = new("--validation-fraction")
+    {
+        Description = $"Share of the training images held out (stratified) to pick the best epoch; 0 trains on all of them and keeps the last epoch, a final fit once settings were chosen on validation [default: {Seed.ValidationFraction}]",
+    };
     public Option<double?> Shear { get; } = new("--shear") { Description = $"Augmentation: shear angle range, radians [default: {Seed.Augmentation.Shear}; improved: 0.15]" };
     public Option<double?> Zoom { get; } = new("--zoom") { Description = $"Augmentation: zoom range, scale in [1-z, 1+z] per axis [default: {Seed.Augmentation.Zoom}]" };
     public Option<double?> Shift { get; } = new("--shift") { Description = $"Augmentation: shift range, fraction of the side [default: {Seed.Augmentation.Shift}]" };
     public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability [default: {Seed.Augmentation.FlipProbability}]" };
 
     public IEnumerable<Option> All => [Preset, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Augment, Shear, Zoom, Shift, Flip,
-        LabelSmoothing, SeedOption, TrainLimit];
+        LabelSmoothing, SeedOption, TrainLimit, ValidationFraction];
 
     public TrainConfig Resolve(ParseResult p)
     {
@@ -60,6 +64,7 @@ internal sealed class TrainOptions
             LabelSmoothing = p.GetValue(LabelSmoothing) ?? c.LabelSmoothing,
             Seed = p.GetValue(SeedOption) ?? c.Seed,
             TrainLimit = p.GetValue(TrainLimit) ?? c.TrainLimit,
+            ValidationFraction = p.GetValue(ValidationFraction) ?? c.ValidationFraction,
         };
         try
         {

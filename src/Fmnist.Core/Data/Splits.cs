@@ -9,7 +9,7 @@ public static class Splits
     /// </summary>
     public static (int[] Train, int[] Validation) Stratified(ReadOnlySpan<byte> labels, double fraction, int seed)
     {
-        if (fraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(fraction), "fraction must be in (0, 1)");
+        if (fraction is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(fraction), "fraction must be in [0, 1)");
         var byClass = Enumerable.Range(0, ClassNames.Count).Select(_ => new List<int>()).ToArray();
         for (int i = 0; i < labels.Length; i++) byClass[labels[i]].Add(i);
         var rng = new Random(seed);

@@ -5,46 +5,83 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
-public sealed record EvaluationReport(string ModelDir, Metrics Metrics, int TestImages, string ConfusionPng, string ErrorsPng);
+/// <param name="ModelDirs">The run folders whose averaged predictions were scored (one, or an ensemble).</param>
+/// <param name="OutDir">Where the figures went.</param>
+public sealed record EvaluationReport(IReadOnlyList<string> ModelDirs, string OutDir, Metrics Metrics, int TestImages, string ConfusionPng, string ErrorsPng);
 
 public sealed record Prediction(string File, IReadOnlyList<(string Class, double Probability)> Top);
 
-/// <summary>The seed's test.py, and predictions for a person's own photos.</summary>
+/// <summary>
+/// The seed's test.py, and predictions for a person's own photos. Several run folders form an ensemble:
+/// each model standardizes with its own training statistics and their class probabilities are averaged.
+/// </summary>
 public static class EvaluationWorkflow
 {
     public static EvaluationReport Evaluate(string modelDir, LabeledImages test, string? outDir = null, int errorExamples = 40, bool flipTta = false)
+        => Evaluate([modelDir], test, outDir ?? modelDir, errorExamples, flipTta);
+
+    public static EvaluationReport Evaluate(IReadOnlyList<string> modelDirs, LabeledImages test, string outDir, int errorExamples = 40, bool flipTta = false)
     {
-        var folder = new RunFolder(modelDir);
-        var (net, info) = folder.LoadBest();
-        float[] probs;
-        using (net) probs = Evaluator.Probabilities(net, test.Images, info.Normalization, flipTta);
+        var probs = Probabilities(modelDirs, test.Images, flipTta);
         var predicted = Evaluator.ArgMax(probs);
         var metrics = Metrics.From(predicted, test.Labels);
-        var dir = outDir ?? folder.Directory;
-        var confusion = Path.Combine(dir, "confusion.png");
-        var errors = Path.Combine(dir, "errors.png");
+        Directory.CreateDirectory(outDir);
+        var confusion = Path.Combine(outDir, "confusion.png");
+        var errors = Path.Combine(outDir, "errors.png");
         Reports.Plots.SaveConfusion(metrics.Confusion, ClassNames.All, confusion);
         var wrong = Enumerable.Range(0, test.Count).Where(i => predicted[i] != test.Labels[i]).Take(errorExamples).ToList();
         Reports.Plots.SaveImageGrid(wrong.Select(i => test.Image(i).ToArray()).ToList(),
             wrong.Select(i => $"true: {ClassNames.All[test.Labels[i]]}\npred: {ClassNames.All[predicted[i]]}").ToList(), 8, errors);
-        return new EvaluationReport(folder.Directory, metrics, test.Count, confusion, errors);
+        return new EvaluationReport([.. modelDirs.Select(d => new RunFolder(d).Directory)], outDir, metrics, test.Count, confusion, errors);
+    }
+
+    /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>
+    public static float[] Probabilities(IReadOnlyList<string> modelDirs, byte[] images, bool flipTta = false)
+    {
+        if (modelDirs.Count == 0) throw new ArgumentException("no model given", nameof(modelDirs));
+        foreach (var dir in modelDirs) new RunFolder(dir).ReadInfo();
+        float[]? sum = null;
+        foreach (var dir in modelDirs)
+        {
+            var (net, info) = new RunFolder(dir).LoadBest();
+            float[] p;
+            using (net) p = Evaluator.Probabilities(net, images, info.Normalization, flipTta);
+            if (sum is null) sum = p;
+            else for (int i = 0; i < sum.Length; i++) sum[i] += p[i];
+        }
+        if (modelDirs.Count > 1)
+            for (int i = 0; i < sum!.Length; i++) sum[i] /= modelDirs.Count;
+        return sum!;
     }
 
     /// <summary>The run's own validation images: the same stratified, seeded split its training held out.</summary>
-    public static LabeledImages ValidationSet(string modelDir, LabeledImages train)
+    public static LabeledImages ValidationSet(string modelDir, LabeledImages train) => ValidationSet([modelDir], train);
+
+    /// <summary>The validation images all the runs held out; runs that held out different images are refused.</summary>
+    public static LabeledImages ValidationSet(IReadOnlyList<string> modelDirs, LabeledImages train)
     {
-        var c = new RunFolder(modelDir).ReadInfo().Config;
+        var folder = new RunFolder(modelDirs[0]);
+        var c = folder.ReadInfo().Config;
+        if (!c.HasValidation)
+            throw new FmnistException($"{folder.ConfigPath}: this run held out no validation images (validation fraction 0); evaluate it on the test split");
+        foreach (var other in modelDirs.Skip(1).Select(d => new RunFolder(d)))
+        {
+            var o = other.ReadInfo().Config;
+            if (o.ValidationFraction != c.ValidationFraction || o.Seed != c.Seed || o.TrainLimit != c.TrainLimit)
+                throw new FmnistException($"{other.ConfigPath}: held out other validation images than {folder.ConfigPath} (seed, fraction or limit differ); an ensemble can be validated only on a split all its members held out");
+        }
         var source = train.Take(c.TrainLimit);
         return source.Select(Splits.Stratified(source.Labels, c.ValidationFraction, c.Seed).Validation);
     }
 
     public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<string> files, int top = 3, bool flipTta = false)
+        => Predict([modelDir], files, top, flipTta);
+
+    public static IReadOnlyList<Prediction> Predict(IReadOnlyList<string> modelDirs, IReadOnlyList<string> files, int top = 3, bool flipTta = false)
     {
         // Decode every file first: a bad file fails before the model is loaded.
         var images = files.Select(PhotoPreprocessor.Load).ToList();
-        var (net, info) = new RunFolder(modelDir).LoadBest();
-        float[] probs;
-        using (net) probs = Evaluator.Probabilities(net, images.SelectMany(b => b).ToArray(), info.Normalization, flipTta);
+        var probs = Probabilities(modelDirs, images.SelectMany(b => b).ToArray(), flipTta);
         return files.Select((f, i) => new Prediction(f, Enumerable.Range(0, ClassNames.Count)
             .Select(c => (ClassNames.All[c], (double)probs[i * ClassNames.Count + c]))
             .OrderByDescending(p => p.Item2).Take(top).ToList())).ToList();

@@ -18,6 +18,8 @@ public static class Sweep
     {
         var results = new List<SweepTrial>();
         var configs = trials.Select(t => t.Apply(baseConfig)).ToList();
+        if (configs.Any(c => !c.HasValidation))
+            throw new FmnistException("a sweep picks its best trial by validation accuracy: the validation fraction must be above 0");
         for (int i = 0; i < configs.Count; i++)
         {
             var name = TrialSpec.Name(configs[i]);

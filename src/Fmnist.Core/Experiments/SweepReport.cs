@@ -59,10 +59,12 @@ public static class SweepReport
             }),
         });
         Reports.Plots.SaveLines("Validation accuracy per epoch, all trials", "Epoch", "Validation accuracy (%)",
-            sweep.Trials.Select(t => (t.Name, (IReadOnlyList<double>)t.Result.History.Select(h => h.ValAccuracy * 100).ToList())).ToList(),
+            sweep.Trials.Select(t => (t.Name, (IReadOnlyList<double>)t.Result.History.Select(h => h.ValAccuracy.GetValueOrDefault() * 100).ToList())).ToList(),
             Path.Combine(dir, "val_curves.png"));
     }
 
     public static string F(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
     public static string P(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    public static string P(double? v) => v is { } x ? P(x) : "-";
 }

@@ -5,7 +5,7 @@ using Fmnist.Training;
 namespace Fmnist.Experiments;
 
 /// <summary>What result.json holds for a finished run.</summary>
-public sealed record RunResult(string ModelDir, TrainConfig Config, int BestEpoch, double ValAccuracy, double TestAccuracy,
+public sealed record RunResult(string ModelDir, TrainConfig Config, int BestEpoch, double? ValAccuracy, double TestAccuracy,
     double Seconds, int TrainImages, int ValidationImages, int TestImages, IReadOnlyList<EpochRecord> History);
 
 /// <summary>Train, then score the best epoch's weights on the test set exactly once, and write the run's files.</summary>

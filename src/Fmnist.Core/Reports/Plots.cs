@@ -24,18 +24,21 @@ public static class Plots
         double[] epochs = [.. history.Select(p => (double)p.Epoch)];
         Plot accuracy = NewPlot("Accuracy per epoch", "Epoch", "Accuracy");
         AddLine(accuracy, epochs, [.. history.Select(p => p.TrainAccuracy)], "train");
-        AddLine(accuracy, epochs, [.. history.Select(p => p.ValAccuracy)], "validation");
+        if (history.All(p => p.ValAccuracy is not null))
+            AddLine(accuracy, epochs, [.. history.Select(p => p.ValAccuracy!.Value)], "validation");
         // Accuracy climbs towards the top right, so the legend goes where the curves are not.
         accuracy.ShowLegend(Alignment.LowerRight);
 
         Plot loss = NewPlot("Loss per epoch", "Epoch", "Loss");
         AddLine(loss, epochs, [.. history.Select(p => p.TrainLoss)], "train");
-        AddLine(loss, epochs, [.. history.Select(p => p.ValLoss)], "validation");
+        if (history.All(p => p.ValLoss is not null))
+            AddLine(loss, epochs, [.. history.Select(p => p.ValLoss!.Value)], "validation");
 
         var figure = new Multiplot(accuracy);
         figure.AddPlot(loss);
         figure.Layout = new ScottPlot.MultiplotLayouts.Columns();
-        WriteAtomic(path, figure.Render(1400, 560).GetImageBytes(ImageFormat.Png, 100));
+        using var image = figure.Render(1400, 560);
+        WriteAtomic(path, image.GetImageBytes(ImageFormat.Png, 100));
     }
 
     public static void SaveLines(

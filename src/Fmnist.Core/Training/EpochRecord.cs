@@ -1,7 +1,8 @@
 namespace Fmnist.Training;
 
+/// <param name="ValLoss">Null when the run holds out no validation images.</param>
 /// <param name="RssMb">Resident memory of the process at the end of the epoch: it should stay flat.</param>
-public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double ValLoss, double ValAccuracy,
+public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy,
     double LearningRate, double Seconds, double ImagesPerSecond, double RssMb = 0);
 
 /// <summary>How training reports to whoever renders it (the CLI draws bars; tests ignore it).</summary>

@@ -9,7 +9,7 @@ public sealed record RunInfo(TrainConfig Config, Normalization Normalization, IR
     DateTimeOffset Created);
 
 /// <summary>Resumable progress, rewritten after every epoch.</summary>
-public sealed record CheckpointState(int Epoch, int BestEpoch, double BestValAccuracy, IReadOnlyList<EpochRecord> History,
+public sealed record CheckpointState(int Epoch, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
     double Seconds);
 
 /// <summary>The files of one run folder (runs/NAME) and how to read them back.</summary>

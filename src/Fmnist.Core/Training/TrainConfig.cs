@@ -17,7 +17,12 @@ public sealed record TrainConfig
     public double LearningRate { get; init; } = 1e-3;
     public LrSchedule Schedule { get; init; } = LrSchedule.Cosine;
     public double LabelSmoothing { get; init; }
+    /// <summary>Share of the training images held out for validation. 0 trains on all of them and keeps the
+    /// last epoch: a final fit once the settings were chosen on a validation run.</summary>
     public double ValidationFraction { get; init; } = 0.2;
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool HasValidation => ValidationFraction > 0;
     public int Seed { get; init; } = 1;
     public int? TrainLimit { get; init; }
 
@@ -28,7 +33,7 @@ public sealed record TrainConfig
         if (Epochs < 1) throw new FmnistException($"epochs must be positive, got {Epochs}");
         if (LearningRate is <= 0 or > 1) throw new FmnistException($"learning rate must be in (0, 1], got {LearningRate}");
         if (LabelSmoothing is < 0 or >= 1) throw new FmnistException($"label smoothing must be in [0, 1), got {LabelSmoothing}");
-        if (ValidationFraction is <= 0 or >= 1) throw new FmnistException($"validation fraction must be in (0, 1), got {ValidationFraction}");
+        if (ValidationFraction is < 0 or >= 1) throw new FmnistException($"validation fraction must be in [0, 1), got {ValidationFraction}");
         var a = Augmentation;
         if (a.Shear is < 0 or > 1.2 || a.Zoom is < 0 or >= 1 || a.Shift is < 0 or > 0.5 || a.FlipProbability is < 0 or > 1 || a.Probability is < 0 or > 1)
             throw new FmnistException($"augmentation ranges out of bounds (shear {a.Shear} rad, zoom {a.Zoom}, shift {a.Shift}, flip {a.FlipProbability})");

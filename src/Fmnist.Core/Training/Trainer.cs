@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Fmnist.Data;
 using Fmnist.Evaluation;
 using Fmnist.Features;
@@ -8,7 +9,8 @@ using static TorchSharp.torch;
 
 namespace Fmnist.Training;
 
-public sealed record TrainResult(RunFolder Folder, int BestEpoch, double BestValAccuracy, IReadOnlyList<EpochRecord> History,
+/// <param name="BestValAccuracy">Null when no validation images were held out (the last epoch is kept).</param>
+public sealed record TrainResult(RunFolder Folder, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
     double Seconds, int TrainImages, int ValidationImages, bool Resumed);
 
 /// <summary>Training divergence (NaN or infinite loss): stops the run with a message, not garbage weights.</summary>
@@ -31,6 +33,8 @@ public static class Trainer
 
         var source = trainingSet.Take(config.TrainLimit);
         var (fitIdx, valIdx) = Splits.Stratified(source.Labels, config.ValidationFraction, config.Seed);
+        if (config.HasValidation && valIdx.Length == 0)
+            throw new FmnistException($"validation fraction {config.ValidationFraction} of {source.Count} images holds out none; raise it or use 0 for no validation");
         var fit = source.Select(fitIdx);
         var val = source.Select(valIdx);
         var norm = Normalization.FromImages(fit);
@@ -41,6 +45,8 @@ public static class Trainer
 
         using var images = BuildTrainingImages(fit, config, progress);
         using var labels = BuildLabels(fit, config);
+        using var valImages = Evaluator.ImageTensor(val.Images);
+        using var valLabels = Evaluator.LabelTensor(val.Labels);
         long n = images.shape[0];
 
         manual_seed(config.Seed);
@@ -48,7 +54,7 @@ public static class Trainer
         using var optimizer = optim.Adam(net.parameters(), config.LearningRate);
         var history = new List<EpochRecord>(state?.History ?? []);
         int bestEpoch = state?.BestEpoch ?? 0;
-        double bestAcc = state?.BestValAccuracy ?? double.NegativeInfinity;
+        double? bestAcc = state?.BestValAccuracy;
         double priorSeconds = state?.Seconds ?? 0;
         if (state is not null)
         {
@@ -62,12 +68,13 @@ public static class Trainer
         var watch = Stopwatch.StartNew();
         int batches = (int)((n + config.BatchSize - 1) / config.BatchSize);
         long totalSteps = (long)batches * config.Epochs;
+        var order = new long[n]; // reused: a fresh 0.8 MB array per epoch is large-object garbage
         for (int epoch = (state?.Epoch ?? 0) + 1; epoch <= config.Epochs; epoch++)
         {
             var epochWatch = Stopwatch.StartNew();
             net.train();
             progress.EpochStarted(epoch, config.Epochs, batches);
-            var order = Enumerable.Range(0, (int)n).Select(i => (long)i).ToArray();
+            for (int i = 0; i < order.Length; i++) order[i] = i;
             new Random(SeedFor(config.Seed, epoch, 1)).Shuffle(order);
             var augmentRng = new Random(SeedFor(config.Seed, epoch, 2));
             double lossSum = 0, lr = config.LearningRate;
@@ -98,11 +105,14 @@ public static class Trainer
                 progress.BatchDone(b + 1, lossSum / seen, seen / epochWatch.Elapsed.TotalSeconds);
             }
             double trainSeconds = epochWatch.Elapsed.TotalSeconds;
-            var (valLoss, valAcc) = Evaluator.Score(net, val, norm);
+            ReleaseGarbage();
+            double? valLoss = null, valAcc = null;
+            if (val.Count > 0) (valLoss, valAcc) = Evaluator.Score(net, valImages, valLabels, norm);
             var record = new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
                 epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
             history.Add(record);
-            bool best = valAcc > bestAcc;
+            // Without validation images there is nothing to choose by: the last epoch is kept.
+            bool best = valAcc is not { } acc || bestAcc is not { } top || acc > top;
             if (best)
             {
                 bestAcc = valAcc;
@@ -118,6 +128,20 @@ public static class Trainer
         }
         return new TrainResult(folder, bestEpoch, bestAcc, history, priorSeconds + watch.Elapsed.TotalSeconds,
             (int)n, val.Count, state is not null);
+    }
+
+    /// <summary>
+    /// A full, compacting .NET collection once per epoch (a few milliseconds). Without it the managed heap
+    /// carried each epoch's large-object garbage until the runtime chose to collect, and resident memory
+    /// rose ~17 MB per epoch (measured: 723 -> 863 MB over 7 epochs, then a drop when a collection came).
+    /// Tensors a library dropped without disposing are finalized here too, freeing their native memory.
+    /// </summary>
+    private static void ReleaseGarbage()
+    {
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
     }
 
     /// <summary>Stops the run on a NaN or infinite loss: later weights would be garbage.</summary>
@@ -201,7 +225,7 @@ public static class Trainer
         JsonFiles.Write(folder.HistoryJsonPath, history);
         var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
             history.Select(h => FormattableString.Invariant(
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValLoss:F6},{h.ValAccuracy:F6},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValLoss?.ToString("F6", CultureInfo.InvariantCulture)},{h.ValAccuracy?.ToString("F6", CultureInfo.InvariantCulture)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
         JsonFiles.AtomicWrite(folder.HistoryCsvPath, tmp => File.WriteAllText(tmp, csv));
     }
 
@@ -212,5 +236,6 @@ public static class Trainer
         ["dotnet"] = Environment.Version.ToString(),
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         ["threads"] = TorchSharp.torch.get_num_threads().ToString(),
+        ["allocator"] = TorchRuntime.Allocator,
     };
 }
