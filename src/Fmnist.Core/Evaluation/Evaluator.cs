@@ -44,9 +44,13 @@ public static class Evaluator
         return (r.Loss, r.Accuracy);
     }
 
-    public static Tensor ImageTensor(byte[] images) => tensor(images).reshape(images.Length / IdxReader.Pixels, 1, 28, 28);
+    public static Tensor ImageTensor(byte[] images) => tensor(images, [images.Length / IdxReader.Pixels, 1, 28, 28]);
 
-    public static Tensor LabelTensor(byte[] labels) => tensor(labels).to_type(ScalarType.Int64);
+    public static Tensor LabelTensor(byte[] labels)
+    {
+        using var bytes = tensor(labels);
+        return bytes.to_type(ScalarType.Int64);
+    }
 
     private sealed record Output(float[] Probabilities, double Loss, double Accuracy);
 

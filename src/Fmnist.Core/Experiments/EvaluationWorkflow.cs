@@ -6,8 +6,7 @@ using Fmnist.Training;
 namespace Fmnist.Experiments;
 
 /// <param name="ModelDirs">The run folders whose averaged predictions were scored (one, or an ensemble).</param>
-/// <param name="OutDir">Where the figures went.</param>
-public sealed record EvaluationReport(IReadOnlyList<string> ModelDirs, string OutDir, Metrics Metrics, int TestImages, string ConfusionPng, string ErrorsPng);
+public sealed record EvaluationReport(IReadOnlyList<string> ModelDirs, Metrics Metrics, int TestImages, string ConfusionPng, string ErrorsPng);
 
 public sealed record Prediction(string File, IReadOnlyList<(string Class, double Probability)> Top);
 
@@ -32,7 +31,7 @@ public static class EvaluationWorkflow
         var wrong = Enumerable.Range(0, test.Count).Where(i => predicted[i] != test.Labels[i]).Take(errorExamples).ToList();
         Reports.Plots.SaveImageGrid(wrong.Select(i => test.Image(i).ToArray()).ToList(),
             wrong.Select(i => $"true: {ClassNames.All[test.Labels[i]]}\npred: {ClassNames.All[predicted[i]]}").ToList(), 8, errors);
-        return new EvaluationReport([.. modelDirs.Select(d => new RunFolder(d).Directory)], outDir, metrics, test.Count, confusion, errors);
+        return new EvaluationReport([.. modelDirs.Select(d => new RunFolder(d).Directory)], metrics, test.Count, confusion, errors);
     }
 
     /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>
