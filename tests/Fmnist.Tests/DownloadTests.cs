@@ -9,6 +9,7 @@ public sealed class DownloadTests : IDisposable
 {
     private readonly HttpListener _listener = new();
     private readonly Dictionary<string, byte[]> _files = new();
+    private readonly Dictionary<string, int> _drops = new(); // connections to cut before serving a file
     private readonly Uri _base;
 
     public DownloadTests()
@@ -31,9 +32,22 @@ public sealed class DownloadTests : IDisposable
             try { ctx = await _listener.GetContextAsync(); }
             catch (Exception) { return; }
             var name = Path.GetFileName(ctx.Request.Url!.AbsolutePath);
+            // One request per connection: HttpListener on Linux can close a kept-alive connection that the
+            // client's pool then reuses, failing a request now and then ("error while sending the request").
+            ctx.Response.KeepAlive = false;
+            if (_drops.TryGetValue(name, out int drops) && drops > 0 && _files.TryGetValue(name, out var whole))
+            {
+                // Half the promised bytes, then the connection is cut.
+                _drops[name] = drops - 1;
+                ctx.Response.ContentLength64 = whole.Length;
+                await ctx.Response.OutputStream.WriteAsync(whole.AsMemory(0, whole.Length / 2));
+                ctx.Response.Abort();
+                continue;
+            }
             if (_files.TryGetValue(name, out var body))
             {
                 ctx.Response.StatusCode = 200;
+                ctx.Response.ContentLength64 = body.Length;
                 await ctx.Response.OutputStream.WriteAsync(body);
             }
             else ctx.Response.StatusCode = 404;
@@ -57,7 +71,23 @@ public sealed class DownloadTests : IDisposable
         return specs;
     }
 
-    private Downloader Client(IReadOnlyList<DataFiles.FileSpec> specs) => new(new HttpClient(), _base, specs);
+    private Downloader Client(IReadOnlyList<DataFiles.FileSpec> specs) => new(new HttpClient(), _base, specs) { RetryDelay = TimeSpan.FromMilliseconds(10) };
+
+    [Fact]
+    public void A_dropped_connection_is_retried_and_a_dead_one_is_reported()
+    {
+        var specs = Publish();
+        _drops["train-images-idx3-ubyte.gz"] = 2;
+        var dir = Path.Combine(TestData.TempDir(), "dl");
+        Client(specs).DownloadAll(dir);
+        Assert.Equal(12, DataFiles.Load(dir).Train.Count);
+
+        _drops["t10k-labels-idx1-ubyte.gz"] = 3;
+        var other = Path.Combine(TestData.TempDir(), "dl2");
+        var e = Assert.Throws<DataException>(() => Client(specs).DownloadAll(other));
+        Assert.StartsWith($"{new Uri(_base, "t10k-labels-idx1-ubyte.gz")}: download failed", e.Message);
+        Assert.Empty(Directory.GetFiles(other, "*.part"));
+    }
 
     [Fact]
     public void Downloads_all_four_files_and_they_load()

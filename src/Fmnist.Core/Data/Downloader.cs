@@ -18,7 +18,27 @@ public sealed class Downloader(HttpClient http, Uri baseUri, IReadOnlyList<DataF
             var target = Path.Combine(directory, spec.Name);
             if (File.Exists(target) && DataFiles.Md5(target) == spec.Md5) continue;
             progress?.Report($"downloading {spec.Name}");
-            Download(spec, target);
+            DownloadWithRetries(spec, target);
+        }
+    }
+
+    /// <summary>Wait before the first retry of a dropped connection; doubled before the second.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A dropped connection is retried twice (after RetryDelay, then twice that); HTTP errors and bad checksums are not.</summary>
+    private void DownloadWithRetries(DataFiles.FileSpec spec, string target, int attempts = 3)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Download(spec, target);
+                return;
+            }
+            catch (DataException e) when (e.InnerException is HttpRequestException or IOException && attempt < attempts)
+            {
+                Thread.Sleep(RetryDelay * attempt);
+            }
         }
     }
 
@@ -40,9 +60,9 @@ public sealed class Downloader(HttpClient http, Uri baseUri, IReadOnlyList<DataF
                 throw new DataException(target, $"checksum mismatch after download: MD5 {md5}, expected {spec.Md5}; file deleted");
             File.Move(tmp, target, overwrite: true);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or IOException)
         {
-            throw new DataException(new Uri(baseUri, spec.Name).ToString(), $"download failed: {e.Message.TrimEnd('.')}");
+            throw new DataException(new Uri(baseUri, spec.Name).ToString(), $"download failed: {e.Message.TrimEnd('.')}", e);
         }
         catch (TaskCanceledException)
         {
