@@ -3,8 +3,8 @@
 # it is missing and we may install it (root, apt-get present). Prints nothing when it is unavailable.
 # Why: libtorch allocates and frees tens of MB of activations every training step; under glibc's malloc
 # that memory is either returned and page-faulted back each step (slow) or kept and fragmented (0.85-1.6 GB
-# resident). tcmalloc reuses it: `./fmnist bench train` here gave 1,090-1,285 training images/s against
-# 1,060-1,140 under glibc, and full training runs stayed at 615-690 MB. README "CNN+LSTM" has the runs.
+# resident). tcmalloc reuses it: `./fmnist bench train` here gave 1,090-1,284 training images/s against
+# 1,060-1,139 under glibc, and full training runs stayed at 615-760 MB. README "CNN+LSTM" has the runs.
 find_lib() { ldconfig -p 2>/dev/null | awk '/libtcmalloc_minimal\.so\.4 /{print $NF; exit}'; }
 lib="$(find_lib)"
 if [ -z "$lib" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -43,8 +43,12 @@ internal static class ModelCommands
             var modelDirs = parse.GetValue(model)!;
             var test = validation ? EvaluationWorkflow.ValidationSet(modelDirs, loaded.Data.Train)
                 : loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
-            var outDir = parse.GetValue(output) ?? (modelDirs.Length == 1 ? modelDirs[0] : Path.Combine("runs", "ensemble"));
-            if (validation && parse.GetValue(output) is null) outDir = Path.Combine(outDir, "validation");
+            var outDir = parse.GetValue(output);
+            if (outDir is null)
+            {
+                outDir = modelDirs.Length == 1 ? modelDirs[0] : Path.Combine("runs", "ensemble");
+                if (validation) outDir = Path.Combine(outDir, "validation");
+            }
             var report = EvaluationWorkflow.Evaluate(modelDirs, test, outDir, flipTta: parse.GetValue(tta));
             var m = report.Metrics;
             if (parse.GetValue(json))

@@ -11,8 +11,8 @@ namespace Fmnist.Training;
 /// (380 images/s). Raising the threshold to glibc's maximum (32 MB) and not trimming the heap makes
 /// freed activations get reused: 1,300+ images/s, same results.</para>
 /// <para>Better still is a caching allocator: the <c>./fmnist</c> launcher preloads tcmalloc when it can
-/// (1,090-1,285 vs 1,060-1,140 images/s in <c>bench train</c>; 560-690 MB resident in training instead of
-/// 0.85-1.6 GB). Under a
+/// (1,090-1,284 vs 1,060-1,139 images/s in <c>bench train</c>; 560-580 MB resident there and 615-760 MB in
+/// full training runs, instead of 0.85-1.6 GB). Under a
 /// preloaded allocator the glibc settings are skipped: <see cref="Allocator"/> says which one runs.</para>
 /// <para>Threads: OpenMP reads OMP_WAIT_POLICY when libtorch loads, and .NET's
 /// Environment.SetEnvironmentVariable does not reach the native environment, so it is set through
