@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Fmnist;
 
-/// <summary>The project's one JSON style (snake_case, enums as names), and atomic file writes.</summary>
+/// <summary>The project's one JSON style (snake_case, enums as names); files are written atomically.</summary>
 public static class JsonFiles
 {
     public static readonly JsonSerializerOptions Options = new()
@@ -17,7 +17,7 @@ public static class JsonFiles
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);
 
     public static void Write<T>(string path, T value) =>
-        AtomicWrite(path, tmp => File.WriteAllText(tmp, JsonSerializer.Serialize(value, Options) + "\n"));
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(value, Options) + "\n");
 
     public static T Read<T>(string path)
     {
@@ -30,23 +30,6 @@ public static class JsonFiles
         catch (JsonException e)
         {
             throw new FmnistException($"{path}: invalid JSON ({e.Message.Split('.')[0]})");
-        }
-    }
-
-    /// <summary>Writes through a temporary file in the same folder, then renames: readers never see half a file.</summary>
-    public static void AtomicWrite(string path, Action<string> write)
-    {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            write(tmp);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
         }
     }
 }

@@ -86,7 +86,7 @@ public sealed class DownloadTests : IDisposable
         var other = Path.Combine(TestData.TempDir(), "dl2");
         var e = Assert.Throws<DataException>(() => Client(specs).DownloadAll(other));
         Assert.StartsWith($"{new Uri(_base, "t10k-labels-idx1-ubyte.gz")}: download failed", e.Message);
-        Assert.Empty(Directory.GetFiles(other, "*.part"));
+        Assert.Empty(Directory.GetFiles(other, "*.tmp"));
     }
 
     [Fact]
@@ -96,7 +96,7 @@ public sealed class DownloadTests : IDisposable
         var dir = Path.Combine(TestData.TempDir(), "dl");
         Client(specs).DownloadAll(dir);
         Assert.Equal(12, DataFiles.Load(dir).Train.Count);
-        Assert.Empty(Directory.GetFiles(dir, "*.part"));
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class DownloadTests : IDisposable
         var e = Assert.Throws<DataException>(() => Client(specs).DownloadAll(dir));
         Assert.StartsWith($"{Path.Combine(dir, "train-labels-idx1-ubyte.gz")}: checksum mismatch after download", e.Message);
         Assert.False(File.Exists(Path.Combine(dir, "train-labels-idx1-ubyte.gz")));
-        Assert.Empty(Directory.GetFiles(dir, "*.part"));
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
     }
 
     [Fact]

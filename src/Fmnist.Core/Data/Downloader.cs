@@ -44,21 +44,22 @@ public sealed class Downloader(HttpClient http, Uri baseUri, IReadOnlyList<DataF
 
     private void Download(DataFiles.FileSpec spec, string target)
     {
-        var tmp = target + ".part";
         try
         {
-            using (var response = http.GetAsync(new Uri(baseUri, spec.Name), HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
+            AtomicFile.Write(target, tmp =>
             {
-                if (!response.IsSuccessStatusCode)
-                    throw new DataException(new Uri(baseUri, spec.Name).ToString(), $"download failed: HTTP {(int)response.StatusCode}");
-                using var body = response.Content.ReadAsStream();
-                using var file = File.Create(tmp);
-                body.CopyTo(file);
-            }
-            var md5 = DataFiles.Md5(tmp);
-            if (md5 != spec.Md5)
-                throw new DataException(target, $"checksum mismatch after download: MD5 {md5}, expected {spec.Md5}; file deleted");
-            File.Move(tmp, target, overwrite: true);
+                using (var response = http.GetAsync(new Uri(baseUri, spec.Name), HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult())
+                {
+                    if (!response.IsSuccessStatusCode)
+                        throw new DataException(new Uri(baseUri, spec.Name).ToString(), $"download failed: HTTP {(int)response.StatusCode}");
+                    using var body = response.Content.ReadAsStream();
+                    using var file = File.Create(tmp);
+                    body.CopyTo(file);
+                }
+                var md5 = DataFiles.Md5(tmp);
+                if (md5 != spec.Md5)
+                    throw new DataException(target, $"checksum mismatch after download: MD5 {md5}, expected {spec.Md5}; file deleted");
+            });
         }
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
@@ -67,10 +68,6 @@ public sealed class Downloader(HttpClient http, Uri baseUri, IReadOnlyList<DataF
         catch (TaskCanceledException)
         {
             throw new DataException(new Uri(baseUri, spec.Name).ToString(), "download timed out");
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
         }
     }
 }

@@ -35,20 +35,19 @@ public static class IdxReader
     }
 
     /// <summary>Writes an IDX file (gzip when the name ends in .gz); used by tests and data tooling.</summary>
-    public static void Write(string path, int magic, int[] dims, ReadOnlySpan<byte> data)
+    public static void Write(string path, int magic, int[] dims, byte[] data)
     {
         var header = new byte[4 + 4 * dims.Length];
         BinaryPrimitives.WriteInt32BigEndian(header, magic);
         for (int i = 0; i < dims.Length; i++)
             BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4 + 4 * i), dims[i]);
-        var tmp = path + ".tmp";
-        using (var file = File.Create(tmp))
-        using (Stream stream = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionLevel.Fastest) : file)
+        AtomicFile.Write(path, tmp =>
         {
+            using var file = File.Create(tmp);
+            using Stream stream = path.EndsWith(".gz", StringComparison.Ordinal) ? new GZipStream(file, CompressionLevel.Fastest) : file;
             stream.Write(header);
             stream.Write(data);
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     private static byte[] Read(string path, int expectedMagic, Func<int[], long> payloadLength, string what, int dims)

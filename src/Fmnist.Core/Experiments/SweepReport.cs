@@ -37,7 +37,7 @@ public static class SweepReport
     public static void Write(SweepResult sweep)
     {
         var dir = sweep.Directory;
-        JsonFiles.AtomicWrite(Path.Combine(dir, "sweep.md"), tmp => File.WriteAllText(tmp, Markdown(sweep)));
+        AtomicFile.WriteAllText(Path.Combine(dir, "sweep.md"), Markdown(sweep));
         var csv = new StringBuilder("batch_size,dropout1,dropout2,lstm,dense,epochs,val_accuracy,test_accuracy,seed_accuracy,minutes,skipped\n");
         foreach (var t in sweep.Trials)
         {
@@ -45,7 +45,7 @@ public static class SweepReport
             csv.AppendLine(FormattableString.Invariant(
                 $"{c.BatchSize},{c.Model.Dropout1},{c.Model.Dropout2},{c.Model.Lstm},{c.Model.Dense},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{t.Result.TestAccuracy:F4},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped}"));
         }
-        JsonFiles.AtomicWrite(Path.Combine(dir, "sweep.csv"), tmp => File.WriteAllText(tmp, csv.ToString()));
+        AtomicFile.WriteAllText(Path.Combine(dir, "sweep.csv"), csv.ToString());
         JsonFiles.Write(Path.Combine(dir, "sweep.json"), new
         {
             best = sweep.Best.Name,

@@ -38,7 +38,7 @@ public static class Plots
         figure.AddPlot(loss);
         figure.Layout = new ScottPlot.MultiplotLayouts.Columns();
         using var image = figure.Render(1400, 560);
-        WriteAtomic(path, image.GetImageBytes(ImageFormat.Png, 100));
+        AtomicFile.WriteAllBytes(path, image.GetImageBytes(ImageFormat.Png, 100));
     }
 
     public static void SaveLines(
@@ -55,7 +55,7 @@ public static class Plots
         }
         // Many series end near the same values: a legend inside the axes would hide them.
         plot.ShowLegend(Edge.Right);
-        WriteAtomic(path, plot.GetImageBytes(1200, 620, ImageFormat.Png));
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1200, 620, ImageFormat.Png));
     }
 
     public static void SaveConfusion(int[,] confusion, IReadOnlyList<string> classNames, string path)
@@ -113,7 +113,7 @@ public static class Plots
         plot.HideGrid();
         SetFont(plot);
 
-        WriteAtomic(path, plot.GetImageBytes(900, 800, ImageFormat.Png));
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 800, ImageFormat.Png));
     }
 
     public static void SaveImageGrid(
@@ -154,7 +154,7 @@ public static class Plots
                 baseline += lineH;
             }
         }
-        WriteAtomic(path, EncodePng(surface));
+        AtomicFile.WriteAllBytes(path, EncodePng(surface));
     }
 
     public static void SavePreviewByClass(
@@ -200,7 +200,7 @@ public static class Plots
                 DrawTile(canvas, buffer, pad + labelW + j * (tile + gap), y, scale);
             }
         }
-        WriteAtomic(path, EncodePng(surface));
+        AtomicFile.WriteAllBytes(path, EncodePng(surface));
     }
 
     private static Plot NewPlot(string title, string xLabel, string yLabel)
@@ -262,26 +262,5 @@ public static class Plots
         using SKImage snapshot = surface.Snapshot();
         using SKData data = snapshot.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
-    }
-
-    /// <summary>Writes next to the target and renames over it, so the target is either old or complete.</summary>
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(dir);
-        // Same directory, so the rename never crosses file systems; the leading dot hides it from listings.
-        string tmp = Path.Combine(dir, "." + Path.GetFileName(full) + ".tmp");
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(tmp);
-            throw;
-        }
     }
 }

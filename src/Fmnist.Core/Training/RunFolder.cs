@@ -73,5 +73,5 @@ public sealed class RunFolder(string directory)
     }
 
     public void SaveWeights(nn.Module module, string path) =>
-        JsonFiles.AtomicWrite(path, tmp => module.save(tmp));
+        AtomicFile.Write(path, tmp => module.save(tmp));
 }

@@ -63,7 +63,7 @@ public static class Trainer
             progress.Message($"resuming after epoch {state.Epoch} of {config.Epochs}");
         }
         var summary = ModelSummary.Of(net, config.Model).ToText();
-        JsonFiles.AtomicWrite(folder.SummaryPath, tmp => File.WriteAllText(tmp, summary));
+        AtomicFile.WriteAllText(folder.SummaryPath, summary);
 
         var watch = Stopwatch.StartNew();
         int batches = (int)((n + config.BatchSize - 1) / config.BatchSize);
@@ -120,7 +120,7 @@ public static class Trainer
                 folder.SaveWeights(net, folder.ModelPath);
             }
             folder.SaveWeights(net, folder.CheckpointPath);
-            JsonFiles.AtomicWrite(folder.OptimizerPath, tmp => optimizer.save_state_dict(tmp));
+            AtomicFile.Write(folder.OptimizerPath, tmp => optimizer.save_state_dict(tmp));
             JsonFiles.Write(folder.StatePath, new CheckpointState(epoch, bestEpoch, bestAcc, history, priorSeconds + watch.Elapsed.TotalSeconds));
             WriteHistory(folder, history);
             afterEpoch?.Invoke(folder, history);
@@ -226,7 +226,7 @@ public static class Trainer
         var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
             history.Select(h => FormattableString.Invariant(
                 $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValLoss?.ToString("F6", CultureInfo.InvariantCulture)},{h.ValAccuracy?.ToString("F6", CultureInfo.InvariantCulture)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
-        JsonFiles.AtomicWrite(folder.HistoryCsvPath, tmp => File.WriteAllText(tmp, csv));
+        AtomicFile.WriteAllText(folder.HistoryCsvPath, csv);
     }
 
     public static IReadOnlyDictionary<string, string> Versions() => new Dictionary<string, string>

@@ -1,0 +1,34 @@
+namespace Fmnist;
+
+/// <summary>
+/// Every file fmnist writes goes through here: written to a hidden temporary file in the same folder,
+/// then renamed over the target, so a reader sees the old file or the complete new one, never half a
+/// file, and an error or Ctrl-C leaves nothing behind.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Calls <paramref name="writeTemp"/> with a temporary path, then moves that file to <paramref name="path"/>.</summary>
+    public static void Write(string path, Action<string> writeTemp)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new FmnistException($"{path}: is a directory, not a file");
+        var dir = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(dir);
+        // Same folder, so the rename never crosses file systems; the leading dot hides it from listings.
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
+        try
+        {
+            writeTemp(tmp);
+            File.Move(tmp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    public static void WriteAllText(string path, string text) => Write(path, tmp => File.WriteAllText(tmp, text));
+
+    public static void WriteAllBytes(string path, byte[] bytes) => Write(path, tmp => File.WriteAllBytes(tmp, bytes));
+}
