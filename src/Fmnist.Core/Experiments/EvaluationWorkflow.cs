@@ -1,6 +1,7 @@
 using Fmnist.Data;
 using Fmnist.Evaluation;
 using Fmnist.Imaging;
+using Fmnist.Inference;
 using Fmnist.Training;
 
 namespace Fmnist.Experiments;
@@ -31,20 +32,19 @@ public static class EvaluationWorkflow
         var wrong = Enumerable.Range(0, test.Count).Where(i => predicted[i] != test.Labels[i]).Take(errorExamples).ToList();
         Reports.Plots.SaveImageGrid(wrong.Select(i => test.Image(i).ToArray()).ToList(),
             wrong.Select(i => $"true: {ClassNames.All[test.Labels[i]]}\npred: {ClassNames.All[predicted[i]]}").ToList(), 8, errors);
-        return new EvaluationReport([.. modelDirs.Select(d => new RunFolder(d).Directory)], metrics, test.Count, confusion, errors);
+        return new EvaluationReport([.. modelDirs], metrics, test.Count, confusion, errors);
     }
 
     /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>
     public static float[] Probabilities(IReadOnlyList<string> modelDirs, byte[] images, bool flipTta = false)
     {
         if (modelDirs.Count == 0) throw new ArgumentException("no model given", nameof(modelDirs));
-        foreach (var dir in modelDirs) new RunFolder(dir).ReadInfo();
+        foreach (var dir in modelDirs) Classifiers.Check(dir);
         float[]? sum = null;
         foreach (var dir in modelDirs)
         {
-            var (net, info) = new RunFolder(dir).LoadBest();
             float[] p;
-            using (net) p = Evaluator.Probabilities(net, images, info.Normalization, flipTta);
+            using (var model = Classifiers.Open(dir)) p = model.Probabilities(images, flipTta);
             if (sum is null) sum = p;
             else for (int i = 0; i < sum.Length; i++) sum[i] += p[i];
         }

@@ -1,0 +1,22 @@
+namespace Fmnist.Inference;
+
+/// <summary>What a loaded model tells about itself (for `evaluate --json`, `serve`'s /api/model).</summary>
+/// <param name="Source">The run folder or model file it was loaded from, as the user gave it.</param>
+/// <param name="Runtime">"torchsharp" or "onnxruntime".</param>
+/// <param name="Config">The training config (null when the file does not carry one).</param>
+/// <param name="TestAccuracy">From the run's result.json or the file's metadata; null when never scored.</param>
+public sealed record ModelDescription(string Source, string Runtime, long Parameters, Training.TrainConfig? Config, double? TestAccuracy);
+
+/// <summary>
+/// A trained model ready to classify 28x28 images given as raw pixel bytes (0 = background, as in
+/// Fashion-MNIST): a TorchSharp run folder or an exported ONNX file. Standardization is the model's
+/// business, so callers pass raw images and get class probabilities back.
+/// </summary>
+public interface IClassifier : IDisposable
+{
+    ModelDescription Description { get; }
+
+    /// <summary>N*784 bytes in, N*10 class probabilities (row-major) out.</summary>
+    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
+    float[] Probabilities(byte[] images, bool flipTta = false);
+}

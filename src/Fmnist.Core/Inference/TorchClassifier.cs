@@ -1,0 +1,50 @@
+using Fmnist.Evaluation;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Training;
+
+namespace Fmnist.Inference;
+
+/// <summary>A run folder's best weights, run by TorchSharp (libtorch).</summary>
+public sealed class TorchClassifier : IClassifier
+{
+    public CnnLstmNet Net { get; }
+    public RunInfo Info { get; }
+    public ModelDescription Description { get; }
+
+    public TorchClassifier(string runDir)
+    {
+        var folder = new RunFolder(runDir);
+        (Net, Info) = folder.LoadBest();
+        double? test = File.Exists(folder.ResultPath) ? JsonFiles.Read<Experiments.RunResult>(folder.ResultPath).TestAccuracy : null;
+        Description = new ModelDescription(runDir, "torchsharp", Net.parameters().Sum(p => p.numel()), Info.Config, test);
+    }
+
+    public float[] Probabilities(byte[] images, bool flipTta = false) =>
+        Evaluator.Probabilities(Net, images, Info.Normalization, flipTta);
+
+    public void Dispose() => Net.Dispose();
+}
+
+/// <summary>Opens whatever the user named as a model: a run folder (TorchSharp) or an exported .onnx file.</summary>
+public static class Classifiers
+{
+    public static bool IsOnnxFile(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+
+    public static IClassifier Open(string path)
+    {
+        if (IsOnnxFile(path))
+            throw new FmnistException($"{path}: ONNX models are not supported yet");
+        return new TorchClassifier(path);
+    }
+
+    /// <summary>Fails on the first unusable model before any is loaded (cheap checks only).</summary>
+    public static void Check(string path)
+    {
+        if (IsOnnxFile(path))
+        {
+            if (!File.Exists(path)) throw new FmnistException($"{path}: model file not found");
+            return;
+        }
+        new RunFolder(path).ReadInfo();
+    }
+}
