@@ -7,25 +7,30 @@ namespace Fmnist.Cli;
 /// Renders training: a one-line progress bar redrawn on stderr when it is a terminal, and one plain line
 /// per epoch that reads well in a log file.
 /// </summary>
-internal sealed class TrainingView(CliIo io, bool json, int batchSize) : ITrainingProgress
+internal sealed class TrainingView(CliIo io, bool json) : ITrainingProgress
 {
     private const int BarWidth = 28;
     private readonly TextWriter _lines = json ? io.Stderr : io.Stdout;
-    private readonly Stopwatch _sinceDraw = Stopwatch.StartNew();
+    private readonly Stopwatch _sinceDraw = Stopwatch.StartNew(), _epochWatch = new();
     private int _epoch, _epochs, _batches;
 
     public string Prefix { get; init; } = "";
 
     public void Message(string text) => _lines.WriteLine($"{Prefix}{text}");
 
-    public void EpochStarted(int epoch, int epochs, int batches) => (_epoch, _epochs, _batches) = (epoch, epochs, batches);
+    public void EpochStarted(int epoch, int epochs, int batches)
+    {
+        (_epoch, _epochs, _batches) = (epoch, epochs, batches);
+        _epochWatch.Restart();
+    }
 
     public void BatchDone(int batch, double runningLoss, double imagesPerSecond)
     {
         if (!io.Interactive || (_sinceDraw.ElapsedMilliseconds < 250 && batch != _batches)) return;
         _sinceDraw.Restart();
         int filled = (int)((double)batch / _batches * BarWidth);
-        var eta = TimeSpan.FromSeconds(imagesPerSecond > 0 ? (_batches - batch) * (double)batchSize / imagesPerSecond : 0);
+        // Time per batch so far: right whatever the batch size.
+        var eta = TimeSpan.FromSeconds(_epochWatch.Elapsed.TotalSeconds / batch * (_batches - batch));
         io.Stderr.Write($"\r{Prefix}epoch {_epoch}/{_epochs} [{new string('#', filled)}{new string('.', BarWidth - filled)}] " +
                         $"{batch}/{_batches}  {imagesPerSecond:F0} img/s  ETA {eta:m\\:ss}  loss {runningLoss:F4}   ");
     }

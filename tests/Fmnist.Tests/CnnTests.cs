@@ -127,9 +127,9 @@ public class CnnTests
     public void Learning_rate_schedule_decays_to_zero_or_stays()
     {
         var cosine = new TrainConfig { LearningRate = 0.01, Schedule = LrSchedule.Cosine };
-        Assert.Equal(0.01, Trainer.LearningRate(cosine, 0, 100), 12);
-        Assert.Equal(0.005, Trainer.LearningRate(cosine, 50, 100), 12);
-        Assert.Equal(0.0, Trainer.LearningRate(cosine, 100, 100), 12);
-        Assert.Equal(0.01, Trainer.LearningRate(cosine with { Schedule = LrSchedule.Constant }, 70, 100));
+        Assert.Equal(0.01, TrainingStep.LearningRate(cosine, 0, 100), 12);
+        Assert.Equal(0.005, TrainingStep.LearningRate(cosine, 50, 100), 12);
+        Assert.Equal(0.0, TrainingStep.LearningRate(cosine, 100, 100), 12);
+        Assert.Equal(0.01, TrainingStep.LearningRate(cosine with { Schedule = LrSchedule.Constant }, 70, 100));
     }
 }

@@ -26,7 +26,7 @@ public sealed class PlotsTests : IDisposable
     public void Curves_WriteATwoPanelPng_AndCreateTheFolder()
     {
         var history = Enumerable.Range(1, 12)
-            .Select(e => new EpochPoint(e, 1.2 / e + 0.2, 0.95 - 0.3 / e, 1.1 / e + 0.28, 0.91 - 0.25 / e))
+            .Select(e => new Fmnist.Training.EpochRecord(e, 1.2 / e + 0.2, 0.95 - 0.3 / e, 1.1 / e + 0.28, 0.91 - 0.25 / e, 1e-3, 10, 1000))
             .ToList();
         string path = Path.Combine(_dir, "nested", "curves.png");
 

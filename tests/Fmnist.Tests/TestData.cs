@@ -19,7 +19,7 @@ public static class TestData
     public static LabeledImages Random(int count, int seed, int levels = 256)
     {
         var rng = new Random(seed);
-        var images = new byte[count * IdxReader.Pixels];
+        var images = new byte[count * ImageShape.Pixels];
         for (int i = 0; i < images.Length; i++) images[i] = (byte)(rng.Next(levels) * (255 / Math.Max(1, levels - 1)));
         var labels = new byte[count];
         for (int i = 0; i < count; i++) labels[i] = (byte)rng.Next(10);

@@ -27,7 +27,7 @@ internal static class ExperimentCommands
             try { baseConfig.Validate(); } catch (FmnistException e) { throw new UsageException(e.Message); }
             var loaded = Common.Load(parse.GetValue(dataDir));
             var sweep = Sweep.Run(loaded.Data, trials, baseConfig, parse.GetValue(output)!,
-                (name, i, n) => new TrainingView(io, asJson, 256) { Prefix = $"[{i}/{n} {name}] " }, parse.GetValue(testLimit));
+                (name, i, n) => new TrainingView(io, asJson) { Prefix = $"[{i}/{n} {name}] " }, parse.GetValue(testLimit));
             if (asJson)
             {
                 io.WriteJson(new
@@ -104,7 +104,7 @@ internal static class ExperimentCommands
 
         public void StepDone(int step, string name, TimeSpan took) => _out.WriteLine($"[{step}] done in {Format(took)}");
 
-        public ITrainingProgress Training(string label) => new TrainingView(io, json, 256) { Prefix = "    " + label };
+        public ITrainingProgress Training(string label) => new TrainingView(io, json) { Prefix = "    " + label };
 
         private static string Format(TimeSpan t) => t.TotalSeconds < 90 ? $"{t.TotalSeconds:F0} s" : $"{t.TotalMinutes:F0} min";
     }

@@ -23,7 +23,7 @@ internal static class TrainCommand
             var config = hyper.Resolve(parse);
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");
             var loaded = Common.Load(parse.GetValue(dataDir));
-            var view = new TrainingView(io, asJson, config.BatchSize);
+            var view = new TrainingView(io, asJson);
             view.Message($"training {config.Preset} preset -> {outDir} (batch {config.BatchSize}, dropout {config.Model.Dropout1}/{config.Model.Dropout2}, " +
                          $"LSTM {config.Model.Lstm}, dense {config.Model.Dense}, {config.Epochs} epochs, lr {config.LearningRate} {config.Schedule.ToString().ToLowerInvariant()}, augment {config.Augment.ToString().ToLowerInvariant()})");
             var result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume),

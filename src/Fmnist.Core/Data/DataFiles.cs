@@ -43,9 +43,9 @@ public static class DataFiles
     {
         var images = IdxReader.ReadImages(imagesPath);
         var labels = IdxReader.ReadLabels(labelsPath);
-        if (images.Length / IdxReader.Pixels != labels.Length)
+        if (images.Length / ImageShape.Pixels != labels.Length)
             throw new DataException(labelsPath,
-                $"{labels.Length} labels but {images.Length / IdxReader.Pixels} images in {Path.GetFileName(imagesPath)}");
+                $"{labels.Length} labels but {images.Length / ImageShape.Pixels} images in {Path.GetFileName(imagesPath)}");
         return new LabeledImages(images, labels);
     }
 

@@ -5,21 +5,21 @@ public sealed record LabeledImages(byte[] Images, byte[] Labels)
 {
     public int Count => Labels.Length;
 
-    public ReadOnlySpan<byte> Image(int i) => Images.AsSpan(i * IdxReader.Pixels, IdxReader.Pixels);
+    public ReadOnlySpan<byte> Image(int i) => Images.AsSpan(i * ImageShape.Pixels, ImageShape.Pixels);
 
     /// <summary>The first <paramref name="limit"/> images (all when null or larger).</summary>
     public LabeledImages Take(int? limit) =>
         limit is null || limit >= Count ? this
-            : new(Images[..(limit.Value * IdxReader.Pixels)], Labels[..limit.Value]);
+            : new(Images[..(limit.Value * ImageShape.Pixels)], Labels[..limit.Value]);
 
     /// <summary>The images at the given indices, in that order.</summary>
     public LabeledImages Select(IReadOnlyList<int> indices)
     {
-        var images = new byte[indices.Count * IdxReader.Pixels];
+        var images = new byte[indices.Count * ImageShape.Pixels];
         var labels = new byte[indices.Count];
         for (int i = 0; i < indices.Count; i++)
         {
-            Image(indices[i]).CopyTo(images.AsSpan(i * IdxReader.Pixels));
+            Image(indices[i]).CopyTo(images.AsSpan(i * ImageShape.Pixels));
             labels[i] = Labels[indices[i]];
         }
         return new(images, labels);

@@ -12,16 +12,14 @@ public static class IdxReader
 {
     public const int ImageMagic = 0x00000803; // unsigned bytes, 3 dimensions
     public const int LabelMagic = 0x00000801; // unsigned bytes, 1 dimension
-    public const int Side = 28;
-    public const int Pixels = Side * Side;
 
     /// <summary>Reads an image file: returns count*784 bytes, row-major per image.</summary>
     public static byte[] ReadImages(string path) => Read(path, ImageMagic, header =>
     {
         int count = header[0], rows = header[1], cols = header[2];
-        if (rows != Side || cols != Side)
-            throw new DataException(path, $"images are {rows}x{cols}, expected {Side}x{Side}");
-        return (long)count * Pixels;
+        if (rows != ImageShape.Side || cols != ImageShape.Side)
+            throw new DataException(path, $"images are {rows}x{cols}, expected {ImageShape.Side}x{ImageShape.Side}");
+        return (long)count * ImageShape.Pixels;
     }, "images", 3);
 
     /// <summary>Reads a label file: returns one byte (0..9) per image.</summary>

@@ -44,7 +44,7 @@ public static class Evaluator
         return (r.Loss, r.Accuracy);
     }
 
-    public static Tensor ImageTensor(byte[] images) => tensor(images, [images.Length / IdxReader.Pixels, 1, 28, 28]);
+    public static Tensor ImageTensor(byte[] images) => tensor(images, [images.Length / ImageShape.Pixels, 1, 28, 28]);
 
     public static Tensor LabelTensor(byte[] labels)
     {

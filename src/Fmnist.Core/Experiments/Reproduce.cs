@@ -113,7 +113,7 @@ public static class Reproduce
                 Steps = steps, // the evaluate step's own timing is added when it returns, before the report is written
             };
         });
-        AtomicFile.WriteAllText(Path.Combine(o.OutDir, "report.md"), Reports.ReproduceReport.Render(final));
+        AtomicFile.WriteAllText(Path.Combine(o.OutDir, "report.md"), ReproduceReport.Render(final));
         return final;
     }
 

@@ -15,7 +15,7 @@ public static class TrainingWorkflow
         bool resume = false, int? testLimit = null)
     {
         var trained = Trainer.Run(data.Train, config, outDir, progress, resume,
-            afterEpoch: (folder, history) => Reports.Plots.SaveCurves(ToPoints(history), folder.CurvesPath));
+            afterEpoch: (folder, history) => Reports.Plots.SaveCurves(history, folder.CurvesPath));
         var test = data.Test.Take(testLimit);
         var (net, info) = trained.Folder.LoadBest();
         double testAccuracy;
@@ -35,7 +35,4 @@ public static class TrainingWorkflow
         var folder = new RunFolder(dir);
         return folder.IsComplete ? JsonFiles.Read<RunResult>(folder.ResultPath) : null;
     }
-
-    public static IReadOnlyList<Reports.EpochPoint> ToPoints(IEnumerable<EpochRecord> history) =>
-        history.Select(h => new Reports.EpochPoint(h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValLoss, h.ValAccuracy)).ToList();
 }

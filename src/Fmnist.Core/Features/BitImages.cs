@@ -31,11 +31,11 @@ public sealed class BitImages
     public static BitImages Pack(ReadOnlySpan<byte> images, int threshold)
     {
         if (threshold is < 0 or > 255) throw new ArgumentOutOfRangeException(nameof(threshold), "threshold must be 0..255");
-        int count = images.Length / IdxReader.Pixels;
+        int count = images.Length / ImageShape.Pixels;
         var bits = new uint[count * Stride];
         for (int i = 0; i < count; i++)
         {
-            var img = images.Slice(i * IdxReader.Pixels, IdxReader.Pixels);
+            var img = images.Slice(i * ImageShape.Pixels, ImageShape.Pixels);
             var dst = MemoryMarshal.Cast<uint, ulong>(bits.AsSpan(i * Stride, Stride));
             int p = 0;
             if (Vector512.IsHardwareAccelerated)

@@ -14,7 +14,7 @@ public static class Shifts
     /// <summary>Order: all originals, then all right-shifted, left, down, up copies (index = copy * n + i).</summary>
     public static LabeledImages Expand(LabeledImages set)
     {
-        int n = set.Count, side = IdxReader.Side;
+        int n = set.Count, side = ImageShape.Side;
         var images = new byte[Moves.Length * set.Images.Length];
         var labels = new byte[Moves.Length * n];
         for (int m = 0; m < Moves.Length; m++)
@@ -24,7 +24,7 @@ public static class Shifts
             for (int i = 0; i < n; i++)
             {
                 var src = set.Image(i);
-                var dst = images.AsSpan((m * n + i) * IdxReader.Pixels, IdxReader.Pixels);
+                var dst = images.AsSpan((m * n + i) * ImageShape.Pixels, ImageShape.Pixels);
                 for (int y = 0; y < side; y++)
                 {
                     int sy = y - dy;

@@ -1,3 +1,4 @@
+using Fmnist.Data;
 using SkiaSharp;
 
 namespace Fmnist.Imaging;
@@ -10,12 +11,11 @@ namespace Fmnist.Imaging;
 /// </summary>
 public static class PhotoPreprocessor
 {
-    public const int Side = 28;
     public const long MaxPixels = 40_000_000;
 
     // Downscaling happens in two steps: area-like averaging to 4x the target, then a cubic filter to 28.
     // A single cubic step from a multi-megapixel photo would sample only a few source pixels per output pixel.
-    private const int Intermediate = Side * 4;
+    private const int Intermediate = ImageShape.Side * 4;
     private const float SharpenAmount = 0.3f;
 
     public static byte[] Load(string path)
@@ -186,7 +186,7 @@ public static class PhotoPreprocessor
         using var source = SKImage.FromPixelCopy(new SKImageInfo(w, h, SKColorType.Gray8, SKAlphaType.Opaque), gray)
             ?? throw new InvalidOperationException($"cannot wrap a {w}x{h} grayscale image");
         int square = Math.Max(crop.Width, crop.Height);
-        int stage = Math.Clamp(square, Side, Intermediate);
+        int stage = Math.Clamp(square, ImageShape.Side, Intermediate);
 
         using var first = Surface(stage);
         float scale = (float)stage / square;
@@ -197,20 +197,20 @@ public static class PhotoPreprocessor
             new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
 
         using var middle = first.Snapshot();
-        using var second = Surface(Side);
-        second.Canvas.DrawImage(middle, SKRect.Create(0, 0, Side, Side), new SKSamplingOptions(SKCubicResampler.Mitchell));
+        using var second = Surface(ImageShape.Side);
+        second.Canvas.DrawImage(middle, SKRect.Create(0, 0, ImageShape.Side, ImageShape.Side), new SKSamplingOptions(SKCubicResampler.Mitchell));
 
-        var rgba = new byte[Side * Side * 4];
+        var rgba = new byte[ImageShape.Side * ImageShape.Side * 4];
         unsafe
         {
             fixed (byte* p = rgba)
             {
-                var info = new SKImageInfo(Side, Side, SKColorType.Rgba8888, SKAlphaType.Premul);
-                if (!second.ReadPixels(info, (IntPtr)p, Side * 4, 0, 0))
+                var info = new SKImageInfo(ImageShape.Side, ImageShape.Side, SKColorType.Rgba8888, SKAlphaType.Premul);
+                if (!second.ReadPixels(info, (IntPtr)p, ImageShape.Side * 4, 0, 0))
                     throw new InvalidOperationException("cannot read back the resized image");
             }
         }
-        var result = new byte[Side * Side];
+        var result = new byte[ImageShape.Side * ImageShape.Side];
         for (int i = 0; i < result.Length; i++) result[i] = rgba[i * 4];
         return result;
     }
@@ -228,22 +228,22 @@ public static class PhotoPreprocessor
     {
         var sharp = new float[image.Length];
         float max = 0;
-        for (int y = 0; y < Side; y++)
+        for (int y = 0; y < ImageShape.Side; y++)
         {
-            for (int x = 0; x < Side; x++)
+            for (int x = 0; x < ImageShape.Side; x++)
             {
                 float blur = 0;
                 for (int dy = -1; dy <= 1; dy++)
                 {
                     for (int dx = -1; dx <= 1; dx++)
                     {
-                        int yy = Math.Clamp(y + dy, 0, Side - 1), xx = Math.Clamp(x + dx, 0, Side - 1);
-                        blur += image[yy * Side + xx];
+                        int yy = Math.Clamp(y + dy, 0, ImageShape.Side - 1), xx = Math.Clamp(x + dx, 0, ImageShape.Side - 1);
+                        blur += image[yy * ImageShape.Side + xx];
                     }
                 }
-                float v = image[y * Side + x];
+                float v = image[y * ImageShape.Side + x];
                 float s = Math.Max(0, v + SharpenAmount * (v - blur / 9));
-                sharp[y * Side + x] = s;
+                sharp[y * ImageShape.Side + x] = s;
                 max = Math.Max(max, s);
             }
         }

@@ -1,4 +1,6 @@
 using ScottPlot;
+using Fmnist.Data;
+using Fmnist.Training;
 using SkiaSharp;
 
 namespace Fmnist.Reports;
@@ -13,10 +15,7 @@ public static class Plots
     /// <summary>Named explicitly: on a bare Linux box the default lookup resolves to a serif face.</summary>
     public const string FontFamily = "DejaVu Sans";
 
-    private const int Side = 28;
-    private const int Pixels = Side * Side;
-
-    public static void SaveCurves(IReadOnlyList<EpochPoint> history, string path)
+    public static void SaveCurves(IReadOnlyList<EpochRecord> history, string path)
     {
         ArgumentNullException.ThrowIfNull(history);
         if (history.Count == 0) throw new ArgumentException("the training history is empty", nameof(history));
@@ -133,9 +132,9 @@ public static class Plots
         int lineCount = Math.Max(1, lines.Length == 0 ? 1 : lines.Max(l => l.Length));
         float widest = lines.SelectMany(l => l).Select(s => font.MeasureText(s)).DefaultIfEmpty(0).Max();
         // Cells widen to the longest caption so "pred: T-shirt/top" never runs into its neighbour.
-        int cellW = Math.Max(Side * scale, (int)Math.Ceiling(widest)) + pad;
+        int cellW = Math.Max(ImageShape.Side * scale, (int)Math.Ceiling(widest)) + pad;
         float lineH = font.Spacing + lineGap;
-        int cellH = Side * scale + 6 + (int)Math.Ceiling(lineCount * lineH) + pad;
+        int cellH = ImageShape.Side * scale + 6 + (int)Math.Ceiling(lineCount * lineH) + pad;
         int cols = Math.Max(1, Math.Min(columns, images28x28.Count));
         int rows = Math.Max(1, (images28x28.Count + cols - 1) / cols);
 
@@ -145,9 +144,9 @@ public static class Plots
         for (int i = 0; i < images28x28.Count; i++)
         {
             float x = pad + (i % cols) * cellW, y = pad + (i / cols) * cellH;
-            float tileX = x + (cellW - pad - Side * scale) / 2f;
+            float tileX = x + (cellW - pad - ImageShape.Side * scale) / 2f;
             DrawTile(canvas, images28x28[i], tileX, y, scale);
-            float baseline = y + Side * scale + 6 - font.Metrics.Ascent;
+            float baseline = y + ImageShape.Side * scale + 6 - font.Metrics.Ascent;
             foreach (string line in lines[i])
             {
                 canvas.DrawText(line, x + (cellW - pad) / 2f, baseline, SKTextAlign.Center, font, textPaint);
@@ -161,8 +160,8 @@ public static class Plots
         ReadOnlySpan<byte> images, ReadOnlySpan<byte> labels, IReadOnlyList<string> classNames, int perClass, string path)
     {
         ArgumentNullException.ThrowIfNull(classNames);
-        if (images.Length != labels.Length * Pixels)
-            throw new ArgumentException($"{images.Length} image bytes do not match {labels.Length} labels of {Pixels} pixels each", nameof(images));
+        if (images.Length != labels.Length * ImageShape.Pixels)
+            throw new ArgumentException($"{images.Length} image bytes do not match {labels.Length} labels of {ImageShape.Pixels} pixels each", nameof(images));
         if (perClass < 1) throw new ArgumentOutOfRangeException(nameof(perClass), perClass, "must be at least 1");
 
         // Pick the first perClass examples of each class in one pass; a class with fewer leaves blanks.
@@ -181,14 +180,14 @@ public static class Plots
         using var typeface = Typeface();
         using var font = new SKFont(typeface, 16);
         float labelW = classNames.Select(n => font.MeasureText(n)).DefaultIfEmpty(0).Max() + 16;
-        int tile = Side * scale;
+        int tile = ImageShape.Side * scale;
         int width = pad + (int)Math.Ceiling(labelW) + perClass * (tile + gap) - gap + pad;
         int height = pad + classNames.Count * (tile + gap) - gap + pad;
 
         using var surface = NewSurface(width, Math.Max(height, 2 * pad));
         SKCanvas canvas = surface.Canvas;
         using var textPaint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        var buffer = new byte[Pixels];
+        var buffer = new byte[ImageShape.Pixels];
         for (int k = 0; k < classNames.Count; k++)
         {
             float y = pad + k * (tile + gap);
@@ -196,7 +195,7 @@ public static class Plots
             canvas.DrawText(classNames[k], pad, baseline, SKTextAlign.Left, font, textPaint);
             for (int j = 0; j < picks[k].Count; j++)
             {
-                images.Slice(picks[k][j] * Pixels, Pixels).CopyTo(buffer);
+                images.Slice(picks[k][j] * ImageShape.Pixels, ImageShape.Pixels).CopyTo(buffer);
                 DrawTile(canvas, buffer, pad + labelW + j * (tile + gap), y, scale);
             }
         }
@@ -245,16 +244,16 @@ public static class Plots
 
     private static void DrawTile(SKCanvas canvas, byte[] image, float x, float y, int scale)
     {
-        using var tile = SKImage.FromPixelCopy(new SKImageInfo(Side, Side, SKColorType.Gray8, SKAlphaType.Opaque), image);
+        using var tile = SKImage.FromPixelCopy(new SKImageInfo(ImageShape.Side, ImageShape.Side, SKColorType.Gray8, SKAlphaType.Opaque), image);
         // Nearest neighbour keeps the 28x28 pixels crisp instead of smearing them into a blur.
-        canvas.DrawImage(tile, SKRect.Create(x, y, Side * scale, Side * scale), new SKSamplingOptions(SKFilterMode.Nearest));
+        canvas.DrawImage(tile, SKRect.Create(x, y, ImageShape.Side * scale, ImageShape.Side * scale), new SKSamplingOptions(SKFilterMode.Nearest));
     }
 
     private static void CheckImage(byte[] image)
     {
         ArgumentNullException.ThrowIfNull(image);
-        if (image.Length != Pixels)
-            throw new ArgumentException($"an image has {image.Length} bytes, expected {Pixels} (28x28)", nameof(image));
+        if (image.Length != ImageShape.Pixels)
+            throw new ArgumentException($"an image has {image.Length} bytes, expected {ImageShape.Pixels} (28x28)", nameof(image));
     }
 
     private static byte[] EncodePng(SKSurface surface)

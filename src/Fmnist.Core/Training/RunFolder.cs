@@ -1,3 +1,4 @@
+using System.Globalization;
 using Fmnist.Features;
 using Fmnist.Models.CnnLstm;
 using static TorchSharp.torch;
@@ -74,4 +75,24 @@ public sealed class RunFolder(string directory)
 
     public void SaveWeights(nn.Module module, string path) =>
         AtomicFile.Write(path, tmp => module.save(tmp));
+
+    /// <summary>After an epoch: the best weights when this epoch is the best, then everything a resume needs.</summary>
+    public void SaveEpoch(TrainingStep step, CheckpointState state, bool best)
+    {
+        if (best) SaveWeights(step.Net, ModelPath);
+        SaveWeights(step.Net, CheckpointPath);
+        AtomicFile.Write(OptimizerPath, tmp => step.Optimizer.save_state_dict(tmp));
+        JsonFiles.Write(StatePath, state);
+        WriteHistory(state.History);
+    }
+
+    private void WriteHistory(IReadOnlyList<EpochRecord> history)
+    {
+        JsonFiles.Write(HistoryJsonPath, history);
+        static string F(double? v) => v?.ToString("F6", CultureInfo.InvariantCulture) ?? "";
+        var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
+            history.Select(h => FormattableString.Invariant(
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{F(h.ValLoss)},{F(h.ValAccuracy)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
+        AtomicFile.WriteAllText(HistoryCsvPath, csv);
+    }
 }

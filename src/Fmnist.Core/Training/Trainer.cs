@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using Fmnist.Data;
 using Fmnist.Evaluation;
-using Fmnist.Features;
 using Fmnist.Models.CnnLstm;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Fmnist.Training;
@@ -16,9 +13,16 @@ public sealed record TrainResult(RunFolder Folder, int BestEpoch, double? BestVa
 /// <summary>Training divergence (NaN or infinite loss): stops the run with a message, not garbage weights.</summary>
 public sealed class TrainingDivergedException(string message) : FmnistException(message);
 
+/// <summary>The output folder already holds a run and the caller did not ask to resume it.</summary>
+public sealed class RunExistsException(string directory) : FmnistException($"{directory}: already holds a run; resume it or choose another folder")
+{
+    public string Directory { get; } = directory;
+}
+
 /// <summary>
 /// Trains the CNN+LSTM: stratified validation split held out before any augmentation, Adam with an
-/// optional cosine decay, a checkpoint after every epoch, the best epoch by validation accuracy kept.
+/// optional cosine decay, BatchNorm statistics recomputed and a checkpoint written after every epoch,
+/// the best epoch by validation accuracy kept.
 /// </summary>
 public static class Trainer
 {
@@ -29,112 +33,73 @@ public static class Trainer
         progress ??= SilentProgress.Instance;
         TorchRuntime.Initialize();
         var folder = new RunFolder(outDir);
-        var state = PrepareFolder(folder, config, resume);
+        var saved = PrepareFolder(folder, config, resume, progress);
+        using var data = TrainingData.Prepare(trainingSet, config, progress);
+        if (saved is null) JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow));
 
-        var source = trainingSet.Take(config.TrainLimit);
-        var (fitIdx, valIdx) = Splits.Stratified(source.Labels, config.ValidationFraction, config.Seed);
-        if (config.HasValidation && valIdx.Length == 0)
-            throw new FmnistException($"validation fraction {config.ValidationFraction} of {source.Count} images holds out none; raise it or use 0 for no validation");
-        var fit = source.Select(fitIdx);
-        var val = source.Select(valIdx);
-        var norm = Normalization.FromImages(fit);
-        if (state is null)
+        using var step = new TrainingStep(config, data.Norm);
+        var run = saved ?? new CheckpointState(0, 0, null, [], 0);
+        if (saved is not null)
         {
-            JsonFiles.Write(folder.ConfigPath, new RunInfo(config, norm, Versions(), DateTimeOffset.UtcNow));
+            step.Net.load(folder.CheckpointPath);
+            step.Optimizer.load_state_dict(folder.OptimizerPath);
+            progress.Message($"resuming after epoch {saved.Epoch} of {config.Epochs}");
         }
-
-        using var images = BuildTrainingImages(fit, config, progress);
-        using var labels = BuildLabels(fit, config);
-        using var valImages = Evaluator.ImageTensor(val.Images);
-        using var valLabels = Evaluator.LabelTensor(val.Labels);
-        long n = images.shape[0];
-
-        manual_seed(config.Seed);
-        using var net = new CnnLstmNet(config.Model);
-        using var optimizer = optim.Adam(net.parameters(), config.LearningRate);
-        var history = new List<EpochRecord>(state?.History ?? []);
-        int bestEpoch = state?.BestEpoch ?? 0;
-        double? bestAcc = state?.BestValAccuracy;
-        double priorSeconds = state?.Seconds ?? 0;
-        if (state is not null)
-        {
-            net.load(folder.CheckpointPath);
-            optimizer.load_state_dict(folder.OptimizerPath);
-            progress.Message($"resuming after epoch {state.Epoch} of {config.Epochs}");
-        }
-        var summary = ModelSummary.Of(net, config.Model).ToText();
-        AtomicFile.WriteAllText(folder.SummaryPath, summary);
+        AtomicFile.WriteAllText(folder.SummaryPath, ModelSummary.Of(step.Net, config.Model).ToText());
 
         var watch = Stopwatch.StartNew();
-        int batches = (int)((n + config.BatchSize - 1) / config.BatchSize);
-        long totalSteps = (long)batches * config.Epochs;
-        var order = new long[n]; // reused: a fresh 0.8 MB array per epoch is large-object garbage
-        for (int epoch = (state?.Epoch ?? 0) + 1; epoch <= config.Epochs; epoch++)
+        var order = new long[data.Count]; // reused: a fresh 0.8 MB array per epoch is large-object garbage
+        for (int epoch = run.Epoch + 1; epoch <= config.Epochs; epoch++)
         {
-            var epochWatch = Stopwatch.StartNew();
-            net.train();
-            progress.EpochStarted(epoch, config.Epochs, batches);
-            for (int i = 0; i < order.Length; i++) order[i] = i;
-            new Random(SeedFor(config.Seed, epoch, 1)).Shuffle(order);
-            var augmentRng = new Random(SeedFor(config.Seed, epoch, 2));
-            double lossSum = 0, lr = config.LearningRate;
-            long correct = 0, seen = 0;
-            for (int b = 0; b < batches; b++)
-            {
-                using var scope = NewDisposeScope();
-                int start = b * config.BatchSize, count = (int)Math.Min(config.BatchSize, n - start);
-                var idx = tensor(order.AsSpan(start, count).ToArray());
-                var x = images.index_select(0, idx).to_type(ScalarType.Float32).div_(255.0);
-                if (config.Augment == AugmentMode.Online) x = Augmenter.Apply(x, config.Augmentation, augmentRng);
-                x = x.sub_(norm.Mean).div_(norm.Std);
-                var y = labels.index_select(0, idx);
-
-                lr = LearningRate(config, (long)(epoch - 1) * batches + b, totalSteps);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                var logits = net.call(x);
-                var loss = nn.functional.cross_entropy(logits, y, label_smoothing: config.LabelSmoothing);
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-
-                double batchLoss = loss.item<float>();
-                CheckFinite(batchLoss, epoch, b + 1, config.LearningRate);
-                lossSum += batchLoss * count;
-                correct += logits.argmax(1).eq(y).sum().item<long>();
-                seen += count;
-                progress.BatchDone(b + 1, lossSum / seen, seen / epochWatch.Elapsed.TotalSeconds);
-            }
-            double trainSeconds = epochWatch.Elapsed.TotalSeconds;
-            ReleaseGarbage();
-            double? valLoss = null, valAcc = null;
-            if (val.Count > 0) (valLoss, valAcc) = Evaluator.Score(net, valImages, valLabels, norm);
-            var record = new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
-                epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
-            history.Add(record);
-            // Without validation images there is nothing to choose by: the last epoch is kept.
-            bool best = valAcc is not { } acc || bestAcc is not { } top || acc > top;
-            if (best)
-            {
-                bestAcc = valAcc;
-                bestEpoch = epoch;
-                folder.SaveWeights(net, folder.ModelPath);
-            }
-            folder.SaveWeights(net, folder.CheckpointPath);
-            AtomicFile.Write(folder.OptimizerPath, tmp => optimizer.save_state_dict(tmp));
-            JsonFiles.Write(folder.StatePath, new CheckpointState(epoch, bestEpoch, bestAcc, history, priorSeconds + watch.Elapsed.TotalSeconds));
-            WriteHistory(folder, history);
-            afterEpoch?.Invoke(folder, history);
+            var record = RunEpoch(step, data, config, epoch, order, progress);
+            bool best = record.ValAccuracy is not { } acc || run.BestValAccuracy is not { } top || acc > top;
+            run = new CheckpointState(epoch, best ? epoch : run.BestEpoch, best ? record.ValAccuracy : run.BestValAccuracy,
+                [.. run.History, record], (saved?.Seconds ?? 0) + watch.Elapsed.TotalSeconds);
+            folder.SaveEpoch(step, run, best);
+            afterEpoch?.Invoke(folder, run.History);
             progress.EpochDone(record, best);
         }
-        return new TrainResult(folder, bestEpoch, bestAcc, history, priorSeconds + watch.Elapsed.TotalSeconds,
-            (int)n, val.Count, state is not null);
+        return new TrainResult(folder, run.BestEpoch, run.BestValAccuracy, run.History, (saved?.Seconds ?? 0) + watch.Elapsed.TotalSeconds,
+            (int)data.Count, data.ValCount, saved is not null);
+    }
+
+    /// <summary>One pass over the training images in a seeded order, then BatchNorm calibration and validation.</summary>
+    private static EpochRecord RunEpoch(TrainingStep step, TrainingData data, TrainConfig config, int epoch, long[] order, ITrainingProgress progress)
+    {
+        var epochWatch = Stopwatch.StartNew();
+        long n = data.Count;
+        int batches = (int)((n + config.BatchSize - 1) / config.BatchSize);
+        progress.EpochStarted(epoch, config.Epochs, batches);
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        new Random(SeedFor(config.Seed, epoch, 1)).Shuffle(order);
+        var augmentRng = new Random(SeedFor(config.Seed, epoch, 2));
+        double lossSum = 0, lr = config.LearningRate;
+        long correct = 0, seen = 0;
+        for (int b = 0; b < batches; b++)
+        {
+            int start = b * config.BatchSize, count = (int)Math.Min(config.BatchSize, n - start);
+            var r = step.Run(data.Images, data.Labels, order[start..(start + count)], augmentRng,
+                (long)(epoch - 1) * batches + b, (long)batches * config.Epochs);
+            CheckFinite(r.Loss, epoch, b + 1, config.LearningRate);
+            lossSum += r.Loss * count;
+            correct += r.Correct;
+            seen += count;
+            lr = r.LearningRate;
+            progress.BatchDone(b + 1, lossSum / seen, seen / epochWatch.Elapsed.TotalSeconds);
+        }
+        double trainSeconds = epochWatch.Elapsed.TotalSeconds;
+        ReleaseGarbage();
+        BatchNormCalibration.Run(step.Net, data.Images, data.Norm, Math.Min(data.CleanCount, BatchNormCalibration.DefaultImages));
+        double? valLoss = null, valAcc = null;
+        if (data.ValCount > 0) (valLoss, valAcc) = Evaluator.Score(step.Net, data.ValImages, data.ValLabels, data.Norm);
+        return new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
+            epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
     }
 
     /// <summary>
-    /// A full, compacting .NET collection once per epoch (a few milliseconds). Without it the managed heap
-    /// carried each epoch's large-object garbage until the runtime chose to collect, and resident memory
-    /// rose ~17 MB per epoch (measured: 723 -> 863 MB over 7 epochs, then a drop when a collection came).
-    /// Tensors a library dropped without disposing are finalized here too, freeing their native memory.
+    /// A full, compacting .NET collection once per epoch (a few milliseconds): the managed heap otherwise
+    /// carries each epoch's large-object garbage, and tensors a library dropped without disposing hold
+    /// native memory, until the runtime chooses to collect (see docs/performance.md).
     /// </summary>
     private static void ReleaseGarbage()
     {
@@ -149,7 +114,7 @@ public static class Trainer
     {
         if (!double.IsFinite(loss))
             throw new TrainingDivergedException(FormattableString.Invariant(
-                $"training diverged: loss is {loss} at epoch {epoch}, batch {batch}; try a lower --lr (now {learningRate})"));
+                $"training diverged: loss is {loss} at epoch {epoch}, batch {batch}; try a lower learning rate (now {learningRate})"));
     }
 
     /// <summary>
@@ -158,75 +123,30 @@ public static class Trainer
     /// </summary>
     public static int SeedFor(int seed, int epoch, int purpose) => unchecked(seed * 1_000_003 + epoch * 7_919 + purpose * 104_729);
 
-    /// <summary>Cosine decay from the base rate to zero over all steps, or constant.</summary>
-    public static double LearningRate(TrainConfig c, long step, long totalSteps) => c.Schedule switch
-    {
-        LrSchedule.Cosine => c.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / Math.Max(1, totalSteps))),
-        _ => c.LearningRate,
-    };
-
-    private static CheckpointState? PrepareFolder(RunFolder folder, TrainConfig config, bool resume)
+    private static CheckpointState? PrepareFolder(RunFolder folder, TrainConfig config, bool resume, ITrainingProgress progress)
     {
         bool started = File.Exists(folder.StatePath);
+        if (File.Exists(folder.Directory)) throw new FmnistException($"{folder.Directory}: is a file, not a folder");
         if (!resume)
         {
-            if (started || File.Exists(folder.ModelPath))
-                throw new FmnistException($"{folder.Directory}: already holds a run; pass --resume to continue it or choose another --out");
+            if (started || File.Exists(folder.ModelPath)) throw new RunExistsException(folder.Directory);
             Directory.CreateDirectory(folder.Directory);
             return null;
         }
         if (!started)
         {
+            if (File.Exists(folder.ModelPath)) throw new FmnistException($"{folder.StatePath}: missing, so the run cannot be resumed; choose another folder");
+            progress.Message($"{folder.Directory}: no interrupted run to resume; starting a new one");
             Directory.CreateDirectory(folder.Directory);
-            return null; // nothing to resume: start fresh
+            return null;
         }
-        var saved = folder.ReadInfo().Config;
-        if (JsonFiles.Serialize(saved) != JsonFiles.Serialize(config))
-            throw new FmnistException($"{folder.ConfigPath}: the interrupted run used other settings; resume it with the same options or choose another --out");
+        var savedConfig = folder.ReadInfo().Config;
+        if (JsonFiles.Serialize(savedConfig) != JsonFiles.Serialize(config))
+            throw new FmnistException($"{folder.ConfigPath}: the interrupted run used other settings; resume it with the same options or choose another folder");
         var state = JsonFiles.Read<CheckpointState>(folder.StatePath);
         if (!File.Exists(folder.CheckpointPath) || !File.Exists(folder.OptimizerPath))
             throw new FmnistException($"{folder.Directory}: checkpoint.pt or optimizer.pt is missing; cannot resume");
         return state;
-    }
-
-    /// <summary>(N,1,28,28) uint8: the clean images, plus one augmented copy of each in offline mode.</summary>
-    private static Tensor BuildTrainingImages(LabeledImages fit, TrainConfig config, ITrainingProgress progress)
-    {
-        var clean = tensor(fit.Images).reshape(fit.Count, 1, 28, 28);
-        if (config.Augment != AugmentMode.Offline) return clean;
-        progress.Message($"augmenting {fit.Count:N0} training images (offline: one copy each)");
-        var rng = new Random(SeedFor(config.Seed, 0, 3));
-        var parts = new List<Tensor> { clean };
-        using (no_grad())
-        {
-            for (int start = 0; start < fit.Count; start += 2048)
-            {
-                using var scope = NewDisposeScope();
-                int count = Math.Min(2048, fit.Count - start);
-                var x = clean.narrow(0, start, count).to_type(ScalarType.Float32).div_(255.0);
-                var augmented = Augmenter.Apply(x, config.Augmentation, rng).mul_(255.0).round_().clamp_(0, 255).to_type(ScalarType.Byte);
-                parts.Add(augmented.MoveToOuterDisposeScope());
-            }
-        }
-        var all = cat(parts, 0);
-        foreach (var p in parts) p.Dispose();
-        return all;
-    }
-
-    private static Tensor BuildLabels(LabeledImages fit, TrainConfig config)
-    {
-        var y = fit.Labels.Select(l => (long)l).ToArray();
-        if (config.Augment == AugmentMode.Offline) y = [.. y, .. y];
-        return tensor(y);
-    }
-
-    private static void WriteHistory(RunFolder folder, IReadOnlyList<EpochRecord> history)
-    {
-        JsonFiles.Write(folder.HistoryJsonPath, history);
-        var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
-            history.Select(h => FormattableString.Invariant(
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{h.ValLoss?.ToString("F6", CultureInfo.InvariantCulture)},{h.ValAccuracy?.ToString("F6", CultureInfo.InvariantCulture)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
-        AtomicFile.WriteAllText(folder.HistoryCsvPath, csv);
     }
 
     public static IReadOnlyDictionary<string, string> Versions() => new Dictionary<string, string>
@@ -235,7 +155,7 @@ public static class Trainer
         ["torchsharp"] = TorchRuntime.TorchSharpVersion,
         ["dotnet"] = Environment.Version.ToString(),
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
-        ["threads"] = TorchSharp.torch.get_num_threads().ToString(),
+        ["threads"] = get_num_threads().ToString(),
         ["allocator"] = TorchRuntime.Allocator,
     };
 }

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Fmnist.Experiments;
 
-namespace Fmnist.Reports;
+namespace Fmnist.Experiments;
 
 /// <summary>report.md: the seed's tables with our measured numbers beside them, the figures, and how they were made.</summary>
 public static class ReproduceReport
