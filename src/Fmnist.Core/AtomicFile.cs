@@ -14,13 +14,24 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         if (Directory.Exists(full)) throw new FmnistException($"{path}: is a directory, not a file");
         var dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FmnistException($"{path}: cannot create its folder ({e.Message.TrimEnd('.')})");
+        }
         // Same folder, so the rename never crosses file systems; the leading dot hides it from listings.
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
         try
         {
             writeTemp(tmp);
             File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new FmnistException($"{path}: cannot write ({e.Message.TrimEnd('.')})", e);
         }
         finally
         {

@@ -127,7 +127,18 @@ public sealed class DownloadTests : IDisposable
         var e = Assert.Throws<DataException>(() => locator.Locate(empty));
         Assert.Contains("apt-get install dataset-fashion-mnist", e.Message);
         Assert.Contains(DataLocator.EnvVar, e.Message);
-        Assert.Contains("--data-dir", e.Message);
+        Assert.Contains("a folder with the four IDX files", e.Message);
+        Assert.StartsWith(Path.Combine(empty, "train-images-idx3-ubyte.gz") + ": not found", e.Message);
         Assert.DoesNotContain("\n", e.Message);
+    }
+
+    [Fact]
+    public void Locator_names_the_missing_file_of_a_partial_folder()
+    {
+        var dir = TestData.WriteDataset(TestData.Random(5, 1), TestData.Random(5, 2));
+        File.Delete(Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"));
+        var locator = new DataLocator { DownloaderFactory = () => throw new InvalidOperationException("must not download") };
+        var e = Assert.Throws<DataException>(() => locator.Locate(dir));
+        Assert.Equal($"{Path.Combine(dir, "t10k-labels-idx1-ubyte.gz")}: not found (nor without .gz); the folder holds only 3 of the four Fashion-MNIST files", e.Message);
     }
 }

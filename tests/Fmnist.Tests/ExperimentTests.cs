@@ -18,8 +18,7 @@ public class ExperimentTests
     [Fact]
     public void Seed_grid_file_holds_the_seed_table_in_order()
     {
-        var root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../.."));
-        var trials = SweepGrid.Load(Path.Combine(root, "configs", "seed-grid.json")).Expand();
+        var trials = SweepGrid.Load(Path.Combine(TestData.RepoRoot, "configs", "seed-grid.json")).Expand();
         Assert.Equal(SeedReference.CnnTable.Select(r => (r.BatchSize, r.Dropout1, r.Dropout2, r.Lstm, r.Dense)),
             trials.Select(t => (t.BatchSize!.Value, t.Dropout1!.Value, t.Dropout2!.Value, t.Lstm!.Value, t.Dense!.Value)));
     }
@@ -30,10 +29,10 @@ public class ExperimentTests
         var grid = SweepGrid.Load(WriteGrid("""{"trials":[{"lstm":128,"batch_size":128}],"axes":{"batch_size":[128,256],"lstm":[128,256]}}"""));
         var trials = grid.Expand();
         Assert.Equal(4, trials.Count); // (128,128) is listed once
-        Assert.Equal(new TrialSpec { BatchSize = 128, Lstm = 128 }, trials[0]);
-        Assert.Contains(new TrialSpec { BatchSize = 256, Lstm = 256 }, trials);
+        Assert.Equal(new ConfigOverrides { BatchSize = 128, Lstm = 128 }, trials[0]);
+        Assert.Contains(new ConfigOverrides { BatchSize = 256, Lstm = 256 }, trials);
         var config = trials[^1].Apply(new TrainConfig());
-        Assert.Equal("b256-d0.4-0.5-lstm256-dense128", TrialSpec.Name(config));
+        Assert.Equal("b256-d0.4-0.5-lstm256-dense128", TrialNames.Of(config));
     }
 
     [Theory]
@@ -109,7 +108,7 @@ public class ExperimentTests
             Steps = [new StepTiming("KNN table", 1.2, "./fmnist knn"), new StepTiming("train", 900, "./fmnist train --out runs/x/cnn-seed")],
         };
         var rendered = ReproduceReport.Render(results);
-        var snapshot = Path.Combine(Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../..")), "Fmnist.Tests", "Snapshots", "report.md");
+        var snapshot = Path.Combine(TestData.RepoRoot, "tests", "Fmnist.Tests", "Snapshots", "report.md");
         if (Environment.GetEnvironmentVariable("UPDATE_SNAPSHOTS") == "1") File.WriteAllText(snapshot, rendered);
         Assert.Equal(File.ReadAllText(snapshot), rendered);
     }

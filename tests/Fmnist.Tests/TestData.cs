@@ -9,6 +9,16 @@ public static class TestData
 
     public static Dataset Fashion => Real.Value;
 
+    /// <summary>The repository root: the nearest folder above the test binaries that holds fmnist.slnx.</summary>
+    public static string RepoRoot { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "fmnist.slnx"))) return dir.FullName;
+        throw new InvalidOperationException($"no fmnist.slnx above {AppContext.BaseDirectory}");
+    }
+
     public static string TempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "fmnist-tests", Guid.NewGuid().ToString("N")[..12]);
@@ -30,9 +40,9 @@ public static class TestData
     public static string WriteDataset(LabeledImages train, LabeledImages test, string? dir = null)
     {
         dir ??= TempDir();
-        IdxReader.Write(Path.Combine(dir, "train-images-idx3-ubyte.gz"), IdxReader.ImageMagic, [train.Count, 28, 28], train.Images);
+        IdxReader.Write(Path.Combine(dir, "train-images-idx3-ubyte.gz"), IdxReader.ImageMagic, [train.Count, ImageShape.Side, ImageShape.Side], train.Images);
         IdxReader.Write(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), IdxReader.LabelMagic, [train.Count], train.Labels);
-        IdxReader.Write(Path.Combine(dir, "t10k-images-idx3-ubyte.gz"), IdxReader.ImageMagic, [test.Count, 28, 28], test.Images);
+        IdxReader.Write(Path.Combine(dir, "t10k-images-idx3-ubyte.gz"), IdxReader.ImageMagic, [test.Count, ImageShape.Side, ImageShape.Side], test.Images);
         IdxReader.Write(Path.Combine(dir, "t10k-labels-idx1-ubyte.gz"), IdxReader.LabelMagic, [test.Count], test.Labels);
         return dir;
     }

@@ -33,6 +33,14 @@ internal static class Common
         return new Loaded(data, location, watch.Elapsed.TotalSeconds);
     }
 
+    /// <summary>An output file must go into a folder that exists and must not be a folder itself.</summary>
+    public static void CheckOutputFile(string path, string option)
+    {
+        if (Directory.Exists(path)) throw new UsageException($"{option} {path}: is a folder; give a file name");
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null && !Directory.Exists(dir)) throw new UsageException($"{option} {path}: folder {dir} does not exist");
+    }
+
     public static int Positive(int? value, string option)
     {
         if (value is null) return int.MaxValue;

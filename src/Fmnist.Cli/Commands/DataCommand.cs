@@ -16,9 +16,10 @@ internal static class DataCommand
         command.SetAction(parse =>
         {
             bool asJson = parse.GetValue(json);
+            var previewPath = parse.GetValue(preview);
+            if (previewPath is not null) Common.CheckOutputFile(previewPath, "--preview");
             var loaded = Common.Load(parse.GetValue(dataDir), new Progress<string>(m => io.Stderr.WriteLine(m)));
             var sums = DataFiles.Checksums(loaded.Location.Directory);
-            var previewPath = parse.GetValue(preview);
             if (previewPath is not null)
             {
                 int n = parse.GetValue(perClass);

@@ -14,7 +14,7 @@ internal static class ExperimentCommands
         var json = Common.Json();
         var grid = new Option<string>("--grid") { Description = "Grid file (JSON): trials and/or axes to cross; configs/seed-grid.json holds the seed's 8 rows", Required = true };
         var output = new Option<string>("--out") { Description = "Sweep folder (trials/NAME per trial, best_model/, sweep.md/csv/json, val_curves.png)", DefaultValueFactory = _ => Path.Combine("runs", "sweep") };
-        var epochs = new Option<int?>("--epochs") { Description = "Epochs per trial [default: 10]" };
+        var epochs = new Option<int?>("--epochs") { Description = $"Epochs per trial [default: {Presets.Get("seed").Epochs}]" };
         var trainLimit = Common.Limit("--train-limit", "training");
         var testLimit = Common.Limit("--test-limit", "test");
         var command = new Command("sweep", "Train every trial of a grid; finished trials are skipped, an interrupted one resumes; best by validation accuracy")
@@ -23,8 +23,8 @@ internal static class ExperimentCommands
         {
             bool asJson = parse.GetValue(json);
             var trials = SweepGrid.Load(parse.GetValue(grid)!).Expand();
-            var baseConfig = new TrainConfig { Epochs = parse.GetValue(epochs) ?? 10, TrainLimit = parse.GetValue(trainLimit) };
-            try { baseConfig.Validate(); } catch (FmnistException e) { throw new UsageException(e.Message); }
+            var baseConfig = TrainOptions.Validated(new ConfigOverrides { Epochs = parse.GetValue(epochs), TrainLimit = parse.GetValue(trainLimit) }
+                .Apply(Presets.Get("seed")));
             var loaded = Common.Load(parse.GetValue(dataDir));
             var sweep = Sweep.Run(loaded.Data, trials, baseConfig, parse.GetValue(output)!,
                 (name, i, n) => new TrainingView(io, asJson) { Prefix = $"[{i}/{n} {name}] " }, parse.GetValue(testLimit));
@@ -67,6 +67,7 @@ internal static class ExperimentCommands
             {
                 OutDir = parse.GetValue(output)!, DataDir = parse.GetValue(dataDir), Quick = parse.GetValue(quick), FullSweep = parse.GetValue(fullSweep),
             };
+            options = options with { CommandFor = step => CommandFor(options, step) };
             var results = Reproduce.Run(options, new StepView(io, asJson));
             var report = Path.GetFullPath(Path.Combine(options.OutDir, "report.md"));
             if (asJson)
@@ -93,6 +94,24 @@ internal static class ExperimentCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The command that redoes one step of `reproduce` by hand, with the paths as the user gave them.</summary>
+    private static string CommandFor(ReproduceOptions o, ReproduceStep step)
+    {
+        var data = o.DataDir is null ? "" : $" --data-dir {o.DataDir}";
+        var quick = o.Quick ? $" --train-limit {o.QuickTrainLimit} --epochs {o.QuickEpochs}" : "";
+        return step switch
+        {
+            ReproduceStep.Data => $"./fmnist data --preview {o.ExamplesPath}{data}",
+            ReproduceStep.Knn => $"./fmnist knn{data}",
+            ReproduceStep.KnnTune => $"./fmnist knn --tune{data}",
+            ReproduceStep.Train => $"./fmnist train --out {o.CnnDir}{quick}{data}",
+            ReproduceStep.Sweep => $"./fmnist sweep --grid {o.GridPath} --out {o.SweepDir}{quick}{data}",
+            ReproduceStep.Evaluate => $"./fmnist evaluate --model {o.BestModelDir} --out {o.OutDir}{data}",
+            ReproduceStep.Full => $"./fmnist reproduce{(o.FullSweep ? " --full-sweep" : "")} --out {o.OutDir}{data}",
+            _ => "",
+        };
     }
 
     private sealed class StepView(CliIo io, bool json) : IStepProgress

@@ -82,12 +82,11 @@ internal static class ModelCommands
 
     public static Command Predict(CliIo io)
     {
-        var dataDir = Common.DataDir();
         var json = Common.Json();
         var model = ModelOption();
         var files = new Argument<string[]>("files") { Description = "PNG or JPEG photos of one garment each (any size; up to 40 MP)", Arity = ArgumentArity.OneOrMore };
         var tta = TtaOption();
-        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities (averaged over the models when several)") { dataDir, json, model, files, tta };
+        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities (averaged over the models when several)") { json, model, files, tta };
         command.SetAction(parse =>
         {
             var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!, flipTta: parse.GetValue(tta));
@@ -115,11 +114,10 @@ internal static class ModelCommands
 
     public static Command Summary(CliIo io)
     {
-        var dataDir = Common.DataDir();
         var json = Common.Json();
         var model = new Option<string?>("--model") { Description = "Summarize this run folder's model [default: the seed's best config, untrained]" };
         var hyper = new TrainOptions();
-        var command = new Command("summary", "Layer table: layer, output shape, parameter count (like Keras' model.summary())") { dataDir, json, model };
+        var command = new Command("summary", "Layer table: layer, output shape, parameter count (like Keras' model.summary())") { json, model };
         foreach (var o in new Option[] { hyper.Preset, hyper.Dropout1, hyper.Dropout2, hyper.Lstm, hyper.Dense }) command.Options.Add(o);
         command.SetAction(parse =>
         {

@@ -22,12 +22,20 @@ internal static class TrainCommand
             bool asJson = parse.GetValue(json);
             var config = hyper.Resolve(parse);
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            if (File.Exists(outDir)) throw new UsageException($"--out {outDir}: is a file, not a folder");
             var loaded = Common.Load(parse.GetValue(dataDir));
             var view = new TrainingView(io, asJson);
             view.Message($"training {config.Preset} preset -> {outDir} (batch {config.BatchSize}, dropout {config.Model.Dropout1}/{config.Model.Dropout2}, " +
                          $"LSTM {config.Model.Lstm}, dense {config.Model.Dense}, {config.Epochs} epochs, lr {config.LearningRate} {config.Schedule.ToString().ToLowerInvariant()}, augment {config.Augment.ToString().ToLowerInvariant()})");
-            var result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume),
-                parse.GetValue(testLimit));
+            RunResult result;
+            try
+            {
+                result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume), parse.GetValue(testLimit));
+            }
+            catch (Training.RunExistsException e)
+            {
+                throw new UsageException($"{e.Directory}: already holds a run; pass --resume to continue it or choose another --out");
+            }
             if (asJson)
             {
                 io.WriteJson(new

@@ -27,10 +27,13 @@ public sealed class DataLocator
 
     public Func<Downloader>? DownloaderFactory { get; init; }
 
+    /// <summary>The source name of a folder the caller named explicitly.</summary>
+    public const string ExplicitSource = "the given folder";
+
     public IReadOnlyList<DataLocation> Candidates(string? explicitDir)
     {
         var list = new List<DataLocation>();
-        if (!string.IsNullOrEmpty(explicitDir)) list.Add(new(explicitDir, "--data-dir"));
+        if (!string.IsNullOrEmpty(explicitDir)) list.Add(new(explicitDir, ExplicitSource));
         var env = Environment.GetEnvironmentVariable(EnvVar);
         if (!string.IsNullOrEmpty(env)) list.Add(new(env, EnvVar));
         list.Add(new(CacheDir, "user cache"));
@@ -44,7 +47,11 @@ public sealed class DataLocator
         {
             // An explicit folder means that folder: no silent fallback to data found elsewhere.
             CheckDirectory(explicitDir);
-            if (DataFiles.IsComplete(explicitDir)) return new(explicitDir, "--data-dir");
+            if (DataFiles.IsComplete(explicitDir)) return new(explicitDir, ExplicitSource);
+            var missing = DataFiles.Official.Where(f => DataFiles.Find(explicitDir, f.Name) is null).ToList();
+            if (missing.Count < DataFiles.Official.Count)
+                throw new DataException(Path.Combine(explicitDir, missing[0].Name),
+                    $"not found (nor without .gz); the folder holds only {DataFiles.Official.Count - missing.Count} of the four Fashion-MNIST files");
         }
         else
         {
@@ -61,10 +68,11 @@ public sealed class DataLocator
         catch (DataException e) when (e.Problem.StartsWith("download failed", StringComparison.Ordinal)
                                       || e.Problem.StartsWith("download timed out", StringComparison.Ordinal))
         {
-            throw new DataException(target,
-                "Fashion-MNIST not found and the download failed (" + e.Problem + "). Provide it one of three ways: "
+            var first = DataFiles.Official.First(f => DataFiles.Find(target, f.Name) is null);
+            throw new DataException(Path.Combine(target, first.Name),
+                "not found (Fashion-MNIST missing) and the download failed (" + e.Problem + "). Provide it one of three ways: "
                 + "`apt-get install dataset-fashion-mnist` (Debian), "
-                + $"set {EnvVar} or pass --data-dir to a folder with the four IDX files, "
+                + $"set {EnvVar} to (or name) a folder with the four IDX files, "
                 + $"or place them in {CacheDir}");
         }
     }

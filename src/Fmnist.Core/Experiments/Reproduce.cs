@@ -14,7 +14,20 @@ public sealed record ReproduceOptions
     public string GridPath { get; init; } = Path.Combine("configs", "seed-grid.json");
     public int QuickTrainLimit { get; init; } = 12000;
     public int QuickEpochs { get; init; } = 3;
+
+    /// <summary>How a person redoes each step by hand, shown in the report; supplied by the caller, which
+    /// knows its own command line (the library does not). Empty when null.</summary>
+    public Func<ReproduceStep, string>? CommandFor { get; init; }
+
+    public string ExamplesPath => Path.Combine(OutDir, "examples.png");
+    public string CnnDir => Path.Combine(OutDir, "cnn-seed");
+    public string SweepDir => Path.Combine(OutDir, "sweep");
+    /// <summary>The model the report evaluates: the seed's best row, or the sweep's best trial.</summary>
+    public string BestModelDir => FullSweep ? Sweep.BestModelDir(SweepDir) : CnnDir;
 }
+
+/// <summary>The steps of the main job, for <see cref="ReproduceOptions.CommandFor"/>; Full is the whole job without --quick.</summary>
+public enum ReproduceStep { Data, Knn, KnnTune, Train, Sweep, Evaluate, Full }
 
 /// <summary>How the pipeline reports which step runs and how long the rest should take.</summary>
 public interface IStepProgress
@@ -39,7 +52,7 @@ public static class Reproduce
         Directory.CreateDirectory(o.OutDir);
         var steps = new List<StepTiming>();
         var baseConfig = o.Quick ? new TrainConfig { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : new TrainConfig();
-        var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new TrialSpec()];
+        var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new ConfigOverrides()];
         double trainEstimate = trials.Sum(t => EstimateTrainingSeconds(t.Apply(baseConfig)));
         var names = new List<(string Name, double Estimate)> { ("check the data", 3), ("KNN table", KnnSeconds) };
         if (!o.Quick) names.Add(("tune the KNN on validation", TuneSeconds));
@@ -59,48 +72,45 @@ public static class Reproduce
             return result;
         }
 
-        string dataArg = o.DataDir is null ? "" : $" --data-dir {o.DataDir}";
-        var (data, summary) = Step($"./fmnist data --preview {Path.Combine(o.OutDir, "examples.png")}{dataArg}", () =>
+        string Command(ReproduceStep step) => o.CommandFor?.Invoke(step) ?? "";
+        var (data, summary) = Step(Command(ReproduceStep.Data), () =>
         {
             var location = new DataLocator().Locate(o.DataDir);
             var d = DataFiles.Load(location.Directory);
             var official = DataFiles.Checksums(location.Directory).All(c => c.OfficialContent);
-            Reports.Plots.SavePreviewByClass(d.Train.Images, d.Train.Labels, ClassNames.All, 10, Path.Combine(o.OutDir, "examples.png"));
+            Reports.Plots.SavePreviewByClass(d.Train.Images, d.Train.Labels, ClassNames.All, 10, o.ExamplesPath);
             return (d, new DataSummary(location.Directory, location.Source, d.Train.Count, d.Test.Count, official));
         });
 
-        var knn = Step($"./fmnist knn{dataArg}", () =>
+        var knn = Step(Command(ReproduceStep.Knn), () =>
         {
             var run = KnnClassifier.Run(data.Train, data.Test, new KnnOptions(KnnOptions.SeedKs));
             return new KnnSummary(run.Threshold, run.Train, run.Test, run.Results.Select(s => (s.K, s.Accuracy)).ToList(), run.Seconds);
         });
 
-        KnnTuning? tuned = o.Quick ? null : Step($"./fmnist knn --tune{dataArg}", () =>
+        KnnTuning? tuned = o.Quick ? null : Step(Command(ReproduceStep.KnnTune), () =>
             KnnTuner.Tune(data.Train, data.Test, KnnTuner.DefaultThresholds, KnnTuner.DefaultKs));
 
-        var quickArgs = o.Quick ? $" --train-limit {o.QuickTrainLimit} --epochs {o.QuickEpochs}" : "";
-        var (runs, best) = Step(o.FullSweep
-            ? $"./fmnist sweep --grid {o.GridPath} --out {Path.Combine(o.OutDir, "sweep")}{quickArgs}{dataArg}"
-            : $"./fmnist train --out {Path.Combine(o.OutDir, "cnn-seed")}{quickArgs}{dataArg}", () =>
+        var (runs, best) = Step(Command(o.FullSweep ? ReproduceStep.Sweep : ReproduceStep.Train), () =>
         {
             if (o.FullSweep)
             {
-                var sweep = Sweep.Run(data, trials, baseConfig, Path.Combine(o.OutDir, "sweep"), (name, i, n) => progress.Training($"[{i}/{n} {name}] "));
+                var sweep = Sweep.Run(data, trials, baseConfig, o.SweepDir, (name, i, n) => progress.Training($"[{i}/{n} {name}] "));
                 return (sweep.Trials.Select(t => t.Result).ToList(), sweep.Best.Result);
             }
-            var dir = Path.Combine(o.OutDir, "cnn-seed");
-            var result = TrainingWorkflow.ReadResult(dir, baseConfig)
-                ?? TrainingWorkflow.TrainAndTest(data, baseConfig, dir, progress.Training(""), resume: true);
+            var result = TrainingWorkflow.ReadResult(o.CnnDir, baseConfig)
+                ?? TrainingWorkflow.TrainAndTest(data, baseConfig, o.CnnDir, progress.Training(""), resume: true);
             return ((IReadOnlyList<RunResult>)[result], result);
         });
 
-        var final = Step($"./fmnist evaluate --model {best.ModelDir}{dataArg}", () =>
+        var final = Step(Command(ReproduceStep.Evaluate), () =>
         {
             var report = EvaluationWorkflow.Evaluate(best.ModelDir, data.Test, o.OutDir);
             File.Copy(new RunFolder(best.ModelDir).CurvesPath, Path.Combine(o.OutDir, "curves.png"), overwrite: true);
             return new ReproduceResults
             {
                 Quick = o.Quick,
+                FullCommand = Command(ReproduceStep.Full),
                 QuickNote = o.Quick ? $"The CNN+LSTM was trained on the first {o.QuickTrainLimit:N0} training images for {o.QuickEpochs} epochs (the seed: 60,000 images, 10 epochs); the KNN tuning step was skipped." : "",
                 Date = DateTimeOffset.UtcNow,
                 Machine = MachineInfo.Current(),

@@ -13,7 +13,7 @@ public static class ReproduceReport
         sb.AppendLine();
         if (r.Quick)
         {
-            sb.AppendLine($"> **Quick run.** {r.QuickNote} These numbers show that the pipeline works end to end; they are not the seed's experiment. Run `./fmnist reproduce` without `--quick` for the real figures.");
+            sb.AppendLine($"> **Quick run.** {r.QuickNote} These numbers show that the pipeline works end to end; they are not the seed's experiment. Run {(r.FullCommand == "" ? "the job without its quick option" : $"`{r.FullCommand}`")} for the real figures.");
             sb.AppendLine();
         }
         sb.AppendLine($"Run on {r.Date.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture)} on {r.Machine}.");
@@ -76,7 +76,7 @@ public static class ReproduceReport
         sb.AppendLine();
         sb.AppendLine("| Step | Wall time | Command |");
         sb.AppendLine("| --- | --- | --- |");
-        foreach (var s in r.Steps) sb.AppendLine($"| {s.Step} | {Time(s.Seconds)} | `{s.Command}` |");
+        foreach (var s in r.Steps) sb.AppendLine($"| {s.Step} | {Time(s.Seconds)} | {(s.Command == "" ? "" : $"`{s.Command}`")} |");
         sb.AppendLine($"| total | {Time(r.Steps.Sum(s => s.Seconds))} | |");
         return sb.ToString();
     }

@@ -23,4 +23,6 @@ public sealed record ReproduceResults
     public required Metrics BestMetrics { get; init; }
     public required IReadOnlyList<StepTiming> Steps { get; init; }
     public string QuickNote { get; init; } = "";
+    /// <summary>The command that runs the whole job for real (shown in a quick run's report).</summary>
+    public string FullCommand { get; init; } = "";
 }

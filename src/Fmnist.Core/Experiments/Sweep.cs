@@ -13,7 +13,7 @@ public sealed record SweepResult(string Directory, IReadOnlyList<SweepTrial> Tri
 /// </summary>
 public static class Sweep
 {
-    public static SweepResult Run(Dataset data, IReadOnlyList<TrialSpec> trials, TrainConfig baseConfig, string outDir,
+    public static SweepResult Run(Dataset data, IReadOnlyList<ConfigOverrides> trials, TrainConfig baseConfig, string outDir,
         Func<string, int, int, ITrainingProgress>? progressFor = null, int? testLimit = null)
     {
         var results = new List<SweepTrial>();
@@ -22,7 +22,7 @@ public static class Sweep
             throw new FmnistException("a sweep picks its best trial by validation accuracy: the validation fraction must be above 0");
         for (int i = 0; i < configs.Count; i++)
         {
-            var name = TrialSpec.Name(configs[i]);
+            var name = TrialNames.Of(configs[i], trials[i]);
             var dir = Path.Combine(outDir, "trials", name);
             var progress = progressFor?.Invoke(name, i + 1, configs.Count);
             if (TrainingWorkflow.ReadResult(dir, configs[i]) is { } done)
@@ -32,16 +32,18 @@ public static class Sweep
                 continue;
             }
             if (TrainingWorkflow.ReadResult(dir) is not null)
-                throw new FmnistException($"{dir}: holds a finished trial with other settings (epochs, limit or preset differ); use another --out");
+                throw new FmnistException($"{dir}: holds a finished trial with other settings (epochs, limit or preset differ); use another output folder");
             results.Add(new SweepTrial(name, TrainingWorkflow.TrainAndTest(data, configs[i], dir, progress, resume: true, testLimit), false));
         }
         var best = SelectBest(results);
-        var bestDir = Path.Combine(outDir, "best_model");
+        var bestDir = BestModelDir(outDir);
         CopyRun(best.Result.ModelDir, bestDir);
         var sweep = new SweepResult(Path.GetFullPath(outDir), results, best, Path.GetFullPath(bestDir));
         SweepReport.Write(sweep);
         return sweep;
     }
+
+    public static string BestModelDir(string sweepDir) => Path.Combine(sweepDir, "best_model");
 
     /// <summary>Highest validation accuracy; the test accuracy plays no part. Ties go to the earlier trial.</summary>
     public static SweepTrial SelectBest(IReadOnlyList<SweepTrial> trials) =>

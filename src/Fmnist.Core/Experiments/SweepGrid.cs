@@ -4,30 +4,21 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
-/// <summary>One row of a sweep: the seed's five hyperparameters; unset fields keep the base config's values.</summary>
-public sealed record TrialSpec
+/// <summary>Names a trial's run folder.</summary>
+public static class TrialNames
 {
-    public int? BatchSize { get; init; }
-    public double? Dropout1 { get; init; }
-    public double? Dropout2 { get; init; }
-    public int? Lstm { get; init; }
-    public int? Dense { get; init; }
+    private static readonly string[] InBaseName = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
 
-    public TrainConfig Apply(TrainConfig c) => c with
+    /// <summary>Folder name: the seed's five hyperparameters, e.g. b256-d0.4-0.5-lstm256-dense128, then any
+    /// other setting the trial changes (e.g. -learning_rate0.002), so trials never share a folder.</summary>
+    public static string Of(TrainConfig c, ConfigOverrides? trial = null)
     {
-        BatchSize = BatchSize ?? c.BatchSize,
-        Model = c.Model with
-        {
-            Dropout1 = Dropout1 ?? c.Model.Dropout1,
-            Dropout2 = Dropout2 ?? c.Model.Dropout2,
-            Lstm = Lstm ?? c.Model.Lstm,
-            Dense = Dense ?? c.Model.Dense,
-        },
-    };
-
-    /// <summary>Folder name, e.g. b256-d0.4-0.5-lstm256-dense128.</summary>
-    public static string Name(TrainConfig c) => FormattableString.Invariant(
-        $"b{c.BatchSize}-d{c.Model.Dropout1}-{c.Model.Dropout2}-lstm{c.Model.Lstm}-dense{c.Model.Dense}");
+        var name = FormattableString.Invariant($"b{c.BatchSize}-d{c.Model.Dropout1}-{c.Model.Dropout2}-lstm{c.Model.Lstm}-dense{c.Model.Dense}");
+        if (trial is null) return name;
+        foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())
+            if (value is not null && !InBaseName.Contains(key)) name += $"-{key}{value.ToJsonString().Trim('"')}";
+        return name;
+    }
 }
 
 /// <summary>
@@ -37,10 +28,8 @@ public sealed record TrialSpec
 /// </summary>
 public sealed record SweepGrid
 {
-    public IReadOnlyList<TrialSpec>? Trials { get; init; }
+    public IReadOnlyList<ConfigOverrides>? Trials { get; init; }
     public Dictionary<string, JsonElement[]>? Axes { get; init; }
-
-    private static readonly string[] Known = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
 
     public static SweepGrid Load(string path)
     {
@@ -48,41 +37,35 @@ public sealed record SweepGrid
         SweepGrid grid;
         try
         {
-            var options = new JsonSerializerOptions(JsonFiles.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
-            grid = JsonSerializer.Deserialize<SweepGrid>(File.ReadAllText(path), options)
+            grid = JsonSerializer.Deserialize<SweepGrid>(File.ReadAllText(path), ConfigOverrides.Json)
                    ?? throw new FmnistException($"{path}: empty grid");
         }
         catch (JsonException e)
         {
             throw new FmnistException($"{path}: invalid grid ({e.Message.Split(". ")[0]})");
         }
-        foreach (var axis in grid.Axes?.Keys ?? Enumerable.Empty<string>())
-            if (!Known.Contains(axis)) throw new FmnistException($"{path}: unknown axis '{axis}' (known: {string.Join(", ", Known)})");
-        if (grid.Expand().Count == 0) throw new FmnistException($"{path}: the grid has no trials");
+        try
+        {
+            if (grid.Expand().Count == 0) throw new FmnistException("the grid has no trials");
+        }
+        catch (FmnistException e)
+        {
+            throw new FmnistException($"{path}: {e.Message}");
+        }
         return grid;
     }
 
     /// <summary>The trials in file order, then the cross product of the axes, without duplicates.</summary>
-    public IReadOnlyList<TrialSpec> Expand()
+    public IReadOnlyList<ConfigOverrides> Expand()
     {
-        var list = new List<TrialSpec>(Trials ?? []);
+        var list = new List<ConfigOverrides>(Trials ?? []);
         if (Axes is { Count: > 0 })
         {
-            IEnumerable<TrialSpec> crossed = [new TrialSpec()];
+            IEnumerable<ConfigOverrides> crossed = [new ConfigOverrides()];
             foreach (var (axis, values) in Axes)
-                crossed = crossed.SelectMany(t => values.Select(v => With(t, axis, v))).ToList();
+                crossed = crossed.SelectMany(t => values.Select(v => t.Then(ConfigOverrides.With(axis, v)))).ToList();
             list.AddRange(crossed);
         }
         return list.Distinct().ToList();
     }
-
-    private static TrialSpec With(TrialSpec t, string axis, JsonElement v) => axis switch
-    {
-        "batch_size" => t with { BatchSize = v.GetInt32() },
-        "dropout1" => t with { Dropout1 = v.GetDouble() },
-        "dropout2" => t with { Dropout2 = v.GetDouble() },
-        "lstm" => t with { Lstm = v.GetInt32() },
-        "dense" => t with { Dense = v.GetInt32() },
-        _ => throw new FmnistException($"unknown axis '{axis}'"),
-    };
 }

@@ -37,7 +37,7 @@ public sealed record TrainConfig
         var a = Augmentation;
         if (a.Shear is < 0 or > 1.2 || a.Zoom is < 0 or >= 1 || a.Shift is < 0 or > 0.5 || a.FlipProbability is < 0 or > 1 || a.Probability is < 0 or > 1)
             throw new FmnistException($"augmentation ranges out of bounds (shear {a.Shear} rad, zoom {a.Zoom}, shift {a.Shift}, flip {a.FlipProbability})");
-        if (TrainLimit is < 20) throw new FmnistException($"--train-limit must be at least 20, got {TrainLimit}");
+        if (TrainLimit is < 20) throw new FmnistException($"the training image limit must be at least 20, got {TrainLimit}");
     }
 }
 
