@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (unit, integration on real data slices, CLI). Installs the dataset first
-# when it is missing (see scripts/ensure-data.sh). Extra arguments go to `dotnet test`.
+# when it is missing (see scripts/ensure-data.sh). `--fast` first skips the tests marked
+# [Trait("Category", "Slow")] (trainings, full-data searches). Other arguments go to `dotnet test`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+filter=()
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  filter=(--filter "Category!=Slow")
+fi
 "$root/scripts/ensure-data.sh"
 log="$(mktemp)"
 set +e
-dotnet test "$root/tests/Fmnist.Tests/Fmnist.Tests.csproj" -c Debug --nologo "$@" 2>&1 | tee "$log"
+dotnet test "$root/tests/Fmnist.Tests/Fmnist.Tests.csproj" -c Debug --nologo "${filter[@]}" "$@" 2>&1 | tee "$log"
 code=${PIPESTATUS[0]}
 set -e
 # One plain summary line, whatever the runner printed.

@@ -26,12 +26,15 @@ public static class AtomicFile
         var tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
         try
         {
-            writeTemp(tmp);
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FmnistException($"{path}: cannot write ({e.Message.TrimEnd('.')})", e);
+            writeTemp(tmp); // its own errors pass through unchanged: the caller knows what they mean
+            try
+            {
+                File.Move(tmp, full, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new FmnistException($"{path}: cannot write ({e.Message.TrimEnd('.')})", e);
+            }
         }
         finally
         {

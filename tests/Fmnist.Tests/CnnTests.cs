@@ -29,6 +29,7 @@ public class CnnTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Loss_falls_on_a_tiny_seeded_batch()
     {
         manual_seed(3);

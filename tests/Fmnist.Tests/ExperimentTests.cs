@@ -36,7 +36,7 @@ public class ExperimentTests
     }
 
     [Theory]
-    [InlineData("""{"axes":{"colour":[1,2]}}""", "unknown axis 'colour'")]
+    [InlineData("""{"axes":{"colour":[1,2]}}""", "unknown setting 'colour'")]
     [InlineData("""{"trials":[{"lstm":128,"size":3}]}""", "invalid grid")]
     [InlineData("""{"trials":[]}""", "the grid has no trials")]
     [InlineData("""[1,2""", "invalid grid")]
@@ -64,6 +64,7 @@ public class ExperimentTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Sweep_skips_finished_trials_and_keeps_the_best_model_loadable()
     {
         var grid = SweepGrid.Load(WriteGrid("""{"axes":{"lstm":[16,32]}}""")).Expand();
@@ -114,6 +115,7 @@ public class ExperimentTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Quick_reproduce_runs_end_to_end_and_says_it_is_quick()
     {
         var dir = Path.Combine(TestData.TempDir(), "reproduce");

@@ -7,6 +7,7 @@ using SkiaSharp;
 namespace Fmnist.Tests;
 
 [Collection("trained model")]
+[Trait("Category", "Slow")]
 public class TrainingTests(TrainedModelFixture model)
 {
     [Fact]
@@ -118,8 +119,8 @@ public class TrainingTests(TrainedModelFixture model)
             afterEpoch: (_, history) => { if (history.Count == 1) throw new OperationCanceledException(); }));
         var firstEpoch = JsonFiles.Read<CheckpointState>(new RunFolder(dir).StatePath).History.Single();
 
-        var e = Assert.Throws<FmnistException>(() => Trainer.Run(TestData.Fashion.Train, config, dir));
-        Assert.Contains("pass --resume", e.Message);
+        var e = Assert.Throws<RunExistsException>(() => Trainer.Run(TestData.Fashion.Train, config, dir));
+        Assert.Contains("already holds a run", e.Message);
         Assert.Throws<FmnistException>(() => Trainer.Run(TestData.Fashion.Train, config with { Seed = 9 }, dir, resume: true));
 
         var resumed = Trainer.Run(TestData.Fashion.Train, config, dir, resume: true);
@@ -181,7 +182,7 @@ public class DivergenceTests
     public void Non_finite_loss_stops_training_with_a_clear_message(double loss, string shown)
     {
         var e = Assert.Throws<TrainingDivergedException>(() => Trainer.CheckFinite(loss, 3, 17, 0.5));
-        Assert.Equal($"training diverged: loss is {shown} at epoch 3, batch 17; try a lower --lr (now 0.5)", e.Message);
+        Assert.Equal($"training diverged: loss is {shown} at epoch 3, batch 17; try a lower learning rate (now 0.5)", e.Message);
         Trainer.CheckFinite(2.3, 1, 1, 0.5); // a finite loss passes
     }
 }
