@@ -17,8 +17,6 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
 
     public IAnsiConsole Human(bool json) => Create(json ? Stderr : Stdout);
 
-    public IAnsiConsole Status => Create(Stderr);
-
     public void WriteJson(object value) => Stdout.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonFiles.Options));
 
     private IAnsiConsole Create(TextWriter writer)

@@ -1,20 +1,12 @@
+using static Fmnist.Tests.InProcessCli;
 using System.Text.Json;
 using Fmnist.Data;
-using Fmnist.Cli;
 
 namespace Fmnist.Tests;
 
 /// <summary>The CLI run in-process: exit codes, stdout that is pure JSON, one-line errors.</summary>
 public class CliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     [Fact]
     public void Knn_json_is_one_object_with_the_documented_fields()
     {

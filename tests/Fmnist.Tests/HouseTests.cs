@@ -1,4 +1,4 @@
-using Fmnist.Cli;
+using static Fmnist.Tests.InProcessCli;
 using Fmnist.Evaluation;
 using Fmnist.Experiments;
 using Fmnist.Features;
@@ -9,14 +9,6 @@ namespace Fmnist.Tests;
 /// <summary>The defects a new user hit, each pinned by a test, and the one-place helpers that replaced copies.</summary>
 public class HouseTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
-
     [Fact]
     public void Train_out_pointing_at_a_file_is_a_usage_error()
     {

@@ -18,8 +18,6 @@ public sealed record AugmentConfig
     /// <summary>Share of images transformed at all; the rest pass unchanged (online mode's answer to the
     /// seed's half-clean training set).</summary>
     public double Probability { get; init; } = 1.0;
-
-    public bool IsIdentity => Shear == 0 && Zoom == 0 && Shift == 0 && FlipProbability == 0;
 }
 
 /// <summary>
