@@ -32,8 +32,7 @@ public static class Classifiers
 
     public static IClassifier Open(string path)
     {
-        if (IsOnnxFile(path))
-            throw new FmnistException($"{path}: ONNX models are not supported yet");
+        if (IsOnnxFile(path)) return new OnnxClassifier(path);
         return new TorchClassifier(path);
     }
 
@@ -42,6 +41,7 @@ public static class Classifiers
     {
         if (IsOnnxFile(path))
         {
+            if (Directory.Exists(path)) throw new FmnistException($"{path}: is a directory, not an .onnx file");
             if (!File.Exists(path)) throw new FmnistException($"{path}: model file not found");
             return;
         }
