@@ -30,6 +30,10 @@ public static class Classifiers
 {
     public static bool IsOnnxFile(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Where a model's reports go by default: its run folder, or the folder an .onnx file lies in.</summary>
+    public static string DefaultOutputFolder(string path) =>
+        IsOnnxFile(path) ? Path.GetDirectoryName(Path.GetFullPath(path))! : path;
+
     public static IClassifier Open(string path)
     {
         if (IsOnnxFile(path)) return new OnnxClassifier(path);
