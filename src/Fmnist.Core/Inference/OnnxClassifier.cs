@@ -143,7 +143,7 @@ public sealed class OnnxClassifier : IClassifier
     }
 
     private static string Shape(NodeMetadata m) =>
-        m.IsTensor ? $"{m.ElementType.Name.ToLowerInvariant()} [{string.Join(",", m.Dimensions.Select(d => d < 0 ? "batch" : d.ToString(CultureInfo.InvariantCulture)))}]" : m.OnnxValueType.ToString();
+        m.IsTensor ? $"{(m.ElementType == typeof(float) ? "float" : m.ElementType.Name.ToLowerInvariant())} [{string.Join(",", m.Dimensions.Select(d => d < 0 ? "batch" : d.ToString(CultureInfo.InvariantCulture)))}]" : m.OnnxValueType.ToString();
 
     private static string FirstLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
