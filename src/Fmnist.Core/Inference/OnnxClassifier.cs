@@ -28,14 +28,16 @@ public sealed class OnnxClassifier : IClassifier
     {
         if (Directory.Exists(path)) throw new FmnistException($"{path}: is a directory, not an .onnx file");
         if (!File.Exists(path)) throw new FmnistException($"{path}: model file not found");
+        var bytes = File.ReadAllBytes(path);
+        CheckProtobuf(path, bytes);
         using var options = SessionOptionsFor(threads);
         try
         {
-            session = new InferenceSession(File.ReadAllBytes(path), options);
+            session = new InferenceSession(bytes, options);
         }
         catch (OnnxRuntimeException e)
         {
-            throw new FmnistException($"{path}: not a usable ONNX model ({FirstLine(e.Message)})");
+            throw new FmnistException($"{path}: ONNX Runtime cannot load this model ({FirstLine(e.Message)})");
         }
         try
         {
@@ -101,6 +103,27 @@ public sealed class OnnxClassifier : IClassifier
         var p = results[0].GetTensorDataAsSpan<float>();
         if (p.Length != into.Length) throw new FmnistException($"{Description.Source}: output has {p.Length} values for {count} images; expected {into.Length}");
         p.CopyTo(into);
+    }
+
+    /// <summary>Tells a cut-short file from one that is not ONNX at all, before ONNX Runtime's generic "failed to load".</summary>
+    private static void CheckProtobuf(string path, byte[] bytes)
+    {
+        if (bytes.Length == 0) throw new FmnistException($"{path}: empty file, not an ONNX model");
+        Onnx.ModelProto model;
+        try
+        {
+            model = Onnx.ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException e) when (e.Message.Contains("truncated", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new FmnistException($"{path}: truncated ONNX file ({bytes.Length:N0} bytes; it ends in the middle of the model): export it again");
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            throw new FmnistException($"{path}: not an ONNX file (not a valid ONNX protobuf message)");
+        }
+        if (model.Graph is null || model.Graph.Node.Count == 0)
+            throw new FmnistException($"{path}: not an ONNX model (no graph in the file)");
     }
 
     private static (string Input, string Output) CheckSignature(string path, InferenceSession s)
