@@ -23,18 +23,30 @@ internal static class BenchCommand
         var singles = new Option<int>("--single-calls") { Description = "Timed one-image calls per runtime, after 20 warm-up calls", DefaultValueFactory = _ => 500 };
         var batches = new Option<int>("--batches") { Description = "Timed batches of 256 per runtime, after 2 warm-up batches", DefaultValueFactory = _ => 20 };
         var threads = new Option<int?>("--threads") { Description = "ONNX Runtime intra-op threads [default: all cores]" };
-        var command = new Command("infer", "Inference speed, TorchSharp vs ONNX Runtime: images/s at batch 1 and 256, one-image latency p50/p99") { dataDir, json, model, singles, batches, threads };
+        var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (faster on a quiet machine, slows everyone on a busy one) [default: False]" };
+        var optimization = new Option<string>("--ort-optimization") { Description = "ONNX Runtime graph optimizations: none, basic, extended or all [default: all]", DefaultValueFactory = _ => "all" };
+        optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
+        var command = new Command("infer", "Inference speed, TorchSharp vs ONNX Runtime: images/s at batch 1 and 256, one-image latency p50/p99") { dataDir, json, model, singles, batches, threads, spinning, optimization };
         command.SetAction(parse =>
         {
             var loaded = Common.Load(parse.GetValue(dataDir));
             var images = loaded.Data.Test.Take(Inference.InferenceBenchmark.BatchSize * 4).Images;
-            var r = Inference.InferenceBenchmark.Run(parse.GetValue(model)!, images, parse.GetValue(singles), parse.GetValue(batches), parse.GetValue(threads));
+            var r = Inference.InferenceBenchmark.Run(parse.GetValue(model)!, images, parse.GetValue(singles), parse.GetValue(batches), parse.GetValue(threads), parse.GetValue(spinning),
+                parse.GetValue(optimization) switch
+                {
+                    "none" => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                    "basic" => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                    "extended" => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                    _ => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+                });
             if (parse.GetValue(json))
             {
                 io.WriteJson(new
                 {
                     model = r.Model,
                     threads = r.Threads,
+                    spinning = parse.GetValue(spinning),
+                    ort_optimization = parse.GetValue(optimization),
                     allocator = r.Allocator,
                     runtimes = r.Runtimes.Select(s => new
                     {

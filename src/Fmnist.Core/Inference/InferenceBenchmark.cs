@@ -21,7 +21,8 @@ public static class InferenceBenchmark
 
     /// <param name="model">A run folder (TorchSharp, plus ONNX Runtime on an export of it) or an .onnx file (ONNX Runtime only).</param>
     /// <param name="images">Real images, raw bytes; at least one batch's worth is cycled through.</param>
-    public static InferenceBenchmarkResult Run(string model, byte[] images, int singleCalls = 500, int batches = 20, int? threads = null)
+    public static InferenceBenchmarkResult Run(string model, byte[] images, int singleCalls = 500, int batches = 20, int? threads = null, bool spinning = false,
+        Microsoft.ML.OnnxRuntime.GraphOptimizationLevel optimization = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
         if (singleCalls < 10 || batches < 1) throw new FmnistException($"bench infer needs at least 10 single calls and 1 batch (got {singleCalls}, {batches})");
         if (images.Length < BatchSize * IdxReader.Pixels) throw new FmnistException($"bench infer needs at least {BatchSize} images");
@@ -38,7 +39,7 @@ public static class InferenceBenchmark
                 onnxPath = Export.OnnxExporter.Export(model, Path.Combine(tempDir, "model.onnx")).File;
             }
             else onnxPath = model;
-            using (var onnx = new OnnxClassifier(onnxPath, threads)) rows.Add(Measure("onnxruntime", onnx, images, singleCalls, batches));
+            using (var onnx = new OnnxClassifier(onnxPath, threads, spinning, optimization)) rows.Add(Measure("onnxruntime", onnx, images, singleCalls, batches));
         }
         finally
         {

@@ -24,13 +24,14 @@ public sealed class OnnxClassifier : IClassifier
     /// <summary>The metadata properties stored in the file (fmnist.* keys among them).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public OnnxClassifier(string path, int? threads = null)
+    public OnnxClassifier(string path, int? threads = null, bool spinning = false,
+        GraphOptimizationLevel optimization = GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
         if (Directory.Exists(path)) throw new FmnistException($"{path}: is a directory, not an .onnx file");
         if (!File.Exists(path)) throw new FmnistException($"{path}: model file not found");
         var bytes = File.ReadAllBytes(path);
         CheckProtobuf(path, bytes);
-        using var options = SessionOptionsFor(threads);
+        using var options = SessionOptionsFor(threads, spinning, optimization);
         try
         {
             session = new InferenceSession(bytes, options);
@@ -56,11 +57,12 @@ public sealed class OnnxClassifier : IClassifier
     /// Intra-op threads = cores (2 here), one inter-op thread, every graph optimization. Idle threads do not
     /// spin: on a shared machine spinning workers slowed everyone (see TorchRuntime's OMP_WAIT_POLICY).
     /// </summary>
-    public static SessionOptions SessionOptionsFor(int? threads = null, bool spinning = false)
+    public static SessionOptions SessionOptionsFor(int? threads = null, bool spinning = false,
+        GraphOptimizationLevel optimization = GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
         var o = new SessionOptions
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = optimization,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = threads ?? Environment.ProcessorCount,
             InterOpNumThreads = 1,
