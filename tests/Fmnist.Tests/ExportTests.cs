@@ -9,7 +9,7 @@ using Google.Protobuf;
 namespace Fmnist.Tests;
 
 /// <summary>ONNX and PyTorch exports proven equal to the TorchSharp model they came from.</summary>
-public class ExportTests
+public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     private static byte[] TestImages(int n) => TestData.Fashion.Test.Take(n).Images;
 
@@ -28,7 +28,7 @@ public class ExportTests
         Assert.Equal(file, result.File);
         var images = TestImages(500);
         using var onnx = new OnnxClassifier(file);
-        ExportSupport.AssertAgree(TorchProbabilities(run, images), onnx.Probabilities(images), 1e-4);
+        log.WriteLine($"max |dp| {ExportSupport.AssertAgree(TorchProbabilities(run, images), onnx.Probabilities(images), 1e-4):E2}");
         // with flip TTA too: both runtimes mirror the same way
         using var torch = new TorchClassifier(run);
         ExportSupport.AssertAgree(torch.Probabilities(images, flipTta: true), onnx.Probabilities(images, flipTta: true), 1e-4);
@@ -119,13 +119,13 @@ public class ExportTests
         var (code, output, err) = ExportSupport.RunProcess(ExportSupport.Python, script, weights, new RunFolder(run).ConfigPath, raw);
         Assert.True(code == 0, err);
         var python = JsonSerializer.Deserialize<float[][]>(output)!.SelectMany(r => r).ToArray();
-        ExportSupport.AssertAgree(TorchProbabilities(run, images), python, 1e-4);
+        log.WriteLine($"max |dp| PyTorch vs TorchSharp {ExportSupport.AssertAgree(TorchProbabilities(run, images), python, 1e-4):E2}");
     }
 }
 
 /// <summary>The same proof on a trained model (the shared fixture), on real test images.</summary>
 [Collection("trained model")]
-public class ExportTrainedModelTests(TrainedModelFixture trained)
+public class ExportTrainedModelTests(TrainedModelFixture trained, Xunit.Abstractions.ITestOutputHelper log)
 {
     [Fact]
     [Trait("Category", "Slow")]
@@ -137,7 +137,7 @@ public class ExportTrainedModelTests(TrainedModelFixture trained)
         using var onnx = new OnnxClassifier(file);
         var expected = torch.Probabilities(test.Images);
         var actual = onnx.Probabilities(test.Images);
-        ExportSupport.AssertAgree(expected, actual, 1e-4);
+        log.WriteLine($"max |dp| {ExportSupport.AssertAgree(expected, actual, 1e-4):E2}");
         var predicted = Evaluation.Evaluator.ArgMax(actual);
         double accuracy = Enumerable.Range(0, test.Count).Count(i => predicted[i] == test.Labels[i]) / (double)test.Count;
         Assert.Equal(trained.Result.TestAccuracy, accuracy, 10);
