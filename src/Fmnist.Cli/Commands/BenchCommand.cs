@@ -24,7 +24,7 @@ internal static class BenchCommand
         var batches = new Option<int>("--batches") { Description = "Timed batches of 256 per runtime, after 2 warm-up batches", DefaultValueFactory = _ => 20 };
         var threads = new Option<int?>("--threads") { Description = "ONNX Runtime intra-op threads [default: all cores]" };
         var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (faster on a quiet machine, slows everyone on a busy one) [default: False]" };
-        var optimization = new Option<string>("--ort-optimization") { Description = "ONNX Runtime graph optimizations: none, basic, extended or all [default: all]", DefaultValueFactory = _ => "all" };
+        var optimization = new Option<string>("--ort-optimization") { Description = "ONNX Runtime graph optimizations: none, basic, extended or all", DefaultValueFactory = _ => "all" };
         optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
         var command = new Command("infer", "Inference speed, TorchSharp vs ONNX Runtime: images/s at batch 1 and 256, one-image latency p50/p99") { dataDir, json, model, singles, batches, threads, spinning, optimization };
         command.SetAction(parse =>

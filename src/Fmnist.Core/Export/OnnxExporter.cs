@@ -8,8 +8,6 @@ using Onnx;
 
 namespace Fmnist.Export;
 
-public enum ExportFormat { Onnx, Pytorch }
-
 /// <summary>What an export wrote.</summary>
 public sealed record ExportResult(string ModelDir, string Format, string File, long Bytes, long Parameters, double? TestAccuracy);
 
