@@ -104,7 +104,8 @@ public sealed class OnnxGraphBuilder
     /// One-layer unidirectional LSTM from PyTorch weights. Input is sequence-first (T, B, I); output
     /// Y is (T, 1, B, H). ONNX orders the gates i, o, f, c where PyTorch has i, f, g, o, so the four
     /// blocks of every weight and bias are reordered; ONNX's B is bias_ih and bias_hh concatenated.
-    /// (ONNX's batch-first layout=1 exists, but ONNX Runtime's CPU LSTM rejects it, so callers transpose.)
+    /// (ONNX's batch-first layout=1 exists, but ONNX Runtime 1.31.1's CPU LSTM refuses to load it: "Batchwise
+    /// recurrent operations (layout == 1) are not supported"; so callers transpose to sequence-first.)
     /// </summary>
     public string Lstm(string x, string name, Weights weightIh, Weights weightHh, Weights biasIh, Weights biasHh)
     {
