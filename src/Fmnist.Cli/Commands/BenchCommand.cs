@@ -11,6 +11,65 @@ internal static class BenchCommand
         var command = new Command("bench", "Speed benchmarks (run on a quiet machine)");
         command.Subcommands.Add(Knn(io));
         command.Subcommands.Add(Train(io));
+        command.Subcommands.Add(Infer(io));
+        return command;
+    }
+
+    private static Command Infer(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var model = new Option<string>("--model") { Description = "Run folder (TorchSharp, and ONNX Runtime on a temporary export of it) or an .onnx file (ONNX Runtime only)", DefaultValueFactory = _ => Path.Combine("runs", "reproduce", "cnn-seed") };
+        var singles = new Option<int>("--single-calls") { Description = "Timed one-image calls per runtime, after 20 warm-up calls", DefaultValueFactory = _ => 500 };
+        var batches = new Option<int>("--batches") { Description = "Timed batches of 256 per runtime, after 2 warm-up batches", DefaultValueFactory = _ => 20 };
+        var threads = new Option<int?>("--threads") { Description = "ONNX Runtime intra-op threads [default: all cores]" };
+        var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (faster on a quiet machine, slows everyone on a busy one) [default: False]" };
+        var optimization = new Option<string>("--ort-optimization") { Description = "ONNX Runtime graph optimizations: none, basic, extended or all", DefaultValueFactory = _ => "all" };
+        optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
+        var command = new Command("infer", "Inference speed, TorchSharp vs ONNX Runtime: images/s at batch 1 and 256, one-image latency p50/p99") { dataDir, json, model, singles, batches, threads, spinning, optimization };
+        command.SetAction(parse =>
+        {
+            var loaded = Common.Load(parse.GetValue(dataDir));
+            var images = loaded.Data.Test.Take(Inference.InferenceBenchmark.BatchSize * 4).Images;
+            var r = Inference.InferenceBenchmark.Run(parse.GetValue(model)!, images, parse.GetValue(singles), parse.GetValue(batches), parse.GetValue(threads), parse.GetValue(spinning),
+                parse.GetValue(optimization) switch
+                {
+                    "none" => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                    "basic" => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                    "extended" => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                    _ => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
+                });
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(new
+                {
+                    model = r.Model,
+                    threads = r.Threads,
+                    spinning = parse.GetValue(spinning),
+                    ort_optimization = parse.GetValue(optimization),
+                    allocator = r.Allocator,
+                    runtimes = r.Runtimes.Select(s => new
+                    {
+                        runtime = s.Runtime,
+                        batch1_images_per_second = Math.Round(s.Batch1ImagesPerSecond, 1),
+                        batch256_images_per_second = Math.Round(s.Batch256ImagesPerSecond, 1),
+                        p50_ms = Math.Round(s.P50Ms, 4),
+                        p99_ms = Math.Round(s.P99Ms, 4),
+                        single_calls = s.SingleCalls,
+                        batches = s.Batches,
+                    }),
+                    peak_rss_mb = r.PeakRssMb,
+                });
+                return 0;
+            }
+            var table = new Table().AddColumns("Runtime", "batch 1 images/s", "batch 256 images/s", "p50 ms (1 image)", "p99 ms (1 image)");
+            foreach (var s in r.Runtimes)
+                table.AddRow(s.Runtime, s.Batch1ImagesPerSecond.ToString("N0"), s.Batch256ImagesPerSecond.ToString("N0"), s.P50Ms.ToString("F3"), s.P99Ms.ToString("F3"));
+            var console = io.Human(false);
+            console.MarkupLineInterpolated($"{r.Model}: {r.Threads} threads, {r.Allocator} malloc, peak RSS {r.PeakRssMb:F0} MB");
+            console.Write(table);
+            return 0;
+        });
         return command;
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Fmnist.Experiments;
+using Fmnist.Inference;
 using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 using Spectre.Console;
@@ -11,7 +12,7 @@ internal static class ModelCommands
 {
     private static Option<string[]> ModelOption() => new("--model")
     {
-        Description = "Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model); repeat it to average several models' probabilities (an ensemble)",
+        Description = "Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model), or an .onnx file from `fmnist export`; repeat it to average several models' probabilities (an ensemble)",
         Required = true,
         Arity = ArgumentArity.OneOrMore,
     };
@@ -32,7 +33,7 @@ internal static class ModelCommands
         split.AcceptOnlyFromAmong("test", "validation");
         var output = new Option<string?>("--out")
         {
-            Description = "Folder for confusion.png and errors.png [default: the run folder (its validation/ subfolder with --split validation); runs/ensemble for several models]",
+            Description = "Folder for confusion.png and errors.png [default: the run folder, or the .onnx file's folder (its validation/ subfolder with --split validation); runs/ensemble for several models]",
         };
         var command = new Command("evaluate", "Accuracy, per-class precision/recall/F1, confusion.png and errors.png for a trained model or an ensemble")
             { dataDir, json, model, testLimit, tta, split, output };
@@ -46,7 +47,7 @@ internal static class ModelCommands
             var outDir = parse.GetValue(output);
             if (outDir is null)
             {
-                outDir = modelDirs.Length == 1 ? modelDirs[0] : Path.Combine("runs", "ensemble");
+                outDir = modelDirs.Length == 1 ? Classifiers.DefaultOutputFolder(modelDirs[0]) : Path.Combine("runs", "ensemble");
                 if (validation) outDir = Path.Combine(outDir, "validation");
             }
             var report = EvaluationWorkflow.Evaluate(modelDirs, test, outDir, flipTta: parse.GetValue(tta));

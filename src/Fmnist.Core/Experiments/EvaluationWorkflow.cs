@@ -18,7 +18,7 @@ public sealed record Prediction(string File, IReadOnlyList<(string Class, double
 public static class EvaluationWorkflow
 {
     public static EvaluationReport Evaluate(string modelDir, LabeledImages test, string? outDir = null, int errorExamples = 40, bool flipTta = false)
-        => Evaluate([modelDir], test, outDir ?? modelDir, errorExamples, flipTta);
+        => Evaluate([modelDir], test, outDir ?? Classifiers.DefaultOutputFolder(modelDir), errorExamples, flipTta);
 
     public static EvaluationReport Evaluate(IReadOnlyList<string> modelDirs, LabeledImages test, string outDir, int errorExamples = 40, bool flipTta = false)
     {
@@ -59,6 +59,8 @@ public static class EvaluationWorkflow
     /// <summary>The validation images all the runs held out; runs that held out different images are refused.</summary>
     public static LabeledImages ValidationSet(IReadOnlyList<string> modelDirs, LabeledImages train)
     {
+        if (modelDirs.FirstOrDefault(Classifiers.IsOnnxFile) is { } onnx)
+            throw new FmnistException($"{onnx}: --split validation needs the run folder (the held-out split is rebuilt from its config); use --split test for an .onnx file");
         var folder = new RunFolder(modelDirs[0]);
         var c = folder.ReadInfo().Config;
         if (!c.HasValidation)

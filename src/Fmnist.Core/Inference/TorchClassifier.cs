@@ -30,10 +30,13 @@ public static class Classifiers
 {
     public static bool IsOnnxFile(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Where a model's reports go by default: its run folder, or the folder an .onnx file lies in.</summary>
+    public static string DefaultOutputFolder(string path) =>
+        IsOnnxFile(path) ? Path.GetDirectoryName(Path.GetFullPath(path))! : path;
+
     public static IClassifier Open(string path)
     {
-        if (IsOnnxFile(path))
-            throw new FmnistException($"{path}: ONNX models are not supported yet");
+        if (IsOnnxFile(path)) return new OnnxClassifier(path);
         return new TorchClassifier(path);
     }
 
@@ -42,6 +45,7 @@ public static class Classifiers
     {
         if (IsOnnxFile(path))
         {
+            if (Directory.Exists(path)) throw new FmnistException($"{path}: is a directory, not an .onnx file");
             if (!File.Exists(path)) throw new FmnistException($"{path}: model file not found");
             return;
         }

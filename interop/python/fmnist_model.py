@@ -1,0 +1,96 @@
+"""fmnist's CNN+LSTM in PyTorch, for the weights that `fmnist export --format pytorch` writes.
+
+    import fmnist_model
+    model = fmnist_model.load("runs/reproduce/cnn-seed/model.pth", "runs/reproduce/cnn-seed/config.json")
+    probabilities = model(images)  # images: float32 (B,1,28,28), raw pixels 0-255, light garment on black
+
+The module names match fmnist's TorchSharp network (src/Fmnist.Core/Models/CnnLstm/CnnLstmNet.cs), so the
+state_dict loads strictly. Layer sizes are read from the tensor shapes; the normalization (training mean
+and std of pixels scaled to [0,1]) comes from the run's config.json. Checked with PyTorch 1.13 (Debian 12).
+
+Run as a script it classifies raw images (N*784 bytes) and prints one JSON array of probabilities:
+    python3 fmnist_model.py WEIGHTS.pth CONFIG.json IMAGES.u8
+"""
+import json
+import sys
+
+import torch
+from torch import nn
+
+CLASS_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+class CnnLstmNet(nn.Module):
+    """Two conv blocks, the 7 rows of the last feature map as a 7-step LSTM sequence, two dense layers. Returns logits."""
+
+    def __init__(self, filters1=32, filters2=64, lstm=256, dense=128, dropout1=0.4, dropout2=0.5):
+        super().__init__()
+        self.conv1a = nn.Conv2d(1, filters1, 3, padding=1)
+        self.conv1b = nn.Conv2d(filters1, filters1, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(filters1)
+        self.conv2a = nn.Conv2d(filters1, filters2, 3, padding=1)
+        self.conv2b = nn.Conv2d(filters2, filters2, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(filters2)
+        self.pool = nn.MaxPool2d(2)
+        self.lstm = nn.LSTM(filters2 * 7, lstm, batch_first=True)
+        self.dropout1 = nn.Dropout(dropout1)
+        self.dense = nn.Linear(7 * lstm, dense)
+        self.dropout2 = nn.Dropout(dropout2)
+        self.output = nn.Linear(dense, 10)
+
+    def forward(self, x):
+        # (B,1,28,28) -> (B,F1,14,14)
+        x = self.pool(self.bn1(torch.relu(self.conv1b(torch.relu(self.conv1a(x))))))
+        # (B,F1,14,14) -> (B,F2,7,7)
+        x = self.pool(self.bn2(torch.relu(self.conv2b(torch.relu(self.conv2a(x))))))
+        # (B,F2,7,7) -> (B,7,F2*7): each row of the feature map is one LSTM step
+        x = x.permute(0, 2, 1, 3).reshape(x.shape[0], 7, -1)
+        # (B,7,F2*7) -> (B,7,H) -> (B,7H)
+        x = self.lstm(x)[0].reshape(x.shape[0], -1)
+        x = torch.relu(self.dense(self.dropout1(x)))
+        return self.output(self.dropout2(x))
+
+
+class FmnistClassifier(nn.Module):
+    """Raw pixels in (0-255), class probabilities out: the training normalization is applied here."""
+
+    def __init__(self, net, mean, std):
+        super().__init__()
+        self.net = net
+        self.mean = float(mean)
+        self.std = float(std)
+
+    def forward(self, images):
+        x = (images / 255.0 - self.mean) / self.std
+        return torch.softmax(self.net(x), dim=1)
+
+
+def sizes(state_dict):
+    """Layer sizes from the tensor shapes, so no size is assumed."""
+    return dict(filters1=state_dict["conv1a.weight"].shape[0], filters2=state_dict["conv2a.weight"].shape[0],
+                lstm=state_dict["lstm.weight_hh_l0"].shape[1], dense=state_dict["dense.weight"].shape[0])
+
+
+def load(weights_path, config_path):
+    state_dict = torch.load(weights_path, map_location="cpu")
+    net = CnnLstmNet(**sizes(state_dict))
+    net.load_state_dict(state_dict, strict=True)
+    with open(config_path) as f:
+        norm = json.load(f)["normalization"]
+    return FmnistClassifier(net, norm["mean"], norm["std"]).eval()
+
+
+def main(argv):
+    if len(argv) != 4:
+        sys.exit("usage: fmnist_model.py WEIGHTS.pth CONFIG.json IMAGES.u8")
+    model = load(argv[1], argv[2])
+    with open(argv[3], "rb") as f:
+        raw = f.read()
+    images = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(-1, 1, 28, 28).float()
+    with torch.no_grad():
+        print(json.dumps(model(images).tolist()))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,32 @@
+using System.CommandLine;
+using Fmnist.Export;
+using Spectre.Console;
+
+namespace Fmnist.Cli.Commands;
+
+/// <summary>`export`: a run folder's model as ONNX (for ONNX Runtime anywhere) or as a PyTorch state_dict.</summary>
+internal static class ExportCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var json = Common.Json();
+        var model = new Option<string>("--model") { Description = "Run folder holding config.json and model.pt (e.g. runs/reproduce/cnn-seed)", Required = true };
+        var format = new Option<string>("--format") { Description = "onnx (opset 17, normalization inside the graph) or pytorch (state_dict for torch.load; see interop/python)", DefaultValueFactory = _ => "onnx" };
+        format.AcceptOnlyFromAmong("onnx", "pytorch");
+        var output = new Option<string?>("--out") { Description = "File to write; its folder must exist [default: model.onnx or model.pth in the run folder]" };
+        var command = new Command("export", "Write a trained model for use outside fmnist: ONNX (ONNX Runtime: C#, Python, browser) or PyTorch weights") { json, model, format, output };
+        command.SetAction(parse =>
+        {
+            var dir = parse.GetValue(model)!;
+            var r = parse.GetValue(format) == "onnx" ? OnnxExporter.Export(dir, parse.GetValue(output)) : PyTorchExporter.Export(dir, parse.GetValue(output));
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(new { model_dir = r.ModelDir, format = r.Format, file = r.File, bytes = r.Bytes, parameters = r.Parameters, test_accuracy = r.TestAccuracy, opset = r.Format == "onnx" ? OnnxGraphBuilder.Opset : (int?)null });
+                return 0;
+            }
+            io.Human(false).MarkupLineInterpolated($"wrote {r.File} ({r.Format}, {r.Bytes / 1024.0:N0} KiB, {r.Parameters:N0} parameters)");
+            return 0;
+        });
+        return command;
+    }
+}

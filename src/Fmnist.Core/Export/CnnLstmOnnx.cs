@@ -1,0 +1,61 @@
+using Fmnist.Features;
+using Fmnist.Models.CnnLstm;
+using TorchSharp.Modules;
+
+namespace Fmnist.Export;
+
+/// <summary>
+/// <see cref="CnnLstmNet"/> as an ONNX graph, layer for layer in the order of its forward(), in inference
+/// form: Dropout is the identity and disappears; BatchNorm uses its running statistics. BatchNorm stays a
+/// node of its own: in this network it follows a ReLU, so it cannot be folded into the preceding conv.
+/// The input is raw pixels; the training normalization ((x/255 - mean)/std) is the first three nodes.
+/// </summary>
+public static class CnnLstmOnnx
+{
+    public static void Emit(OnnxGraphBuilder g, CnnLstmNet net, Normalization norm)
+    {
+        var p = ModuleWeights.Of(net);
+        var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);
+        string Conv(string x, string name) =>
+            g.Relu(g.Conv(x, name, p[$"{name}.weight"], p[$"{name}.bias"], padding: (int)p[$"{name}.weight"].Shape[^1] / 2));
+        string Bn(string x, string name) =>
+            g.BatchNorm(x, name, p[$"{name}.weight"], p[$"{name}.bias"], p[$"{name}.running_mean"], p[$"{name}.running_var"],
+                ((BatchNorm2d)modules[name]).eps);
+
+        var x = g.Input("images", [null, 1, 28, 28], ["batch", "channels", "height", "width"]);
+        x = g.Node("Div", [x, g.Scalar("pixel_scale", 255f)]);
+        x = g.Node("Sub", [x, g.Scalar("norm_mean", (float)norm.Mean)]);
+        x = g.Node("Div", [x, g.Scalar("norm_std", (float)norm.Std)]);
+        // (B,1,28,28) -> (B,F1,14,14)
+        x = g.MaxPool(Bn(Conv(Conv(x, "conv1a"), "conv1b"), "bn1"), 2);
+        // (B,F1,14,14) -> (B,F2,7,7)
+        x = g.MaxPool(Bn(Conv(Conv(x, "conv2a"), "conv2b"), "bn2"), 2);
+        // (B,F2,7,7) -> (7,B,F2,7) -> (7,B,F2*7): each row of the feature map is one LSTM step, sequence first
+        x = g.Reshape(g.Transpose(x, 2, 0, 1, 3), 0, 0, -1);
+        // (7,B,F2*7) -> (7,1,B,H)
+        x = g.Lstm(x, "lstm", p["lstm.weight_ih_l0"], p["lstm.weight_hh_l0"], p["lstm.bias_ih_l0"], p["lstm.bias_hh_l0"]);
+        // (7,1,B,H) -> (B,7,1,H) -> (B,7H): all steps, batch first again, as the dense layer saw them in training
+        x = g.Reshape(g.Transpose(x, 2, 0, 1, 3), 0, -1);
+        x = g.Relu(g.Linear(x, "dense", p["dense.weight"], p["dense.bias"]));
+        var logits = g.Linear(x, "output", p["output.weight"], p["output.bias"]);
+        g.Output(g.Softmax(logits), "probabilities", [null, 10], ["batch", "classes"]);
+        g.Output(logits, "logits", [null, 10], ["batch", "classes"]);
+    }
+}
+
+/// <summary>A module's parameters and buffers (its state_dict) copied to float arrays.</summary>
+public static class ModuleWeights
+{
+    public static IReadOnlyDictionary<string, Weights> Of(TorchSharp.torch.nn.Module module)
+    {
+        var result = new Dictionary<string, Weights>();
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        foreach (var (name, t) in module.state_dict())
+        {
+            if (!t.is_floating_point()) continue; // BatchNorm's num_batches_tracked: training bookkeeping only
+            var values = t.detach().cpu().to_type(TorchSharp.torch.ScalarType.Float32).contiguous().data<float>().ToArray();
+            result[name] = new Weights(values, t.shape);
+        }
+        return result;
+    }
+}

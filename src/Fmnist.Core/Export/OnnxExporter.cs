@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text.Json;
+using Fmnist.Data;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Training;
+using Google.Protobuf;
+using Onnx;
+
+namespace Fmnist.Export;
+
+/// <summary>What an export wrote.</summary>
+public sealed record ExportResult(string ModelDir, string Format, string File, long Bytes, long Parameters, double? TestAccuracy);
+
+/// <summary>The keys fmnist writes into an ONNX file's metadata_props (read back by OnnxClassifier).</summary>
+public static class OnnxMetadata
+{
+    public const string ClassNames = "fmnist.class_names";        // JSON array, in label order
+    public const string Normalization = "fmnist.normalization";   // JSON {"mean":…, "std":…}; already applied inside the graph
+    public const string TrainingConfig = "fmnist.training_config"; // JSON, as in config.json
+    public const string TestAccuracy = "fmnist.test_accuracy";     // invariant-culture number; absent when never scored
+    public const string Version = "fmnist.version";
+    public const string Parameters = "fmnist.parameters";
+    public const string Input = "fmnist.input";
+}
+
+/// <summary>A run folder's best weights as a self-contained ONNX file (opset 17).</summary>
+public static class OnnxExporter
+{
+    public static ExportResult Export(string modelDir, string? outPath = null)
+    {
+        var folder = new RunFolder(modelDir);
+        var path = Exports.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.onnx"));
+        var (net, info) = folder.LoadBest();
+        using (net)
+        {
+            var test = Exports.TestAccuracy(folder);
+            var model = Build(net, info, test);
+            var bytes = model.ToByteArray();
+            AtomicFile.WriteAllBytes(path, bytes);
+            return new ExportResult(modelDir, "onnx", path, bytes.Length, Exports.Parameters(net), test);
+        }
+    }
+
+    public static ModelProto Build(CnnLstmNet net, RunInfo info, double? testAccuracy)
+    {
+        var g = new OnnxGraphBuilder();
+        CnnLstmOnnx.Emit(g, net, info.Normalization);
+        var version = Exports.FmnistVersion;
+        var metadata = new Dictionary<string, string>
+        {
+            [OnnxMetadata.ClassNames] = Exports.Json(ClassNames.All),
+            [OnnxMetadata.Normalization] = Exports.Json(info.Normalization),
+            [OnnxMetadata.TrainingConfig] = Exports.Json(info.Config),
+            [OnnxMetadata.Version] = version,
+            [OnnxMetadata.Parameters] = Exports.Parameters(net).ToString(CultureInfo.InvariantCulture),
+            [OnnxMetadata.Input] = "images: float32 [batch,1,28,28], raw pixel values 0-255, light garment on black (Fashion-MNIST style); normalization is inside the graph",
+        };
+        if (testAccuracy is { } acc) metadata[OnnxMetadata.TestAccuracy] = acc.ToString("R", CultureInfo.InvariantCulture);
+        return g.Build(metadata, version);
+    }
+}
+
+/// <summary>Checks and facts shared by the export formats.</summary>
+public static class Exports
+{
+    /// <summary>Refuses a target that cannot be written before any model is loaded; returns the full path.</summary>
+    public static string CheckTarget(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new FmnistException($"{path}: is a directory; give a file name such as {Path.Combine(path, "model.onnx")}");
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw new FmnistException($"{path}: folder {dir} does not exist");
+        return full;
+    }
+
+    public static double? TestAccuracy(RunFolder folder) =>
+        File.Exists(folder.ResultPath) ? JsonFiles.Read<Experiments.RunResult>(folder.ResultPath).TestAccuracy : null;
+
+    public static string FmnistVersion => typeof(Exports).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private static readonly JsonSerializerOptions Compact = new(JsonFiles.Options) { WriteIndented = false };
+
+    /// <summary>One-line JSON in the project's style (metadata values).</summary>
+    public static string Json<T>(T value) => JsonSerializer.Serialize(value, Compact);
+
+    public static long Parameters(TorchSharp.torch.nn.Module net) => net.parameters().Sum(p => p.numel());
+}

@@ -1,0 +1,187 @@
+using Google.Protobuf;
+using Onnx;
+
+namespace Fmnist.Export;
+
+/// <summary>
+/// Builds an ONNX graph one layer at a time. Each emit method takes the name of its input value and
+/// returns the name of its output, so an architecture's exporter reads like its forward():
+/// <c>x = g.Relu(g.Conv(x, "conv1a", w, b))</c>. Weights become initializers named after the PyTorch
+/// parameter they came from. Layer helpers are generic (conv, batchnorm, relu, maxpool, lstm, linear),
+/// so a new architecture only adds its own wiring.
+/// </summary>
+public sealed class OnnxGraphBuilder
+{
+    public const int Opset = 17;
+
+    /// <summary>IR 8 is what opset 17 needs and what onnx 1.12's checker accepts (ONNX Runtime reads up to 10+).</summary>
+    public const long IrVersion = 8;
+
+    private const int FloatType = (int)TensorProto.Types.DataType.Float, Int64Type = (int)TensorProto.Types.DataType.Int64;
+
+    private readonly GraphProto graph = new() { Name = "fmnist" };
+    private int counter;
+
+    /// <summary>A new unique value name with a readable prefix.</summary>
+    private string Fresh(string prefix) => $"{prefix}_{counter++}";
+
+    /// <summary>A float32 graph input; null dims are dynamic and named by <paramref name="dimNames"/>.</summary>
+    public string Input(string name, long?[] dims, string[]? dimNames = null)
+    {
+        graph.Input.Add(ValueInfo(name, dims, dimNames));
+        return name;
+    }
+
+    /// <summary>Exposes <paramref name="value"/> as a graph output named <paramref name="name"/> (via Identity when the names differ).</summary>
+    public void Output(string value, string name, long?[] dims, string[]? dimNames = null)
+    {
+        if (value != name) Node("Identity", [value], [name]);
+        graph.Output.Add(ValueInfo(name, dims, dimNames));
+    }
+
+    public string Constant(string name, float[] data, params long[] dims)
+    {
+        if (data.Length != dims.Aggregate(1L, (a, b) => a * b))
+            throw new ArgumentException($"{name}: {data.Length} values do not fill shape [{string.Join(",", dims)}]");
+        var t = new TensorProto { Name = name, DataType = FloatType };
+        t.Dims.AddRange(dims);
+        var bytes = new byte[data.Length * sizeof(float)];
+        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length); // ONNX raw_data is little-endian, as is x64
+        t.RawData = ByteString.CopyFrom(bytes);
+        graph.Initializer.Add(t);
+        return name;
+    }
+
+    public string Constant(string name, long[] data)
+    {
+        var t = new TensorProto { Name = name, DataType = Int64Type };
+        t.Dims.Add(data.Length);
+        t.Int64Data.AddRange(data);
+        graph.Initializer.Add(t);
+        return name;
+    }
+
+    public string Scalar(string name, float value) => Constant(name, [value]);
+
+    public string Node(string op, string[] inputs, string[]? outputs = null, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = Fresh(op) };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs ?? [Fresh(op.ToLowerInvariant())]);
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+        return node.Output[0];
+    }
+
+    // ---- Layers ----
+
+    /// <summary>2-D convolution, stride 1, weight [out, in, k, k], symmetric zero padding.</summary>
+    public string Conv(string x, string name, Weights w, Weights b, int padding)
+    {
+        int k = (int)w.Shape[^1];
+        return Node("Conv", [x, Constant($"{name}.weight", w.Data, w.Shape), Constant($"{name}.bias", b.Data, b.Shape)], null,
+            Ints("kernel_shape", k, k), Ints("pads", padding, padding, padding, padding), Ints("strides", 1, 1));
+    }
+
+    /// <summary>Batch normalization in inference form (running statistics).</summary>
+    public string BatchNorm(string x, string name, Weights scale, Weights bias, Weights mean, Weights variance, double eps) =>
+        Node("BatchNormalization",
+            [x, Constant($"{name}.weight", scale.Data, scale.Shape), Constant($"{name}.bias", bias.Data, bias.Shape),
+             Constant($"{name}.running_mean", mean.Data, mean.Shape), Constant($"{name}.running_var", variance.Data, variance.Shape)],
+            null, Float("epsilon", (float)eps));
+
+    public string Relu(string x) => Node("Relu", [x]);
+
+    public string MaxPool(string x, int size) =>
+        Node("MaxPool", [x], null, Ints("kernel_shape", size, size), Ints("strides", size, size));
+
+    /// <summary>PyTorch Linear (y = x W^T + b) as Gemm; x must be 2-D.</summary>
+    public string Linear(string x, string name, Weights w, Weights b) =>
+        Node("Gemm", [x, Constant($"{name}.weight", w.Data, w.Shape), Constant($"{name}.bias", b.Data, b.Shape)], null,
+            Int("transB", 1));
+
+    /// <summary>
+    /// One-layer unidirectional LSTM from PyTorch weights. Input is sequence-first (T, B, I); output
+    /// Y is (T, 1, B, H). ONNX orders the gates i, o, f, c where PyTorch has i, f, g, o, so the four
+    /// blocks of every weight and bias are reordered; ONNX's B is bias_ih and bias_hh concatenated.
+    /// (ONNX's batch-first layout=1 exists, but ONNX Runtime 1.31.1's CPU LSTM refuses to load it: "Batchwise
+    /// recurrent operations (layout == 1) are not supported"; so callers transpose to sequence-first.)
+    /// </summary>
+    public string Lstm(string x, string name, Weights weightIh, Weights weightHh, Weights biasIh, Weights biasHh)
+    {
+        long h = weightHh.Shape[1];
+        var w = ReorderGates(weightIh.Data, h);
+        var r = ReorderGates(weightHh.Data, h);
+        var bias = ReorderGates(biasIh.Data, h).Concat(ReorderGates(biasHh.Data, h)).ToArray();
+        return Node("LSTM",
+            [x, Constant($"{name}.W", w, 1, 4 * h, weightIh.Shape[1]), Constant($"{name}.R", r, 1, 4 * h, h), Constant($"{name}.B", bias, 1, 8 * h)],
+            null, Int("hidden_size", h), String("direction", "forward"));
+    }
+
+    /// <summary>PyTorch gate blocks (i, f, g, o), each <paramref name="hidden"/> rows, to ONNX's (i, o, f, c).</summary>
+    public static float[] ReorderGates(float[] pytorch, long hidden)
+    {
+        int block = checked((int)(pytorch.Length / 4));
+        if (block * 4 != pytorch.Length || block % hidden != 0) throw new ArgumentException($"LSTM weight of {pytorch.Length} values is not 4 gate blocks of {hidden} rows");
+        var onnx = new float[pytorch.Length];
+        int[] from = [0, 3, 1, 2]; // ONNX block k comes from PyTorch block from[k]
+        for (int k = 0; k < 4; k++) Array.Copy(pytorch, from[k] * block, onnx, k * block, block);
+        return onnx;
+    }
+
+    public string Transpose(string x, params long[] perm) => Node("Transpose", [x], null, Ints("perm", perm));
+
+    /// <summary>Reshape where 0 copies the input's dimension and -1 is inferred (keeps the batch dynamic).</summary>
+    public string Reshape(string x, params long[] shape) => Node("Reshape", [x, Constant(Fresh("shape"), shape)]);
+
+    public string Softmax(string x, int axis = 1) => Node("Softmax", [x], null, Int("axis", axis));
+
+    /// <summary>The model as ONNX: the graph plus opset, producer and metadata properties.</summary>
+    public ModelProto Build(IReadOnlyDictionary<string, string> metadata, string producerVersion)
+    {
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "fmnist",
+            ProducerVersion = producerVersion,
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        foreach (var (key, value) in metadata) model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return model;
+    }
+
+    // ---- Protobuf helpers ----
+
+    private static ValueInfoProto ValueInfo(string name, long?[] dims, string[]? dimNames)
+    {
+        var shape = new TensorShapeProto();
+        for (int i = 0; i < dims.Length; i++)
+            shape.Dim.Add(dims[i] is { } v ? new TensorShapeProto.Types.Dimension { DimValue = v }
+                : new TensorShapeProto.Types.Dimension { DimParam = dimNames?[i] ?? $"d{i}" });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = FloatType, Shape = shape } },
+        };
+    }
+
+    private static AttributeProto Int(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    private static AttributeProto Float(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    private static AttributeProto String(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
+    private static AttributeProto Ints(string name, params long[] values)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(values);
+        return a;
+    }
+}
+
+/// <summary>One parameter or buffer copied out of a module: float values and the PyTorch shape.</summary>
+public sealed record Weights(float[] Data, long[] Shape);

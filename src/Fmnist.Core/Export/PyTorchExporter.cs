@@ -1,0 +1,45 @@
+using Fmnist.Models.CnnLstm;
+using Fmnist.Training;
+using TorchSharp.PyBridge;
+
+namespace Fmnist.Export;
+
+/// <summary>
+/// A run folder's best weights as a PyTorch state_dict file (<c>torch.load</c> reads it; written by
+/// TorchSharp.PyBridge). Keys are the module names of <see cref="CnnLstmNet"/>, which
+/// <c>interop/python/fmnist_model.py</c> mirrors; layer sizes follow from the tensor shapes, and the
+/// normalization stays in the run's config.json.
+/// </summary>
+public static class PyTorchExporter
+{
+    public static ExportResult Export(string modelDir, string? outPath = null)
+    {
+        var folder = new RunFolder(modelDir);
+        var path = Exports.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.pth"));
+        var (net, _) = folder.LoadBest();
+        using (net)
+        {
+            AtomicFile.Write(path, tmp => net.save_py(tmp));
+            return new ExportResult(modelDir, "pytorch", path, new FileInfo(path).Length, Exports.Parameters(net), Exports.TestAccuracy(folder));
+        }
+    }
+
+    /// <summary>Loads a state_dict file written by <see cref="Export"/> (or by PyTorch) into a network of the given sizes, in eval mode.</summary>
+    public static CnnLstmNet Load(string path, ModelConfig config)
+    {
+        if (!File.Exists(path)) throw new FmnistException($"{path}: file not found");
+        TorchRuntime.Initialize();
+        var net = new CnnLstmNet(config);
+        try
+        {
+            net.load_py(path);
+        }
+        catch (Exception e) when (e is not FmnistException and not OutOfMemoryException)
+        {
+            net.Dispose();
+            throw new FmnistException($"{path}: not a PyTorch state_dict of this network ({e.Message.ReplaceLineEndings(" ").Split(". ")[0]})");
+        }
+        net.eval();
+        return net;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Fmnist.Features;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Training;
+using static TorchSharp.torch;
+
+namespace Fmnist.Tests;
+
+/// <summary>Run folders for export tests, comparisons of probability arrays, and the optional Python side.</summary>
+public static class ExportSupport
+{
+    /// <summary>A run folder (config.json + model.pt) holding a randomly initialised network whose BatchNorm
+    /// statistics were moved off their initial values by train-mode passes over real images.</summary>
+    public static string RandomRunFolder(ModelConfig model, int seed = 7)
+    {
+        TorchRuntime.Initialize();
+        manual_seed(seed);
+        var dir = Path.Combine(TestData.TempDir(), "random-run");
+        var slice = TestData.Fashion.Train.Take(256);
+        var norm = Normalization.FromImages(slice);
+        var folder = new RunFolder(dir);
+        using var net = new CnnLstmNet(model);
+        net.train();
+        using (no_grad())
+        using (var x = Evaluation.Evaluator.ToInput(tensor(slice.Images).reshape(256, 1, 28, 28), norm))
+            for (int i = 0; i < 5; i++) net.call(x).Dispose();
+        net.eval();
+        var config = new TrainConfig { Model = model, Seed = seed, Epochs = 1 };
+        JsonFiles.Write(folder.ConfigPath, new RunInfo(config, norm, new Dictionary<string, string> { ["fmnist"] = "test" }, DateTimeOffset.UtcNow));
+        folder.SaveWeights(net, folder.ModelPath);
+        return dir;
+    }
+
+    private static readonly Lazy<string> SmallRandom = new(() => RandomRunFolder(new ModelConfig { Lstm = 128, Dense = 256 }));
+
+    /// <summary>One shared random run of non-default size (LSTM 128, dense 256): no size in the exporter can be hard-coded.</summary>
+    public static string NonDefaultRun => SmallRandom.Value;
+
+    /// <summary>Largest absolute difference; also asserts the same predicted class for every image.</summary>
+    public static double AssertAgree(float[] expected, float[] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double max = 0;
+        for (int i = 0; i < expected.Length; i++) max = Math.Max(max, Math.Abs(expected[i] - actual[i]));
+        var a = Evaluation.Evaluator.ArgMax(expected);
+        var b = Evaluation.Evaluator.ArgMax(actual);
+        var differing = Enumerable.Range(0, a.Length).Where(i => a[i] != b[i]).ToList();
+        Assert.True(differing.Count == 0, $"predicted class differs for {differing.Count} images (first: {string.Join(",", differing.Take(5))})");
+        Assert.True(max <= tolerance, $"max |difference| {max:E3} > {tolerance:E1}");
+        return max;
+    }
+
+    /// <summary>Lists a folder's files, hidden temporaries included (to prove an error left nothing behind).</summary>
+    public static string[] Files(string dir) => Directory.GetFiles(dir).Select(Path.GetFileName).Order().ToArray()!;
+
+    public const string Python = "/usr/bin/python3";
+
+    /// <summary>Debian's python3-torch and python3-onnx load only in /usr/bin/python3 (see shared NOTES).</summary>
+    public static readonly Lazy<string?> PythonMissing = new(() =>
+    {
+        if (!File.Exists(Python)) return $"{Python} is not installed";
+        var (code, _, err) = RunProcess(Python, "-c", "import torch, onnx");
+        return code == 0 ? null : $"{Python} lacks torch or onnx (apt-get install python3-torch python3-onnx): {err.Trim().Split('\n').LastOrDefault()}";
+    });
+
+    public static (int Code, string Out, string Err) RunProcess(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "fmnist.slnx"))) dir = dir.Parent;
+            return dir?.FullName ?? throw new InvalidOperationException("repository root (fmnist.slnx) not found above " + AppContext.BaseDirectory);
+        }
+    }
+}
+
+/// <summary>A fact that is skipped, with the reason, where Debian's PyTorch and onnx are not installed.</summary>
+public sealed class PythonFactAttribute : FactAttribute
+{
+    public PythonFactAttribute()
+    {
+        if (ExportSupport.PythonMissing.Value is { } reason) Skip = reason;
+    }
+}
