@@ -1,3 +1,4 @@
+using Fmnist.Data;
 using Fmnist.Features;
 using Fmnist.Models.CnnLstm;
 using TorchSharp.Modules;
@@ -22,7 +23,7 @@ public static class CnnLstmOnnx
             g.BatchNorm(x, name, p[$"{name}.weight"], p[$"{name}.bias"], p[$"{name}.running_mean"], p[$"{name}.running_var"],
                 ((BatchNorm2d)modules[name]).eps);
 
-        var x = g.Input("images", [null, 1, 28, 28], ["batch", "channels", "height", "width"]);
+        var x = g.Input("images", [null, 1, ImageShape.Side, ImageShape.Side], ["batch", "channels", "height", "width"]);
         x = g.Node("Div", [x, g.Scalar("pixel_scale", 255f)]);
         x = g.Node("Sub", [x, g.Scalar("norm_mean", (float)norm.Mean)]);
         x = g.Node("Div", [x, g.Scalar("norm_std", (float)norm.Std)]);

@@ -25,7 +25,7 @@ public static class InferenceBenchmark
         Microsoft.ML.OnnxRuntime.GraphOptimizationLevel optimization = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL)
     {
         if (singleCalls < 10 || batches < 1) throw new FmnistException($"bench infer needs at least 10 single calls and 1 batch (got {singleCalls}, {batches})");
-        if (images.Length < BatchSize * IdxReader.Pixels) throw new FmnistException($"bench infer needs at least {BatchSize} images");
+        if (images.Length < BatchSize * ImageShape.Pixels) throw new FmnistException($"bench infer needs at least {BatchSize} images");
         var rows = new List<InferenceSpeed>();
         string? onnxPath = model;
         string? tempDir = null;
@@ -51,7 +51,7 @@ public static class InferenceBenchmark
 
     public static InferenceSpeed Measure(string runtime, IClassifier model, byte[] images, int singleCalls, int batches)
     {
-        int pixels = IdxReader.Pixels, available = images.Length / pixels;
+        int pixels = ImageShape.Pixels, available = images.Length / pixels;
         byte[] Single(int i) => images.AsSpan(i % available * pixels, pixels).ToArray();
         var singles = Enumerable.Range(0, Math.Min(available, 256)).Select(Single).ToArray();
         var batch = images.AsSpan(0, BatchSize * pixels).ToArray();

@@ -13,7 +13,7 @@ namespace Fmnist.Inference;
 /// </summary>
 public sealed class OnnxClassifier : IClassifier
 {
-    private const int Batch = 256, Pixels = IdxReader.Pixels;
+    private const int Batch = 256, Pixels = ImageShape.Pixels;
 
     private readonly InferenceSession session;
     private readonly string inputName, outputName;
@@ -87,9 +87,9 @@ public sealed class OnnxClassifier : IClassifier
             Run(input, count, target);
             if (mirrored is null) continue;
             for (int img = 0; img < count; img++)
-                for (int row = 0; row < 28; row++)
-                    for (int col = 0; col < 28; col++)
-                        mirrored[img * Pixels + row * 28 + col] = input[img * Pixels + row * 28 + 27 - col];
+                for (int row = 0; row < ImageShape.Side; row++)
+                    for (int col = 0; col < ImageShape.Side; col++)
+                        mirrored[img * Pixels + row * ImageShape.Side + col] = input[img * Pixels + row * ImageShape.Side + ImageShape.Side - 1 - col];
             var flipped = new float[count * ClassNames.Count];
             Run(mirrored, count, flipped);
             for (int i = 0; i < target.Length; i++) target[i] = (target[i] + flipped[i]) / 2;
@@ -100,7 +100,7 @@ public sealed class OnnxClassifier : IClassifier
     /// <summary>Runs <paramref name="count"/> images (raw pixel floats at the start of <paramref name="input"/>); probabilities into <paramref name="into"/>.</summary>
     private void Run(float[] input, int count, Span<float> into)
     {
-        using var x = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, count * Pixels), [count, 1, 28, 28]);
+        using var x = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(0, count * Pixels), [count, 1, ImageShape.Side, ImageShape.Side]);
         using var results = session.Run(runOptions, [inputName], [x], [outputName]);
         var p = results[0].GetTensorDataAsSpan<float>();
         if (p.Length != into.Length) throw new FmnistException($"{Description.Source}: output has {p.Length} values for {count} images; expected {into.Length}");
@@ -134,7 +134,7 @@ public sealed class OnnxClassifier : IClassifier
             throw new FmnistException($"{path}: model has {s.InputMetadata.Count} inputs; expected one, images [batch,1,28,28]");
         var (inName, input) = s.InputMetadata.First();
         var dims = input.IsTensor ? input.Dimensions : [];
-        if (!input.IsTensor || input.ElementType != typeof(float) || dims.Length != 4 || dims[1] != 1 || dims[2] != 28 || dims[3] != 28)
+        if (!input.IsTensor || input.ElementType != typeof(float) || dims.Length != 4 || dims[1] != 1 || dims[2] != ImageShape.Side || dims[3] != ImageShape.Side)
             throw new FmnistException($"{path}: input '{inName}' is {Shape(input)}; expected float [batch,1,28,28]");
         int outputs = s.OutputMetadata.Count;
         if (outputs is < 1 or > 2)
