@@ -16,8 +16,15 @@ internal static class ErrorMiddleware
             await next(context);
             // Routing's own 404 and 405 have no body: give them the same JSON shape.
             if (context.Response is { StatusCode: >= 400, HasStarted: false, ContentLength: null } r)
-                await Write(context, r.StatusCode, r.StatusCode switch { 404 => "not_found", 405 => "method_not_allowed", _ => "error" },
-                    $"{context.Request.Method} {context.Request.Path}: {(r.StatusCode == 405 ? "method not allowed" : "no such route")}");
+            {
+                var (error, problem) = r.StatusCode switch
+                {
+                    404 => ("not_found", "no such route"),
+                    405 => ("method_not_allowed", "method not allowed"),
+                    _ => ("error", $"HTTP {r.StatusCode}"),
+                };
+                await Write(context, r.StatusCode, error, $"{context.Request.Method} {context.Request.Path}: {problem}");
+            }
         }
         catch (ApiException e)
         {

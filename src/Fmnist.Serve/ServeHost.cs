@@ -83,8 +83,13 @@ public sealed class ServeHost : IAsyncDisposable
 
         app.MapPost("/api/predict", Predict)
             .DisableAntiforgery()
-            .Accepts<byte[]>("image/png", "image/jpeg")
-            .Accepts<IFormFileCollection>("multipart/form-data")
+            // The body is read by hand (UploadReader), so the accepted types are documented, not enforced by routing:
+            // routing's 415 would have no JSON body naming the problem.
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.RequestBody = OpenApiDocs.PredictBody();
+                return Task.CompletedTask;
+            })
             .WithSummary("Classify images: a raw PNG/JPEG body, or multipart/form-data with up to 64 `file` fields")
             .WithDescription("Each image is preprocessed like `fmnist predict` (grayscale, background to black, cropped, 28x28). "
                              + "Concurrent requests share forward passes (dynamic batching).")
