@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Fmnist.Data;
 using Fmnist.Imaging;
@@ -20,7 +21,8 @@ namespace Fmnist.Serve;
 /// </summary>
 public sealed class ServeHost : IAsyncDisposable
 {
-    internal static readonly JsonSerializerOptions Json = new(JsonFiles.Options) { WriteIndented = false };
+    // Relaxed escaping keeps base64 data URLs as they are ('+' would otherwise become \u002B); the body is JSON, never HTML.
+    internal static readonly JsonSerializerOptions Json = new(JsonFiles.Options) { WriteIndented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly WebApplication _app;
     private readonly PredictionBatcher _batcher;
@@ -45,6 +47,7 @@ public sealed class ServeHost : IAsyncDisposable
         {
             o.SerializerOptions.PropertyNamingPolicy = Json.PropertyNamingPolicy;
             o.SerializerOptions.NumberHandling = Json.NumberHandling;
+            o.SerializerOptions.Encoder = Json.Encoder;
             foreach (var c in Json.Converters) o.SerializerOptions.Converters.Add(c);
         });
         builder.Services.AddOpenApi();
