@@ -64,9 +64,29 @@ public sealed class ServeBrowserTests(TrainedModelFixture fixture) : IAsyncLifet
         Assert.Contains(" ms", _browser.FindElement(By.Id("timing")).Text);
         Assert.False(_browser.FindElement(By.Id("error")).Displayed);
 
+        // docs/serve-screenshot.png comes from here: FMNIST_SERVE_SCREENSHOT=docs/serve-screenshot.png (a phone-width one beside it).
         var screenshot = Environment.GetEnvironmentVariable("FMNIST_SERVE_SCREENSHOT");
-        if (!string.IsNullOrEmpty(screenshot))
-            AtomicFile.WriteAllBytes(screenshot, _browser.GetScreenshot().AsByteArray);
+        if (string.IsNullOrEmpty(screenshot)) return;
+        AtomicFile.WriteAllBytes(screenshot, _browser.GetScreenshot().AsByteArray);
+        _browser.Manage().Window.Size = new System.Drawing.Size(390, 1400);
+        AtomicFile.WriteAllBytes(Path.ChangeExtension(screenshot, null) + "-phone.png", _browser.GetScreenshot().AsByteArray);
+    }
+
+    [BrowserFact]
+    public void DrawingOnTheCanvas_GetsClassified()
+    {
+        var canvas = _browser.FindElement(By.Id("canvas"));
+        // A rough trouser: two long vertical strokes joined at the top.
+        new OpenQA.Selenium.Interactions.Actions(_browser)
+            .MoveToElement(canvas, -60, -110).ClickAndHold().MoveByOffset(120, 0).MoveByOffset(0, 220).Release()
+            .MoveToElement(canvas, -60, -110).ClickAndHold().MoveByOffset(0, 220).Release()
+            .Perform();
+        _browser.FindElement(By.Id("classify-drawing")).Click();
+
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+        Assert.Equal("drawing.png", _browser.FindElement(By.Id("status")).Text);
+        Assert.Contains(TopClass(), ClassNames.All);
+        Assert.False(_browser.FindElement(By.Id("error")).Displayed);
     }
 
     [BrowserFact]

@@ -59,6 +59,8 @@ function show(prediction, timing, trueClass) {
     " ms, batch of " + timing.batch_images + "); round trip " + timing.roundTripMs.toFixed(0) + " ms.";
   $("status").textContent = prediction.name;
   $("result").hidden = false;
+  // On a phone the result sits below the inputs: bring it into view.
+  if (window.matchMedia("(max-width: 40rem)").matches) $("result").scrollIntoView({ block: "nearest" });
 }
 
 async function predictBlob(blob, name) {
