@@ -35,6 +35,8 @@ internal static class ServeCommand
         command.SetAction(parse =>
         {
             var status = parse.GetValue(json) ? io.Stderr : io.Stdout;
+            var options = new ServeOptions(parse.GetValue(urls)!, parse.GetValue(batch), parse.GetValue(wait));
+            options.Validate();
             var path = parse.GetValue(model);
             if (path is null)
             {
@@ -42,8 +44,6 @@ internal static class ServeCommand
                        ?? throw new FmnistException("no finished run under runs/ to serve: train one with `./fmnist reproduce --quick` (about a minute), or pass --model");
                 status.WriteLine($"Serving the newest finished run: {path} (pick another with --model)");
             }
-            var options = new ServeOptions(parse.GetValue(urls)!, parse.GetValue(batch), parse.GetValue(wait));
-            options.Validate();
             Classifiers.Check(path);
             var samples = Common.Load(parse.GetValue(dataDir)).Data.Test;
             using var classifier = Classifiers.Open(path);
