@@ -291,24 +291,24 @@ public sealed class ServeTests(TrainedModelFixture fixture) : IAsyncLifetime
             case "no-content-type": request.Content = Bytes(png, null); break;
             case "image/gif": request.Content = Bytes(png, "image/gif"); break;
             case "65-files":
-            {
-                var form = new MultipartFormDataContent();
-                for (int i = 0; i < 65; i++) form.Add(Bytes(png, "image/png"), "file", $"{i}.png");
-                request.Content = form;
-                break;
-            }
+                {
+                    var form = new MultipartFormDataContent();
+                    for (int i = 0; i < 65; i++) form.Add(Bytes(png, "image/png"), "file", $"{i}.png");
+                    request.Content = form;
+                    break;
+                }
             case "multipart-without-file":
-            {
-                var form = new MultipartFormDataContent { { new StringContent("x"), "note" } };
-                request.Content = form;
-                break;
-            }
+                {
+                    var form = new MultipartFormDataContent { { new StringContent("x"), "note" } };
+                    request.Content = form;
+                    break;
+                }
             case "multipart-with-text-file":
-            {
-                var form = new MultipartFormDataContent { { Bytes("just some notes\n"u8.ToArray(), "text/plain"), "file", "notes.txt" } };
-                request.Content = form;
-                break;
-            }
+                {
+                    var form = new MultipartFormDataContent { { Bytes("just some notes\n"u8.ToArray(), "text/plain"), "file", "notes.txt" } };
+                    request.Content = form;
+                    break;
+                }
             case "11-MB":
                 request.Content = Bytes(eleven, "image/png");
                 request.Headers.ExpectContinue = true; // as curl does for large bodies: refused before it is sent
@@ -319,12 +319,12 @@ public sealed class ServeTests(TrainedModelFixture fixture) : IAsyncLifetime
                 request.Headers.TransferEncodingChunked = true;
                 break;
             case "11-MB-multipart":
-            {
-                var form = new MultipartFormDataContent { { Bytes(eleven, "image/png"), "file", "big.png" } };
-                request.Content = form;
-                request.Headers.ExpectContinue = true;
-                break;
-            }
+                {
+                    var form = new MultipartFormDataContent { { Bytes(eleven, "image/png"), "file", "big.png" } };
+                    request.Content = form;
+                    request.Headers.ExpectContinue = true;
+                    break;
+                }
             default: throw new ArgumentException(what);
         }
         return request;
