@@ -135,7 +135,7 @@ public sealed class PhotoPreprocessorTests : IDisposable
     }
 
     /// <summary>PNG signature, an IHDR claiming the given size, a token IDAT and IEND, all with valid CRCs.</summary>
-    private static byte[] PngHeaderOnly(int width, int height)
+    internal static byte[] PngHeaderOnly(int width, int height)
     {
         using var stream = new MemoryStream();
         stream.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);

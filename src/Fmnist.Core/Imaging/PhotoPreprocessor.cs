@@ -31,6 +31,17 @@ public static class PhotoPreprocessor
         {
             throw new ImageInputException(path, $"cannot read the file ({e.Message.ReplaceLineEndings(" ").Trim()})");
         }
+        return FromBytes(bytes, path);
+    }
+
+    /// <summary>
+    /// The same preprocessing as <see cref="Load"/> for an image already in memory (an upload), so `predict` and
+    /// `serve` give a photo the same treatment. <paramref name="name"/> only labels error messages.
+    /// </summary>
+    public static byte[] FromBytes(byte[] bytes, string name)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        string path = name;
         if (bytes.Length == 0) throw new ImageInputException(path, "file is empty");
 
         using var data = SKData.CreateCopy(bytes);

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using Fmnist.Inference;
+using Fmnist.Serve;
+
+namespace Fmnist.Cli.Commands;
+
+/// <summary>`serve`: the web page and JSON API for one trained model (see docs/serve.md).</summary>
+internal static class ServeCommand
+{
+    public static Command Create(CliIo io)
+    {
+        var dataDir = Common.DataDir();
+        var json = Common.Json();
+        var model = new Option<string?>("--model")
+        {
+            Description = "Run folder (config.json + model.pt) or exported .onnx file [default: the newest finished run under runs/]",
+        };
+        var urls = new Option<string>("--urls")
+        {
+            Description = $"Where to listen; several separated by ';' [default: {ServeOptions.DefaultUrls}, loopback only]",
+            DefaultValueFactory = _ => ServeOptions.DefaultUrls,
+        };
+        var batch = new Option<int>("--batch")
+        {
+            Description = $"Most images per forward pass shared by concurrent requests; 1 turns batching off [default: {ServeOptions.DefaultBatch}]",
+            DefaultValueFactory = _ => ServeOptions.DefaultBatch,
+        };
+        var wait = new Option<double>("--batch-wait-ms")
+        {
+            Description = $"How long a request waits for others to join its batch [default: {ServeOptions.DefaultBatchWaitMs}]",
+            DefaultValueFactory = _ => ServeOptions.DefaultBatchWaitMs,
+        };
+        var command = new Command("serve", "Serve a trained model: a web page at / and a JSON API (/api/predict, /api/model, /api/samples/random, /health, /openapi/v1.json)")
+            { dataDir, json, model, urls, batch, wait };
+        command.SetAction(parse =>
+        {
+            var status = parse.GetValue(json) ? io.Stderr : io.Stdout;
+            var options = new ServeOptions(parse.GetValue(urls)!, parse.GetValue(batch), parse.GetValue(wait));
+            options.Validate();
+            var path = parse.GetValue(model);
+            if (path is null)
+            {
+                path = RunDiscovery.Newest("runs")
+                       ?? throw new FmnistException("no finished run under runs/ to serve: train one with `./fmnist reproduce --quick` (about a minute), or pass --model");
+                status.WriteLine($"Serving the newest finished run: {path} (pick another with --model)");
+            }
+            Classifiers.Check(path);
+            var samples = Common.Load(parse.GetValue(dataDir)).Data.Test;
+            GC.Collect(); // only the test set stays: hand back the training images' ~47 MB before serving starts
+            using var classifier = Classifiers.Open(path);
+            return Run(io, classifier, options with { Samples = samples }, parse.GetValue(json)).GetAwaiter().GetResult();
+        });
+        return command;
+    }
+
+    private static async Task<int> Run(CliIo io, IClassifier classifier, ServeOptions options, bool json)
+    {
+        await using var host = new ServeHost(classifier, options);
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (IOException e)
+        {
+            // Kestrel reports a taken port or an unusable address as an IOException.
+            throw new FmnistException($"cannot listen on {options.Urls}: {e.Message.ReplaceLineEndings(" ")}");
+        }
+        var d = classifier.Description;
+        if (json)
+        {
+            io.WriteJson(new { urls = host.Addresses, model = d.Source, runtime = d.Runtime, parameters = d.Parameters, test_accuracy = d.TestAccuracy, batch = options.Batch, batch_wait_ms = options.BatchWaitMs });
+        }
+        else
+        {
+            var batching = options.Batch > 1 ? $"batching up to {options.Batch} images, {options.BatchWaitMs} ms wait" : "batching off";
+            io.Stdout.WriteLine($"Serving {d.Source} ({d.Runtime}, {d.Parameters:N0} parameters; {batching})");
+            foreach (var url in host.Addresses) io.Stdout.WriteLine($"Listening on {url}  (page: {url}/, API: {url}/openapi/v1.json)");
+            io.Stdout.WriteLine("Press Ctrl-C to stop.");
+        }
+        io.Stdout.Flush();
+        await host.WaitForShutdownAsync();
+        io.Stderr.WriteLine("fmnist serve: stopped");
+        return 0;
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Fmnist.Data;
+using Fmnist.Imaging;
+using Fmnist.Inference;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Fmnist.Serve;
+
+/// <summary>
+/// The web server: the page, the JSON API and the OpenAPI document for one loaded model. The caller owns the
+/// model; the host owns the batcher that feeds it.
+/// </summary>
+public sealed class ServeHost : IAsyncDisposable
+{
+    // Relaxed escaping keeps base64 data URLs as they are ('+' would otherwise become \u002B); the body is JSON, never HTML.
+    internal static readonly JsonSerializerOptions Json = new(JsonFiles.Options) { WriteIndented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly WebApplication _app;
+    private readonly PredictionBatcher _batcher;
+    private readonly IClassifier _model;
+    private readonly ServeOptions _options;
+
+    public ServeHost(IClassifier model, ServeOptions options)
+    {
+        options.Validate();
+        _model = model;
+        _options = options;
+        _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ServeOptions.MaxBodyBytes);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // A failed start (port taken) reaches the caller as an exception, to be told in one line: no stack trace here.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = Json.PropertyNamingPolicy;
+            o.SerializerOptions.NumberHandling = Json.NumberHandling;
+            o.SerializerOptions.Encoder = Json.Encoder;
+            foreach (var c in Json.Converters) o.SerializerOptions.Converters.Add(c);
+        });
+        builder.Services.AddOpenApi();
+        _app = builder.Build();
+        _app.Use(ErrorMiddleware.Handle);
+        _app.MapOpenApi();
+        Map(_app);
+    }
+
+    /// <summary>The URLs actually bound (a port 0 in the options becomes the real port).</summary>
+    public IReadOnlyList<string> Addresses =>
+        _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+
+    public Task StartAsync(CancellationToken cancel = default) => _app.StartAsync(cancel);
+
+    /// <summary>Serves until Ctrl-C / SIGTERM or <paramref name="cancel"/>.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancel = default) => _app.WaitForShutdownAsync(cancel);
+
+    private void Map(WebApplication app)
+    {
+        foreach (var asset in PageAssets.All)
+            app.MapGet(asset.Path, () => Results.Bytes(asset.Bytes, asset.ContentType)).ExcludeFromDescription();
+
+        app.MapGet("/health", () => new HealthResponse("ok")).WithSummary("Liveness: the model is loaded and the server answers");
+
+        app.MapGet("/api/model", () =>
+        {
+            var d = _model.Description;
+            return new ModelResponse(ClassNames.All, d.Source, d.Runtime, d.Parameters, d.TestAccuracy, d.Config,
+                new BatchingSettings(_options.Batch, _options.BatchWaitMs), _options.Samples?.Count);
+        }).WithSummary("The served model: classes, source, runtime, parameter count, training config, test accuracy");
+
+        app.MapGet("/api/samples/random", RandomSample)
+            .WithSummary("A random Fashion-MNIST test image with its true class and the model's top 3")
+            .Produces<SampleResponse>().Produces<ErrorBody>(503);
+
+        app.MapPost("/api/predict", Predict)
+            .DisableAntiforgery()
+            // The body is read by hand (UploadReader), so the accepted types are documented, not enforced by routing:
+            // routing's 415 would have no JSON body naming the problem.
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.RequestBody = OpenApiDocs.PredictBody();
+                return Task.CompletedTask;
+            })
+            .WithSummary("Classify images: a raw PNG/JPEG body, or multipart/form-data with up to 64 `file` fields")
+            .WithDescription("Each image is preprocessed like `fmnist predict` (grayscale, background to black, cropped, 28x28). "
+                             + "Concurrent requests share forward passes (dynamic batching).")
+            .Produces<PredictResponse>()
+            .Produces<ErrorBody>(400).Produces<ErrorBody>(413).Produces<ErrorBody>(415);
+    }
+
+    private async Task<PredictResponse> Predict(HttpRequest request, CancellationToken cancel)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var uploads = await UploadReader.ReadAsync(request, cancel);
+        // Decoding runs on the request's own thread, in parallel with other requests; only inference is batched.
+        var images = uploads.Select(u => PhotoPreprocessor.FromBytes(u.Bytes, u.Name)).ToList();
+        var result = await _batcher.PredictAsync(images.SelectMany(i => i).ToArray()).WaitAsync(cancel);
+        var predictions = uploads.Select((u, i) => Describe(u.Name, images[i], result.Probabilities, i)).ToList();
+        return new PredictResponse(predictions, result.BatchImages, Math.Round(result.InferenceMs, 3),
+            Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3));
+    }
+
+    private async Task<IResult> RandomSample(CancellationToken cancel)
+    {
+        long start = Stopwatch.GetTimestamp();
+        if (_options.Samples is not { Count: > 0 } samples)
+            return Results.Json(new ErrorBody(503, "no_test_set", "the server was started without the Fashion-MNIST test set"), Json, statusCode: 503);
+        int index = Random.Shared.Next(samples.Count);
+        var image = samples.Image(index).ToArray();
+        var result = await _batcher.PredictAsync(image).WaitAsync(cancel);
+        int label = samples.Labels[index];
+        return Results.Json(new SampleResponse(index, label, ClassNames.All[label], Describe($"test image {index}", image, result.Probabilities, 0),
+            result.BatchImages, Math.Round(result.InferenceMs, 3), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)), Json);
+    }
+
+    private static ImagePrediction Describe(string name, byte[] image, float[] probs, int row)
+    {
+        var top = Enumerable.Range(0, ClassNames.Count)
+            .Select(c => new ClassProbability(c, ClassNames.All[c], Math.Round(probs[row * ClassNames.Count + c], 6)))
+            .OrderByDescending(p => p.Probability).ThenBy(p => p.Label).Take(3).ToList();
+        return new ImagePrediction(name, top, GrayPng.DataUrl(image));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _batcher.DisposeAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
+
+namespace Fmnist.Serve;
+
+/// <summary>One uploaded image, still encoded: the name (for messages) and its bytes.</summary>
+public sealed record Upload(string Name, byte[] Bytes);
+
+/// <summary>
+/// Reads the images out of a predict request: a raw PNG/JPEG body, or multipart/form-data with `file` fields.
+/// Everything stays in memory (at most <see cref="ServeOptions.MaxBodyBytes"/>): ASP.NET's form reader would
+/// spill large files to temporary files, and nothing a request sends may touch the disk.
+/// </summary>
+public static class UploadReader
+{
+    public static readonly string[] RawTypes = ["image/png", "image/jpeg"];
+
+    public static async Task<IReadOnlyList<Upload>> ReadAsync(HttpRequest request, CancellationToken cancel)
+    {
+        if (request.ContentLength > ServeOptions.MaxBodyBytes)
+            throw TooLarge(request.ContentLength.Value);
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || type.MediaType.Value is not { } media)
+            throw ApiException.Unsupported("no Content-Type: send image/png, image/jpeg or multipart/form-data");
+        media = media.ToLowerInvariant();
+        if (media == "image/jpg") media = "image/jpeg";
+        if (RawTypes.Contains(media))
+            return [new Upload("body", await ReadAll(request.Body, cancel))];
+        if (media == "multipart/form-data")
+            return await ReadMultipart(request, type, cancel);
+        throw ApiException.Unsupported($"Content-Type {media} is not supported: send image/png, image/jpeg or multipart/form-data");
+    }
+
+    private static async Task<IReadOnlyList<Upload>> ReadMultipart(HttpRequest request, MediaTypeHeaderValue type, CancellationToken cancel)
+    {
+        var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value;
+        if (string.IsNullOrEmpty(boundary)) throw ApiException.BadRequest("multipart/form-data without a boundary");
+        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = ServeOptions.MaxBodyBytes };
+        var uploads = new List<Upload>();
+        long total = 0;
+        try
+        {
+            while (await reader.ReadNextSectionAsync(cancel) is { } section)
+            {
+                if (!ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition)
+                    || !disposition.IsFileDisposition() || disposition.Name.Value != "file")
+                {
+                    await section.Body.DrainAsync(cancel);
+                    continue;
+                }
+                if (uploads.Count == ServeOptions.MaxFiles)
+                    throw ApiException.BadRequest($"too many files: at most {ServeOptions.MaxFiles} `file` fields per request");
+                var bytes = await ReadAll(section.Body, cancel);
+                total += bytes.Length;
+                if (total > ServeOptions.MaxBodyBytes) throw TooLarge(total);
+                var name = HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
+                uploads.Add(new Upload(string.IsNullOrWhiteSpace(name) ? $"file {uploads.Count + 1}" : name, bytes));
+            }
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        {
+            throw ApiException.TooLarge($"request body above the {ServeOptions.MaxBodyBytes / (1024 * 1024)} MB limit");
+        }
+        catch (InvalidDataException e)
+        {
+            throw ApiException.BadRequest($"malformed multipart body ({e.Message.ReplaceLineEndings(" ").Trim()})");
+        }
+        catch (IOException e) when (e.Message.Contains("Unexpected end", StringComparison.OrdinalIgnoreCase))
+        {
+            throw ApiException.BadRequest("malformed multipart body (it ends before its closing boundary)");
+        }
+        if (uploads.Count == 0) throw ApiException.BadRequest("multipart/form-data with no `file` field: send the image(s) as `file`");
+        return uploads;
+    }
+
+    /// <summary>Reads a stream to the end, refusing it as soon as it passes the size limit.</summary>
+    private static async Task<byte[]> ReadAll(Stream body, CancellationToken cancel)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await body.ReadAsync(chunk, cancel)) > 0)
+        {
+            if (buffer.Length + read > ServeOptions.MaxBodyBytes) throw TooLarge(buffer.Length + read);
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private static ApiException TooLarge(long bytes) =>
+        ApiException.TooLarge($"request body of at least {bytes:N0} bytes is above the {ServeOptions.MaxBodyBytes / (1024 * 1024)} MB limit");
+}

@@ -1,0 +1,142 @@
+// fmnist serve page: plain JS, no dependencies. Every input path ends in show() or showError().
+"use strict";
+const $ = (id) => document.getElementById(id);
+
+async function call(url, options) {
+  const started = performance.now();
+  let response;
+  try {
+    response = await fetch(url, options);
+  } catch (e) {
+    throw new Error("The server did not answer (" + e.message + ").");
+  }
+  let body = null;
+  try { body = await response.json(); } catch { /* not JSON */ }
+  if (!response.ok) {
+    throw new Error(body && body.message ? body.message : "Request failed with HTTP " + response.status + ".");
+  }
+  body.roundTripMs = performance.now() - started;
+  return body;
+}
+
+function busy(text) {
+  $("status").textContent = text;
+  $("error").hidden = true;
+  document.querySelectorAll("button").forEach((b) => (b.disabled = true));
+}
+
+function idle() {
+  document.querySelectorAll("button").forEach((b) => (b.disabled = false));
+}
+
+function showError(message) {
+  $("result").hidden = true;
+  $("status").textContent = "";
+  $("error").textContent = "Error: " + message;
+  $("error").hidden = false;
+}
+
+function show(prediction, timing, trueClass) {
+  $("error").hidden = true;
+  $("model-input").src = prediction.image;
+  const list = $("top");
+  list.replaceChildren();
+  prediction.top.forEach((t) => {
+    const li = document.createElement("li");
+    const pct = (t.probability * 100).toFixed(1) + "%";
+    li.innerHTML = '<div class="label"><span class="class"></span><span class="pct"></span></div>' +
+      '<div class="bar" role="img"><span></span></div>';
+    li.querySelector(".class").textContent = t.class;
+    li.querySelector(".pct").textContent = pct;
+    li.querySelector(".bar").setAttribute("aria-label", t.class + " " + pct);
+    li.querySelector(".bar span").style.width = pct;
+    list.appendChild(li);
+  });
+  const truth = $("true-label");
+  truth.hidden = trueClass === undefined;
+  truth.textContent = trueClass === undefined ? "" : "True class: " + trueClass;
+  $("timing").textContent = "Server " + timing.total_ms.toFixed(1) + " ms (inference " + timing.inference_ms.toFixed(1) +
+    " ms, batch of " + timing.batch_images + "); round trip " + timing.roundTripMs.toFixed(0) + " ms.";
+  $("status").textContent = prediction.name;
+  $("result").hidden = false;
+  // On a phone the result sits below the inputs: bring it into view.
+  if (window.matchMedia("(max-width: 40rem)").matches) $("result").scrollIntoView({ block: "nearest" });
+}
+
+async function predictBlob(blob, name) {
+  busy("Classifying " + name + "…");
+  try {
+    const form = new FormData();
+    form.append("file", blob, name);
+    const body = await call("/api/predict", { method: "POST", body: form });
+    show(body.predictions[0], body);
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    idle();
+  }
+}
+
+// File chooser and drag-and-drop.
+const drop = $("drop-zone");
+$("file-input").addEventListener("change", (e) => {
+  const file = e.target.files[0];
+  if (file) predictBlob(file, file.name);
+});
+drop.addEventListener("keydown", (e) => {
+  if (e.target === drop && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); $("file-input").click(); }
+});
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  const file = e.dataTransfer.files[0];
+  if (file) predictBlob(file, file.name);
+});
+
+// Drawing: dark strokes on white, like a photo of a garment on a light background.
+const canvas = $("canvas");
+const ctx = canvas.getContext("2d");
+function clearCanvas() { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, canvas.width, canvas.height); }
+clearCanvas();
+let drawing = false;
+function point(e) {
+  const r = canvas.getBoundingClientRect();
+  return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height];
+}
+canvas.addEventListener("pointerdown", (e) => {
+  drawing = true;
+  canvas.setPointerCapture(e.pointerId);
+  ctx.beginPath();
+  ctx.moveTo(...point(e));
+});
+canvas.addEventListener("pointermove", (e) => {
+  if (!drawing) return;
+  ctx.lineWidth = 18; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = "#000";
+  ctx.lineTo(...point(e));
+  ctx.stroke();
+});
+canvas.addEventListener("pointerup", () => (drawing = false));
+$("clear-drawing").addEventListener("click", clearCanvas);
+$("classify-drawing").addEventListener("click", () =>
+  canvas.toBlob((blob) => predictBlob(blob, "drawing.png"), "image/png"));
+
+// A random test image: the server predicts it as stored (already 28x28) and tells its true class.
+$("random-button").addEventListener("click", async () => {
+  busy("Fetching a random test image…");
+  try {
+    const body = await call("/api/samples/random");
+    show(body.prediction, body, body.true_class);
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    idle();
+  }
+});
+
+call("/api/model").then((m) => {
+  const acc = m.test_accuracy == null ? "not scored" : (m.test_accuracy * 100).toFixed(2) + "% test accuracy";
+  $("model-info").textContent = "Model " + m.source + " (" + m.runtime + ", " + m.parameters.toLocaleString("en") +
+    " parameters, " + acc + ")";
+}).catch((e) => showError(e.message));

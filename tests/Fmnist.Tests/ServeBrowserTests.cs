@@ -1,0 +1,163 @@
+using Fmnist.Data;
+using Fmnist.Imaging;
+using Fmnist.Inference;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+
+namespace Fmnist.Tests;
+
+/// <summary>A [Fact] that is skipped, saying why, where Debian's chromium and chromium-driver are not installed.</summary>
+public sealed class BrowserFactAttribute : FactAttribute
+{
+    public const string Chromium = "/usr/bin/chromium";
+    public const string Driver = "/usr/bin/chromedriver";
+
+    public BrowserFactAttribute()
+    {
+        if (!File.Exists(Chromium) || !File.Exists(Driver))
+            Skip = $"headless browser test skipped: {Chromium} or {Driver} missing (apt-get install chromium chromium-driver)";
+    }
+}
+
+/// <summary>The page end to end in headless Chromium: upload, random sample, and an error shown on the page.</summary>
+[Collection("trained model")]
+[Trait("Category", "Slow")]
+public sealed class ServeBrowserTests(TrainedModelFixture fixture) : IAsyncLifetime
+{
+    private ServeTestServer _server = null!;
+    private ChromeDriver _browser = null!;
+    private readonly string _dir = TestData.TempDir();
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(BrowserFactAttribute.Chromium) || !File.Exists(BrowserFactAttribute.Driver)) return;
+        _server = await ServeTestServer.StartAsync(fixture.Directory);
+        var options = new ChromeOptions { BinaryLocation = BrowserFactAttribute.Chromium };
+        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1100,900");
+        // The driver from the Debian package, so Selenium Manager never tries to download one.
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(BrowserFactAttribute.Driver)!, Path.GetFileName(BrowserFactAttribute.Driver));
+        service.SuppressInitialDiagnosticInformation = true;
+        service.HideCommandPromptWindow = true;
+        _browser = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        _browser.Navigate().GoToUrl(_server.Url + "/");
+    }
+
+    public async Task DisposeAsync()
+    {
+        _browser?.Quit();
+        _browser?.Dispose();
+        if (_server is not null) await _server.DisposeAsync();
+    }
+
+    [BrowserFact]
+    public void UploadingAnAnkleBoot_ShowsAnkleBootOnTop()
+    {
+        var file = Path.Combine(_dir, "ankle-boot.png");
+        File.WriteAllBytes(file, ServeTestServer.TestPng(AnkleBootTheModelGetsRight()));
+
+        _browser.FindElement(By.Id("file-input")).SendKeys(file);
+
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+        Assert.Equal("Ankle boot", TopClass());
+        Assert.Equal(3, _browser.FindElements(By.CssSelector("#top li")).Count);
+        Assert.StartsWith("data:image/png;base64,", _browser.FindElement(By.Id("model-input")).GetAttribute("src"));
+        Assert.Contains(" ms", _browser.FindElement(By.Id("timing")).Text);
+        Assert.False(_browser.FindElement(By.Id("error")).Displayed);
+
+        // docs/serve-screenshot.png comes from here: FMNIST_SERVE_SCREENSHOT=docs/serve-screenshot.png (a phone-width one beside it).
+        var screenshot = Environment.GetEnvironmentVariable("FMNIST_SERVE_SCREENSHOT");
+        if (string.IsNullOrEmpty(screenshot)) return;
+        AtomicFile.WriteAllBytes(screenshot, _browser.GetScreenshot().AsByteArray);
+        _browser.Manage().Window.Size = new System.Drawing.Size(390, 1400);
+        AtomicFile.WriteAllBytes(Path.ChangeExtension(screenshot, null) + "-phone.png", _browser.GetScreenshot().AsByteArray);
+    }
+
+    [BrowserFact]
+    public void DrawingOnTheCanvas_GetsClassified()
+    {
+        var canvas = _browser.FindElement(By.Id("canvas"));
+        // A rough trouser: two long vertical strokes joined at the top.
+        new OpenQA.Selenium.Interactions.Actions(_browser)
+            .MoveToElement(canvas, -60, -110).ClickAndHold().MoveByOffset(120, 0).MoveByOffset(0, 220).Release()
+            .MoveToElement(canvas, -60, -110).ClickAndHold().MoveByOffset(0, 220).Release()
+            .Perform();
+        _browser.FindElement(By.Id("classify-drawing")).Click();
+
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+        Assert.Equal("drawing.png", _browser.FindElement(By.Id("status")).Text);
+        Assert.Contains(TopClass(), ClassNames.All);
+        Assert.False(_browser.FindElement(By.Id("error")).Displayed);
+    }
+
+    [BrowserFact]
+    public void RandomSample_ShowsItsTrueClassAndAResult()
+    {
+        _browser.FindElement(By.Id("random-button")).Click();
+
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+        var truth = _browser.FindElement(By.Id("true-label")).Text;
+        Assert.StartsWith("True class: ", truth);
+        Assert.Contains(truth["True class: ".Length..], ClassNames.All);
+        Assert.Contains(TopClass(), ClassNames.All);
+        Assert.Equal(3, _browser.FindElements(By.CssSelector("#top li")).Count);
+    }
+
+    [BrowserFact]
+    public void UploadingATextFile_ShowsTheErrorOnThePage()
+    {
+        var file = Path.Combine(_dir, "notes.txt");
+        File.WriteAllText(file, "not a picture of anything\n");
+
+        _browser.FindElement(By.Id("file-input")).SendKeys(file);
+
+        Until(() => _browser.FindElement(By.Id("error")).Displayed, "an error message");
+        Assert.Contains("notes.txt: not a PNG or JPEG image", _browser.FindElement(By.Id("error")).Text);
+        Assert.False(_browser.FindElement(By.Id("result")).Displayed);
+    }
+
+    [BrowserFact]
+    public void KeyboardOnly_RandomSampleWorks()
+    {
+        // Tab to the button (no mouse) and press Enter.
+        var button = _browser.FindElement(By.Id("random-button"));
+        var body = _browser.FindElement(By.TagName("body"));
+        for (int i = 0; i < 20 && !Equals(_browser.SwitchTo().ActiveElement(), button); i++) body.SendKeys(Keys.Tab);
+        Assert.Equal(button, _browser.SwitchTo().ActiveElement());
+        _browser.SwitchTo().ActiveElement().SendKeys(Keys.Enter);
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+    }
+
+    private string TopClass() => _browser.FindElement(By.CssSelector("#top li:first-child .class")).Text;
+
+    /// <summary>The first test ankle boot the fixture's small model puts on top after the page's own preprocessing.</summary>
+    private int AnkleBootTheModelGetsRight()
+    {
+        using var model = Classifiers.Open(fixture.Directory);
+        var test = TestData.Fashion.Test;
+        for (int i = 0; i < test.Count; i++)
+        {
+            if (test.Labels[i] != 9) continue;
+            var probs = model.Probabilities(PhotoPreprocessor.FromBytes(ServeTestServer.TestPng(i), "boot"));
+            if (Array.IndexOf(probs, probs.Max()) == 9) return i;
+        }
+        throw new InvalidOperationException("the fixture model classifies no test ankle boot correctly");
+    }
+
+    private static void Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                if (condition()) return;
+            }
+            catch (StaleElementReferenceException)
+            {
+                // the page replaced the element; ask again
+            }
+            Thread.Sleep(100);
+        }
+        Assert.Fail($"the page showed no {what} within 30 s");
+    }
+}
