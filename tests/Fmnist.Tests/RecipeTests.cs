@@ -169,3 +169,28 @@ public class RecipeTests
         Presets.Get("best").Validate();
     }
 }
+
+public class Bf16Tests
+{
+    public Bf16Tests() => TorchRuntime.Initialize();
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Bf16_steps_learn_and_leave_the_master_weights_fp32()
+    {
+        var slice = TestData.Fashion.Train.Take(64);
+        var config = new TrainConfig
+        {
+            Model = new ModelConfig { Arch = ModelArch.ResNet, Width = 16, Blocks = [1, 1, 1] },
+            Precision = Precision.Bf16, Optimizer = OptimizerKind.AdamW, LearningRate = 3e-3, Augment = AugmentMode.None, Schedule = LrSchedule.Constant,
+        };
+        using var step = new TrainingStep(config, Normalization.FromImages(slice));
+        using var images = Evaluation.Evaluator.ImageTensor(slice.Images);
+        using var labels = Evaluation.Evaluator.LabelTensor(slice.Labels);
+        var all = Enumerable.Range(0, 64).Select(i => (long)i).ToArray();
+        var losses = Enumerable.Range(0, 50).Select(s => step.Run(images, labels, all, new Random(1), s, 50).Loss).ToList();
+        Assert.True(losses[^1] < losses[0] * 0.5, $"loss {losses[0]} -> {losses[^1]}");
+        Assert.All(step.Net.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        Assert.All(step.Bf16!.Net.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+    }
+}

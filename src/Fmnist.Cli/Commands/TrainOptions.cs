@@ -55,6 +55,7 @@ internal sealed class TrainOptions
     public Option<OptimizerKind?> Optimizer { get; } = new("--optimizer") { Description = $"adam, adamw or sgd (Nesterov momentum 0.9) {Default(c => c.Optimizer)}" };
     public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = $"Weight decay (decoupled for adamw, L2 otherwise) {Default(c => c.WeightDecay)}" };
     public Option<double?> Ema { get; } = new("--ema") { Description = $"Decay of the moving average of the weights that is validated and saved; 0 = off {Default(c => c.Ema)}" };
+    public Option<Precision?> Precision { get; } = new("--precision") { Description = $"Arithmetic of the training step: fp32, or bf16 with fp32 master weights {Default(c => c.Precision)}" };
     public Option<AugmentMode?> Augment { get; } = new("--augment") { Description = $"offline (one affine copy appended), online (fresh affine every epoch), crop (random crop of the padded image + flip, every epoch) or none {Default(c => c.Augment)}" };
     public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = $"Crop augmentation: zero pixels added per side before the random crop {Default(c => c.Augmentation.CropPadding)}" };
     public Option<double?> Erase { get; } = new("--erase") { Description = $"Random erasing probability (online and crop modes) {Default(c => c.Augmentation.EraseProbability)}" };
@@ -72,7 +73,7 @@ internal sealed class TrainOptions
     public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability {Default(c => c.Augmentation.FlipProbability)}" };
 
     public IEnumerable<Option> All => [Preset, Arch, Width, Blocks, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
-        Optimizer, WeightDecay, Ema, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
+        Optimizer, WeightDecay, Ema, Precision, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
         ValidationFraction];
 
     /// <summary>The options that shape the network (what `summary` takes).</summary>
@@ -110,6 +111,7 @@ internal sealed class TrainOptions
         Optimizer = p.GetValue(Optimizer),
         WeightDecay = p.GetValue(WeightDecay),
         Ema = p.GetValue(Ema),
+        Precision = p.GetValue(Precision),
         Augment = p.GetValue(Augment),
         LabelSmoothing = p.GetValue(LabelSmoothing),
         Shear = p.GetValue(Shear),

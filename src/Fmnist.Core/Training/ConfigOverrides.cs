@@ -27,6 +27,7 @@ public sealed record ConfigOverrides
     public OptimizerKind? Optimizer { get; init; }
     public double? WeightDecay { get; init; }
     public double? Ema { get; init; }
+    public Precision? Precision { get; init; }
     public AugmentMode? Augment { get; init; }
     public double? LabelSmoothing { get; init; }
     public double? Shear { get; init; }
@@ -70,6 +71,7 @@ public sealed record ConfigOverrides
         Optimizer = Optimizer ?? c.Optimizer,
         WeightDecay = WeightDecay ?? c.WeightDecay,
         Ema = Ema ?? c.Ema,
+        Precision = Precision ?? c.Precision,
         Augment = Augment ?? c.Augment,
         LabelSmoothing = LabelSmoothing ?? c.LabelSmoothing,
         Seed = Seed ?? c.Seed,

@@ -28,6 +28,8 @@ public sealed record TrainConfig
     /// <summary>Decay of an exponential moving average of the weights, used for validation and the saved
     /// model; 0 turns it off.</summary>
     public double Ema { get; init; }
+    /// <summary>Format of the training step's arithmetic (weights and optimizer stay fp32).</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
     public double LabelSmoothing { get; init; }
     /// <summary>Share of the training images held out for validation. 0 trains on all of them and keeps the
     /// last epoch: a final fit once the settings were chosen on a validation run.</summary>

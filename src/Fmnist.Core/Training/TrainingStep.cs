@@ -21,6 +21,7 @@ public sealed class TrainingStep : IDisposable
     public nn.Module<Tensor, Tensor> Net { get; }
     public OptimizerHelper Optimizer { get; }
     public WeightAverage? Ema { get; }
+    public Bf16Compute? Bf16 { get; }
 
     /// <summary>The weights that are validated and saved as the run's model: the average when there is one.</summary>
     public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
@@ -33,6 +34,7 @@ public sealed class TrainingStep : IDisposable
         Net = ModelFactory.Create(config.Model);
         Optimizer = CreateOptimizer(Net, config);
         if (config.Ema > 0) Ema = new WeightAverage(Net, config.Model, config.Ema);
+        if (config.Precision == Precision.Bf16) Bf16 = new Bf16Compute(Net, config.Model);
     }
 
     public static OptimizerHelper CreateOptimizer(nn.Module<Tensor, Tensor> net, TrainConfig c) => c.Optimizer switch
@@ -56,10 +58,20 @@ public sealed class TrainingStep : IDisposable
 
         double lr = LearningRate(_config, step, totalSteps);
         foreach (var group in Optimizer.ParamGroups) group.LearningRate = lr;
-        var logits = Net.call(x);
-        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: _config.LabelSmoothing);
         Optimizer.zero_grad();
+        Tensor logits;
+        if (Bf16 is null) logits = Net.call(x);
+        else
+        {
+            Bf16.PullWeights();
+            Bf16.Net.train();
+            Bf16.Net.zero_grad();
+            // The loss in fp32: a softmax over 10 logits is cheap, and bf16's 8-bit mantissa would blur it.
+            logits = Bf16.Net.call(x.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
+        }
+        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: _config.LabelSmoothing);
         loss.backward();
+        Bf16?.PushGradients();
         Optimizer.step();
         Ema?.Update(step);
         return new StepResult(loss.item<float>(), logits.argmax(1).eq(y).sum().item<long>(), lr);
@@ -102,6 +114,7 @@ public sealed class TrainingStep : IDisposable
     public void Dispose()
     {
         Ema?.Dispose();
+        Bf16?.Dispose();
         Optimizer.Dispose();
         Net.Dispose();
     }
