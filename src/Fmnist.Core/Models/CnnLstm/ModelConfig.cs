@@ -61,6 +61,11 @@ public sealed record ModelConfig
             throw new FmnistException($"resnet blocks must be 1 to 4 stages of 1..16 blocks, got '{(Blocks is null ? "" : string.Join(",", Blocks))}'");
     }
 
+    /// <summary>The sizes that matter for this architecture, for one-line messages.</summary>
+    public string Describe() => Arch == ModelArch.ResNet
+        ? $"resnet width {Width}, blocks {string.Join(",", Blocks)}"
+        : FormattableString.Invariant($"cnn-lstm dropout {Dropout1}/{Dropout2}, LSTM {Lstm}, dense {Dense}");
+
     /// <summary>"2,2,2" -> [2,2,2], for the command line.</summary>
     public static IReadOnlyList<int> ParseBlocks(string text)
     {

@@ -73,11 +73,10 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         if (stride != 1 || inChannels != outChannels)
             shortcut = nn.Sequential(("conv", nn.Conv2d(inChannels, outChannels, 1, stride: stride, bias: false)),
                 ("bn", nn.BatchNorm2d(outChannels)));
+        // No zero-initialised last BN scale (Goyal et al. 2017): with Adam that scale grows by about one
+        // learning rate per step, so in a run of a few hundred steps the residual branches stayed nearly off
+        // (2 epochs of 4,800 images: 33% training accuracy with it, against 67% for the CNN+LSTM).
         RegisterComponents();
-        // Each block starts as the identity (Goyal et al. 2017): the residual branch's last BN scale is zero,
-        // so a deep net trains like a shallow one at first and tolerates a larger learning rate.
-        using var _ = no_grad();
-        nn.init.zeros_(bn2.weight);
     }
 
     public override Tensor forward(Tensor x)
