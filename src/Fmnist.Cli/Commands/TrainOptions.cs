@@ -41,6 +41,7 @@ internal sealed class TrainOptions
     public Option<ModelArch?> Arch { get; } = new("--arch")
     {
         Description = $"Network: cnn-lstm (the seed's) or resnet {Default(c => c.Model.Arch)}",
+        HelpName = "cnn-lstm|resnet",
         CustomParser = r => Parsed(r, ModelArchNames.Parse),
     };
     public Option<int?> Width { get; } = new("--width") { Description = $"ResNet: channels of the first stage, doubled at each later stage {Default(c => c.Model.Width)}" };
