@@ -168,6 +168,15 @@ public class RecipeTests
         Assert.Throws<FmnistException>(() => (c with { Augmentation = c.Augmentation with { EraseMaxArea = 0.01 } }).Validate());
         Presets.Get("best").Validate();
     }
+
+    [Fact]
+    public void Sweep_trials_with_equal_blocks_are_one_trial_and_name_their_folder_plainly()
+    {
+        var grid = new Experiments.SweepGrid { Trials = [new ConfigOverrides { Blocks = [1, 1] }, new ConfigOverrides { Blocks = [1, 1] }] };
+        Assert.Single(grid.Expand());
+        var trial = new ConfigOverrides { Arch = ModelArch.ResNet, Blocks = [2, 2, 2] };
+        Assert.EndsWith("-archresnet-blocks2-2-2", Experiments.TrialNames.Of(trial.Apply(new TrainConfig()), trial));
+    }
 }
 
 public class Bf16Tests

@@ -67,6 +67,7 @@ public sealed record SweepGrid
                 crossed = crossed.SelectMany(t => values.Select(v => t.Then(ConfigOverrides.With(axis, v)))).ToList();
             list.AddRange(crossed);
         }
-        return list.Distinct().ToList();
+        // By content: record equality compares arrays (blocks) by reference.
+        return list.DistinctBy(o => JsonSerializer.Serialize(o, ConfigOverrides.Json)).ToList();
     }
 }

@@ -61,6 +61,11 @@ public sealed record ModelConfig
             throw new FmnistException($"resnet blocks must be 1 to 4 stages of 1..16 blocks, got '{(Blocks is null ? "" : string.Join(",", Blocks))}'");
     }
 
+    /// <summary>By content, blocks included (a record would compare the list by reference).</summary>
+    public bool Equals(ModelConfig? other) => other is not null && JsonFiles.Serialize(this) == JsonFiles.Serialize(other);
+
+    public override int GetHashCode() => JsonFiles.Serialize(this).GetHashCode();
+
     /// <summary>The sizes that matter for this architecture, for one-line messages.</summary>
     public string Describe() => Arch == ModelArch.ResNet
         ? $"resnet width {Width}, blocks {string.Join(",", Blocks)}"
