@@ -53,6 +53,31 @@ public class CliTests
     }
 
     [Fact]
+    public void Summary_of_the_resnet_counts_its_parameters_and_flops()
+    {
+        var (code, output, _) = Run("summary", "--json", "--preset", "best");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal(696_042, doc.RootElement.GetProperty("total_parameters").GetInt64());
+        Assert.Equal(161_017_344, doc.RootElement.GetProperty("forward_flops").GetInt64());
+        (code, output, _) = Run("summary", "--json", "--arch", "resnet", "--width", "16", "--blocks", "1,1,1");
+        Assert.Equal(0, code);
+        using var small = JsonDocument.Parse(output);
+        Assert.Equal(77_754, small.RootElement.GetProperty("total_parameters").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("--arch", "vgg", "unknown architecture 'vgg'")]
+    [InlineData("--blocks", "2,x", "--blocks: '2,x' is not")]
+    public void Bad_arch_options_are_usage_errors(string option, string value, string message)
+    {
+        var (code, output, err) = Run("summary", option, value);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, output + err); // a parse error, reported with the usage text
+        Assert.DoesNotContain("   at ", output + err);
+    }
+
+    [Fact]
     public void Bad_data_folder_is_one_line_exit_1_no_stack_trace()
     {
         var dir = TestData.WriteDataset(TestData.Random(5, 1), TestData.Random(5, 2));

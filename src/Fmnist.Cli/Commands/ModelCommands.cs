@@ -119,13 +119,13 @@ internal static class ModelCommands
         var model = new Option<string?>("--model") { Description = "Summarize this run folder's model [default: the seed's best config, untrained]" };
         var hyper = new TrainOptions();
         var command = new Command("summary", "Layer table: layer, output shape, parameter count (like Keras' model.summary())") { json, model };
-        foreach (var o in new Option[] { hyper.Preset, hyper.Dropout1, hyper.Dropout2, hyper.Lstm, hyper.Dense }) command.Options.Add(o);
+        foreach (var o in hyper.ModelOptions) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var modelDir = parse.GetValue(model);
             var config = modelDir is null ? hyper.Resolve(parse).Model : new RunFolder(modelDir).ReadInfo().Config.Model;
             TorchRuntime.Initialize();
-            using var net = new CnnLstmNet(config);
+            using var net = Models.ModelFactory.Create(config);
             var summary = ModelSummary.Of(net, config);
             if (parse.GetValue(json))
             {
@@ -134,6 +134,7 @@ internal static class ModelCommands
                     layers = summary.Rows.Select(r => new { layer = r.Layer, type = r.Type, output_shape = r.OutputShape, parameters = r.Parameters }),
                     total_parameters = summary.TotalParameters,
                     trainable_parameters = summary.TrainableParameters,
+                    forward_flops = summary.ForwardFlops,
                 });
                 return 0;
             }
@@ -142,7 +143,7 @@ internal static class ModelCommands
             table.Columns[3].RightAligned();
             foreach (var r in summary.Rows) table.AddRow(r.Layer, Markup.Escape(r.Type), r.OutputShape, r.Parameters.ToString("N0"));
             console.Write(table);
-            console.MarkupLineInterpolated($"Total params: {summary.TotalParameters:N0} (trainable {summary.TrainableParameters:N0})");
+            console.MarkupLineInterpolated($"Total params: {summary.TotalParameters:N0} (trainable {summary.TrainableParameters:N0}); forward {summary.ForwardFlops / 1e6:F1} MFLOP per image");
             return 0;
         });
         return command;

@@ -25,8 +25,8 @@ internal static class TrainCommand
             if (File.Exists(outDir)) throw new UsageException($"--out {outDir}: is a file, not a folder");
             var loaded = Common.Load(parse.GetValue(dataDir));
             var view = new TrainingView(io, asJson);
-            view.Message($"training {config.Preset} preset -> {outDir} (batch {config.BatchSize}, dropout {config.Model.Dropout1}/{config.Model.Dropout2}, " +
-                         $"LSTM {config.Model.Lstm}, dense {config.Model.Dense}, {config.Epochs} epochs, lr {config.LearningRate} {config.Schedule.ToString().ToLowerInvariant()}, augment {config.Augment.ToString().ToLowerInvariant()})");
+            view.Message($"training {config.Preset} preset -> {outDir} ({config.Model.Describe()}, batch {config.BatchSize}, " +
+                         $"{config.Epochs} epochs, {config.Optimizer.ToString().ToLowerInvariant()} lr {config.LearningRate} {config.Schedule.ToString().ToLowerInvariant()}, augment {config.Augment.ToString().ToLowerInvariant()})");
             RunResult result;
             try
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Fmnist.Features;
+using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 
 namespace Fmnist.Cli.Commands;
@@ -12,19 +13,22 @@ internal sealed class TrainOptions
 {
     private static readonly TrainConfig Seed = Presets.Get("seed");
     private static readonly TrainConfig Improved = Presets.Get("improved");
+    private static readonly TrainConfig Best = Presets.Get("best");
 
-    /// <summary>"[default: X]", plus "; improved: Y" when the improved preset differs.</summary>
+    /// <summary>"[default: X]", plus "; improved: Y" and "; best: Z" where those presets differ.</summary>
     private static string Default<T>(Func<TrainConfig, T> get)
     {
         string Show(T v) => v switch
         {
             null => "none",
+            ModelArch a => ModelArchNames.Name(a),
+            IEnumerable<int> list => string.Join(",", list),
             Enum e => e.ToString().ToLowerInvariant(),
             IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
             _ => v.ToString()!,
         };
-        var (s, i) = (Show(get(Seed)), Show(get(Improved)));
-        return s == i ? $"[default: {s}]" : $"[default: {s}; improved: {i}]";
+        var (s, i, b) = (Show(get(Seed)), Show(get(Improved)), Show(get(Best)));
+        return $"[default: {s}{(s == i ? "" : $"; improved: {i}")}{(s == b ? "" : $"; best: {b}")}]";
     }
 
     public Option<string> Preset { get; } = new("--preset") { Description = $"Starting configuration: {string.Join(" or ", Presets.Names)} (seed = the seed's best row)", DefaultValueFactory = _ => "seed" };
@@ -34,9 +38,29 @@ internal sealed class TrainOptions
     public Option<int?> Lstm { get; } = new("--lstm") { Description = $"LSTM hidden size {Default(c => c.Model.Lstm)}" };
     public Option<int?> Dense { get; } = new("--dense") { Description = $"First dense layer size {Default(c => c.Model.Dense)}" };
     public Option<int?> Epochs { get; } = new("--epochs") { Description = $"Epochs {Default(c => c.Epochs)}" };
-    public Option<double?> Lr { get; } = new("--lr") { Description = $"Adam learning rate {Default(c => c.LearningRate)}" };
-    public Option<LrSchedule?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: cosine (decay to 0) or constant {Default(c => c.Schedule)}" };
-    public Option<AugmentMode?> Augment { get; } = new("--augment") { Description = $"offline (one augmented copy appended), online (fresh every epoch) or none {Default(c => c.Augment)}" };
+    public Option<ModelArch?> Arch { get; } = new("--arch")
+    {
+        Description = $"Network: cnn-lstm (the seed's) or resnet {Default(c => c.Model.Arch)}",
+        HelpName = "cnn-lstm|resnet",
+        CustomParser = r => Parsed(r, ModelArchNames.Parse),
+    };
+    public Option<int?> Width { get; } = new("--width") { Description = $"ResNet: channels of the first stage, doubled at each later stage {Default(c => c.Model.Width)}" };
+    public Option<int[]?> Blocks { get; } = new("--blocks")
+    {
+        Description = $"ResNet: residual blocks per stage, comma-separated (stages at 28, 14, 7, 4 pixels) {Default(c => c.Model.Blocks)}",
+        CustomParser = r => Parsed(r, v => ModelConfig.ParseBlocks(v).ToArray()),
+    };
+    public Option<double?> Lr { get; } = new("--lr") { Description = $"Learning rate (peak rate for onecycle) {Default(c => c.LearningRate)}" };
+    public Option<LrSchedule?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: cosine (decay to 0, after --warmup), onecycle or constant {Default(c => c.Schedule)}" };
+    public Option<double?> Warmup { get; } = new("--warmup") { Description = $"Cosine schedule: share of the steps spent warming up linearly {Default(c => c.Warmup)}" };
+    public Option<OptimizerKind?> Optimizer { get; } = new("--optimizer") { Description = $"adam, adamw or sgd (Nesterov momentum 0.9) {Default(c => c.Optimizer)}" };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = $"Weight decay (decoupled for adamw, L2 otherwise) {Default(c => c.WeightDecay)}" };
+    public Option<double?> Ema { get; } = new("--ema") { Description = $"Decay of the moving average of the weights that is validated and saved; 0 = off {Default(c => c.Ema)}" };
+    public Option<Precision?> Precision { get; } = new("--precision") { Description = $"Arithmetic of the training step: fp32, or bf16 with fp32 master weights {Default(c => c.Precision)}" };
+    public Option<AugmentMode?> Augment { get; } = new("--augment") { Description = $"offline (one affine copy appended), online (fresh affine every epoch), crop (random crop of the padded image + flip, every epoch) or none {Default(c => c.Augment)}" };
+    public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = $"Crop augmentation: zero pixels added per side before the random crop {Default(c => c.Augmentation.CropPadding)}" };
+    public Option<double?> Erase { get; } = new("--erase") { Description = $"Random erasing probability (online and crop modes) {Default(c => c.Augmentation.EraseProbability)}" };
+    public Option<double?> EraseMaxArea { get; } = new("--erase-max-area") { Description = $"Random erasing: largest rectangle, share of the image (smallest {Seed.Augmentation.EraseMinArea}) {Default(c => c.Augmentation.EraseMaxArea)}" };
     public Option<double?> LabelSmoothing { get; } = new("--label-smoothing") { Description = $"Label smoothing {Default(c => c.LabelSmoothing)}" };
     public Option<int?> SeedOption { get; } = new("--seed") { Description = $"Seeds shuffling, augmentation, initialisation and the split {Default(c => c.Seed)}" };
     public Option<int?> TrainLimit { get; } = Common.Limit("--train-limit", "training");
@@ -49,12 +73,33 @@ internal sealed class TrainOptions
     public Option<double?> Shift { get; } = new("--shift") { Description = $"Augmentation: shift range, fraction of the side {Default(c => c.Augmentation.Shift)}" };
     public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability {Default(c => c.Augmentation.FlipProbability)}" };
 
-    public IEnumerable<Option> All => [Preset, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Augment, Shear, Zoom, Shift, Flip,
-        LabelSmoothing, SeedOption, TrainLimit, ValidationFraction];
+    public IEnumerable<Option> All => [Preset, Arch, Width, Blocks, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
+        Optimizer, WeightDecay, Ema, Precision, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
+        ValidationFraction];
+
+    /// <summary>The options that shape the network (what `summary` takes).</summary>
+    public IEnumerable<Option> ModelOptions => [Preset, Arch, Width, Blocks, Dropout1, Dropout2, Lstm, Dense];
+
+    /// <summary>A value parsed by core code; its FmnistException becomes a parse error (a usage message, not a crash).</summary>
+    private static T? Parsed<T>(System.CommandLine.Parsing.ArgumentResult r, Func<string, T> parse)
+    {
+        try
+        {
+            return parse(r.Tokens.Single().Value);
+        }
+        catch (FmnistException e)
+        {
+            r.AddError(e.Message);
+            return default;
+        }
+    }
 
     /// <summary>The options the user set, as overrides (unregistered options read as unset).</summary>
     public ConfigOverrides Overrides(ParseResult p) => new()
     {
+        Arch = p.GetValue(Arch),
+        Width = p.GetValue(Width),
+        Blocks = p.GetValue(Blocks) is { Length: > 0 } blocks ? blocks : null, // an unset list option reads as empty
         BatchSize = p.GetValue(BatchSize),
         Dropout1 = p.GetValue(Dropout1),
         Dropout2 = p.GetValue(Dropout2),
@@ -63,12 +108,20 @@ internal sealed class TrainOptions
         Epochs = p.GetValue(Epochs),
         LearningRate = p.GetValue(Lr),
         Schedule = p.GetValue(Schedule),
+        Warmup = p.GetValue(Warmup),
+        Optimizer = p.GetValue(Optimizer),
+        WeightDecay = p.GetValue(WeightDecay),
+        Ema = p.GetValue(Ema),
+        Precision = p.GetValue(Precision),
         Augment = p.GetValue(Augment),
         LabelSmoothing = p.GetValue(LabelSmoothing),
         Shear = p.GetValue(Shear),
         Zoom = p.GetValue(Zoom),
         Shift = p.GetValue(Shift),
         Flip = p.GetValue(Flip),
+        CropPadding = p.GetValue(CropPadding),
+        Erase = p.GetValue(Erase),
+        EraseMaxArea = p.GetValue(EraseMaxArea),
         Seed = p.GetValue(SeedOption),
         TrainLimit = p.GetValue(TrainLimit),
         ValidationFraction = p.GetValue(ValidationFraction),

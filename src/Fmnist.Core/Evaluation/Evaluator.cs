@@ -1,6 +1,5 @@
 using Fmnist.Data;
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
 using static TorchSharp.torch;
 
 namespace Fmnist.Evaluation;
@@ -21,14 +20,14 @@ public static class Evaluator
     /// <summary>Class probabilities, N*10 row-major.</summary>
     /// <param name="flipTta">Test-time augmentation: average the softmax of each image and its mirror
     /// (horizontal flips are part of training, so both views are in-distribution).</param>
-    public static float[] Probabilities(CnnLstmNet net, byte[] images, Normalization norm, bool flipTta = false, int batch = 256)
+    public static float[] Probabilities(nn.Module<Tensor, Tensor> net, byte[] images, Normalization norm, bool flipTta = false, int batch = 256)
     {
         using var set = ImageTensor(images);
         return Run(net, set, norm, batch, null, flipTta).Probabilities;
     }
 
     /// <summary>Mean cross-entropy and accuracy against labels.</summary>
-    public static (double Loss, double Accuracy) Score(CnnLstmNet net, LabeledImages set, Normalization norm, bool flipTta = false, int batch = 256)
+    public static (double Loss, double Accuracy) Score(nn.Module<Tensor, Tensor> net, LabeledImages set, Normalization norm, bool flipTta = false, int batch = 256)
     {
         using var images = ImageTensor(set.Images);
         using var labels = LabelTensor(set.Labels);
@@ -38,7 +37,7 @@ public static class Evaluator
     /// <summary>Scores images already in tensors (a training run keeps its validation set resident).</summary>
     /// <param name="images">(N,1,28,28) uint8, from <see cref="ImageTensor"/>.</param>
     /// <param name="labels">(N) int64, from <see cref="LabelTensor"/>.</param>
-    public static (double Loss, double Accuracy) Score(CnnLstmNet net, Tensor images, Tensor labels, Normalization norm, bool flipTta = false, int batch = 256)
+    public static (double Loss, double Accuracy) Score(nn.Module<Tensor, Tensor> net, Tensor images, Tensor labels, Normalization norm, bool flipTta = false, int batch = 256)
     {
         var r = Run(net, images, norm, batch, labels, flipTta);
         return (r.Loss, r.Accuracy);
@@ -54,7 +53,7 @@ public static class Evaluator
 
     private sealed record Output(float[] Probabilities, double Loss, double Accuracy);
 
-    private static Output Run(CnnLstmNet net, Tensor images, Normalization norm, int batch, Tensor? labels, bool flipTta)
+    private static Output Run(nn.Module<Tensor, Tensor> net, Tensor images, Normalization norm, int batch, Tensor? labels, bool flipTta)
     {
         int n = (int)images.shape[0];
         var probs = new float[n * ClassNames.Count];

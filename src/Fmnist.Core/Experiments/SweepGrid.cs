@@ -16,7 +16,8 @@ public static class TrialNames
         var name = FormattableString.Invariant($"b{c.BatchSize}-d{c.Model.Dropout1}-{c.Model.Dropout2}-lstm{c.Model.Lstm}-dense{c.Model.Dense}");
         if (trial is null) return name;
         foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())
-            if (value is not null && !InBaseName.Contains(key)) name += $"-{key}{value.ToJsonString().Trim('"')}";
+            if (value is not null && !InBaseName.Contains(key))
+                name += $"-{key}{value.ToJsonString().Trim('"').Replace("[", "").Replace("]", "").Replace(',', '-')}"; // blocks [2,2,2] -> 2-2-2
         return name;
     }
 }
@@ -66,6 +67,7 @@ public sealed record SweepGrid
                 crossed = crossed.SelectMany(t => values.Select(v => t.Then(ConfigOverrides.With(axis, v)))).ToList();
             list.AddRange(crossed);
         }
-        return list.Distinct().ToList();
+        // By content: record equality compares arrays (blocks) by reference.
+        return list.DistinctBy(o => JsonSerializer.Serialize(o, ConfigOverrides.Json)).ToList();
     }
 }

@@ -30,6 +30,7 @@ public static class SweepReport
     public static double? SeedAccuracy(RunResult r)
     {
         var c = r.Config;
+        if (c.Model.Arch != Models.CnnLstm.ModelArch.CnnLstm) return null; // the seed only reported its CNN+LSTM
         return SeedReference.CnnTable.FirstOrDefault(s => s.BatchSize == c.BatchSize && s.Dropout1 == c.Model.Dropout1
             && s.Dropout2 == c.Model.Dropout2 && s.Lstm == c.Model.Lstm && s.Dense == c.Model.Dense)?.Accuracy;
     }

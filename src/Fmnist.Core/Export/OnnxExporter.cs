@@ -6,6 +6,8 @@ using Fmnist.Training;
 using Google.Protobuf;
 using Onnx;
 
+using static TorchSharp.torch;
+
 namespace Fmnist.Export;
 
 /// <summary>What an export wrote.</summary>
@@ -41,10 +43,17 @@ public static class OnnxExporter
         }
     }
 
-    public static ModelProto Build(CnnLstmNet net, RunInfo info, double? testAccuracy)
+    public static ModelProto Build(nn.Module<Tensor, Tensor> net, RunInfo info, double? testAccuracy)
     {
         var g = new OnnxGraphBuilder();
-        CnnLstmOnnx.Emit(g, net, info.Normalization);
+        switch (net)
+        {
+            case CnnLstmNet cnnLstm:
+                CnnLstmOnnx.Emit(g, cnnLstm, info.Normalization);
+                break;
+            default:
+                throw new FmnistException($"ONNX export of the {info.Config.Model.Arch.ToString().ToLowerInvariant()} architecture is not supported yet");
+        }
         var version = Exports.FmnistVersion;
         var metadata = new Dictionary<string, string>
         {

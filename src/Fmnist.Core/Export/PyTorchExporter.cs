@@ -25,11 +25,11 @@ public static class PyTorchExporter
     }
 
     /// <summary>Loads a state_dict file written by <see cref="Export"/> (or by PyTorch) into a network of the given sizes, in eval mode.</summary>
-    public static CnnLstmNet Load(string path, ModelConfig config)
+    public static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Load(string path, ModelConfig config)
     {
         if (!File.Exists(path)) throw new FmnistException($"{path}: file not found");
         TorchRuntime.Initialize();
-        var net = new CnnLstmNet(config);
+        var net = Models.ModelFactory.Create(config);
         try
         {
             net.load_py(path);

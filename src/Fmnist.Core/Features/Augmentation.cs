@@ -2,7 +2,10 @@ using static TorchSharp.torch;
 
 namespace Fmnist.Features;
 
-public enum AugmentMode { Offline, Online, None }
+/// <summary>Offline: one affine copy of each image appended once; online: fresh affine transforms every epoch;
+/// crop: fresh random crop of the zero-padded image plus horizontal flip every epoch (cheap tensor slicing,
+/// the CIFAR/ResNet recipe); none.</summary>
+public enum AugmentMode { Offline, Online, None, Crop }
 
 /// <summary>
 /// Ranges of the random affine augmentation, Keras ImageDataGenerator style: shear angle (radians),
@@ -18,6 +21,15 @@ public sealed record AugmentConfig
     /// <summary>Share of images transformed at all; the rest pass unchanged (online mode's answer to the
     /// seed's half-clean training set).</summary>
     public double Probability { get; init; } = 1.0;
+
+    /// <summary>Crop mode: zero pixels added on each side before a random 28x28 crop (a shift of up to this many pixels).</summary>
+    public int CropPadding { get; init; } = 4;
+
+    /// <summary>Random erasing (Zhong et al. 2017), in online and crop modes: share of images with one rectangle
+    /// zeroed, and the range of its area as a share of the image.</summary>
+    public double EraseProbability { get; init; }
+    public double EraseMinArea { get; init; } = 0.02;
+    public double EraseMaxArea { get; init; } = 0.4;
 }
 
 /// <summary>

@@ -1,5 +1,5 @@
 using Fmnist.Evaluation;
-using Fmnist.Models.CnnLstm;
+using static TorchSharp.torch;
 using Fmnist.Training;
 
 namespace Fmnist.Inference;
@@ -7,7 +7,7 @@ namespace Fmnist.Inference;
 /// <summary>A run folder's best weights, run by TorchSharp (libtorch).</summary>
 public sealed class TorchClassifier : IClassifier
 {
-    public CnnLstmNet Net { get; }
+    public nn.Module<Tensor, Tensor> Net { get; }
     public RunInfo Info { get; }
     public ModelDescription Description { get; }
 

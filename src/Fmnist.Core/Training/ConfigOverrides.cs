@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Fmnist.Features;
+using Fmnist.Models.CnnLstm;
 
 namespace Fmnist.Training;
 
@@ -11,6 +12,9 @@ namespace Fmnist.Training;
 /// </summary>
 public sealed record ConfigOverrides
 {
+    public ModelArch? Arch { get; init; }
+    public int? Width { get; init; }
+    public int[]? Blocks { get; init; }
     public int? BatchSize { get; init; }
     public double? Dropout1 { get; init; }
     public double? Dropout2 { get; init; }
@@ -19,12 +23,20 @@ public sealed record ConfigOverrides
     public int? Epochs { get; init; }
     public double? LearningRate { get; init; }
     public LrSchedule? Schedule { get; init; }
+    public double? Warmup { get; init; }
+    public OptimizerKind? Optimizer { get; init; }
+    public double? WeightDecay { get; init; }
+    public double? Ema { get; init; }
+    public Precision? Precision { get; init; }
     public AugmentMode? Augment { get; init; }
     public double? LabelSmoothing { get; init; }
     public double? Shear { get; init; }
     public double? Zoom { get; init; }
     public double? Shift { get; init; }
     public double? Flip { get; init; }
+    public int? CropPadding { get; init; }
+    public double? Erase { get; init; }
+    public double? EraseMaxArea { get; init; }
     public int? Seed { get; init; }
     public int? TrainLimit { get; init; }
     public double? ValidationFraction { get; init; }
@@ -37,6 +49,9 @@ public sealed record ConfigOverrides
             Dropout2 = Dropout2 ?? c.Model.Dropout2,
             Lstm = Lstm ?? c.Model.Lstm,
             Dense = Dense ?? c.Model.Dense,
+            Arch = Arch ?? c.Model.Arch,
+            Width = Width ?? c.Model.Width,
+            Blocks = Blocks ?? c.Model.Blocks,
         },
         Augmentation = c.Augmentation with
         {
@@ -44,11 +59,19 @@ public sealed record ConfigOverrides
             Zoom = Zoom ?? c.Augmentation.Zoom,
             Shift = Shift ?? c.Augmentation.Shift,
             FlipProbability = Flip ?? c.Augmentation.FlipProbability,
+            CropPadding = CropPadding ?? c.Augmentation.CropPadding,
+            EraseProbability = Erase ?? c.Augmentation.EraseProbability,
+            EraseMaxArea = EraseMaxArea ?? c.Augmentation.EraseMaxArea,
         },
         BatchSize = BatchSize ?? c.BatchSize,
         Epochs = Epochs ?? c.Epochs,
         LearningRate = LearningRate ?? c.LearningRate,
         Schedule = Schedule ?? c.Schedule,
+        Warmup = Warmup ?? c.Warmup,
+        Optimizer = Optimizer ?? c.Optimizer,
+        WeightDecay = WeightDecay ?? c.WeightDecay,
+        Ema = Ema ?? c.Ema,
+        Precision = Precision ?? c.Precision,
         Augment = Augment ?? c.Augment,
         LabelSmoothing = LabelSmoothing ?? c.LabelSmoothing,
         Seed = Seed ?? c.Seed,

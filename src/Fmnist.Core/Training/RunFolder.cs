@@ -1,6 +1,6 @@
 using System.Globalization;
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 using static TorchSharp.torch;
 
 namespace Fmnist.Training;
@@ -21,6 +21,7 @@ public sealed class RunFolder(string directory)
     public string ModelPath => Path.Combine(Directory, "model.pt");          // weights of the best epoch
     public string CheckpointPath => Path.Combine(Directory, "checkpoint.pt"); // weights after the last epoch
     public string OptimizerPath => Path.Combine(Directory, "optimizer.pt");
+    public string EmaPath => Path.Combine(Directory, "ema.pt");              // averaged weights after the last epoch
     public string StatePath => Path.Combine(Directory, "checkpoint.json");
     public string HistoryJsonPath => Path.Combine(Directory, "history.json");
     public string HistoryCsvPath => Path.Combine(Directory, "history.csv");
@@ -43,9 +44,9 @@ public sealed class RunFolder(string directory)
     }
 
     /// <summary>Rebuilds the network from config.json and loads the best weights, in eval mode.</summary>
-    public (CnnLstmNet Net, RunInfo Info) LoadBest() => Load(ModelPath);
+    public (nn.Module<Tensor, Tensor> Net, RunInfo Info) LoadBest() => Load(ModelPath);
 
-    public (CnnLstmNet Net, RunInfo Info) Load(string weightsPath)
+    public (nn.Module<Tensor, Tensor> Net, RunInfo Info) Load(string weightsPath)
     {
         var info = ReadInfo();
         TorchRuntime.Initialize();
@@ -58,7 +59,7 @@ public sealed class RunFolder(string directory)
             throw new FmnistException($"{ConfigPath}: {e.Message}");
         }
         if (!File.Exists(weightsPath)) throw new FmnistException($"{weightsPath}: weights file not found");
-        var net = new CnnLstmNet(info.Config.Model);
+        var net = ModelFactory.Create(info.Config.Model);
         try
         {
             net.load(weightsPath);
@@ -79,8 +80,9 @@ public sealed class RunFolder(string directory)
     /// <summary>After an epoch: the best weights when this epoch is the best, then everything a resume needs.</summary>
     public void SaveEpoch(TrainingStep step, CheckpointState state, bool best)
     {
-        if (best) SaveWeights(step.Net, ModelPath);
+        if (best) SaveWeights(step.EvalNet, ModelPath);
         SaveWeights(step.Net, CheckpointPath);
+        if (step.Ema is not null) SaveWeights(step.Ema.Net, EmaPath);
         AtomicFile.Write(OptimizerPath, tmp => step.Optimizer.save_state_dict(tmp));
         JsonFiles.Write(StatePath, state);
         WriteHistory(state.History);

@@ -3,7 +3,12 @@ using Fmnist.Models.CnnLstm;
 
 namespace Fmnist.Training;
 
-public enum LrSchedule { Constant, Cosine }
+/// <summary>Constant; cosine decay to zero (after an optional linear warm-up); or one-cycle (PyTorch's
+/// OneCycleLR defaults: cosine rise from lr/25 over the first 30% of steps, then cosine fall to lr/25e4).</summary>
+public enum LrSchedule { Constant, Cosine, OneCycle }
+
+/// <summary>Adam (the seed's), AdamW (decoupled weight decay), or SGD with Nesterov momentum 0.9.</summary>
+public enum OptimizerKind { Adam, AdamW, Sgd }
 
 /// <summary>Everything that defines a training run. Defaults (one place) are the seed's best configuration.</summary>
 public sealed record TrainConfig
@@ -16,6 +21,15 @@ public sealed record TrainConfig
     public int Epochs { get; init; } = 10;
     public double LearningRate { get; init; } = 1e-3;
     public LrSchedule Schedule { get; init; } = LrSchedule.Cosine;
+    /// <summary>Cosine schedule: share of all steps spent rising linearly from 0 to the base rate first.</summary>
+    public double Warmup { get; init; }
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    public double WeightDecay { get; init; }
+    /// <summary>Decay of an exponential moving average of the weights, used for validation and the saved
+    /// model; 0 turns it off.</summary>
+    public double Ema { get; init; }
+    /// <summary>Format of the training step's arithmetic (weights and optimizer stay fp32).</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
     public double LabelSmoothing { get; init; }
     /// <summary>Share of the training images held out for validation. 0 trains on all of them and keeps the
     /// last epoch: a final fit once the settings were chosen on a validation run.</summary>
@@ -32,11 +46,17 @@ public sealed record TrainConfig
         if (BatchSize < 1) throw new FmnistException($"batch size must be positive, got {BatchSize}");
         if (Epochs < 1) throw new FmnistException($"epochs must be positive, got {Epochs}");
         if (LearningRate is <= 0 or > 1) throw new FmnistException($"learning rate must be in (0, 1], got {LearningRate}");
+        if (Warmup is < 0 or >= 1) throw new FmnistException($"warm-up must be a share of the steps in [0, 1), got {Warmup}");
+        if (WeightDecay is < 0 or > 1) throw new FmnistException($"weight decay must be in [0, 1], got {WeightDecay}");
+        if (Ema is < 0 or >= 1) throw new FmnistException($"EMA decay must be in [0, 1) (0 = off), got {Ema}");
         if (LabelSmoothing is < 0 or >= 1) throw new FmnistException($"label smoothing must be in [0, 1), got {LabelSmoothing}");
         if (ValidationFraction is < 0 or >= 1) throw new FmnistException($"validation fraction must be in [0, 1), got {ValidationFraction}");
         var a = Augmentation;
         if (a.Shear is < 0 or > 1.2 || a.Zoom is < 0 or >= 1 || a.Shift is < 0 or > 0.5 || a.FlipProbability is < 0 or > 1 || a.Probability is < 0 or > 1)
             throw new FmnistException($"augmentation ranges out of bounds (shear {a.Shear} rad, zoom {a.Zoom}, shift {a.Shift}, flip {a.FlipProbability})");
+        if (a.CropPadding is < 0 or > 14) throw new FmnistException($"crop padding must be 0..14 pixels, got {a.CropPadding}");
+        if (a.EraseProbability is < 0 or > 1 || a.EraseMinArea is <= 0 or >= 1 || a.EraseMaxArea < a.EraseMinArea || a.EraseMaxArea >= 1)
+            throw new FmnistException($"random erasing out of bounds (probability {a.EraseProbability}, area {a.EraseMinArea}..{a.EraseMaxArea})");
         if (TrainLimit is < 20) throw new FmnistException($"the training image limit must be at least 20, got {TrainLimit}");
     }
 }
@@ -44,7 +64,7 @@ public sealed record TrainConfig
 /// <summary>Named starting points. "seed" is the seed's recipe; "improved" goes beyond it and is reported beside it.</summary>
 public static class Presets
 {
-    public static readonly IReadOnlyList<string> Names = ["seed", "improved"];
+    public static readonly IReadOnlyList<string> Names = ["seed", "improved", "best"];
 
     public static TrainConfig Get(string name) => name switch
     {
@@ -60,6 +80,23 @@ public static class Presets
             Augmentation = new AugmentConfig { Shear = 0.15, Zoom = 0.1, Shift = 0.1, FlipProbability = 0.5, Probability = 0.5 },
             LabelSmoothing = 0.1,
             Epochs = 25,
+        },
+        // The ResNet recipe (docs/resnet.md): SGD with Nesterov momentum, one-cycle schedule, crop+flip and
+        // random erasing, label smoothing, EMA of the weights.
+        "best" => new TrainConfig
+        {
+            Preset = "best",
+            Model = new ModelConfig { Arch = ModelArch.ResNet, Width = 32, Blocks = [2, 2, 2] },
+            Augment = AugmentMode.Crop,
+            Augmentation = new AugmentConfig { Shear = 0, Zoom = 0, Shift = 0, FlipProbability = 0.5, CropPadding = 2, EraseProbability = 0.5 },
+            Optimizer = OptimizerKind.Sgd,
+            LearningRate = 0.1,
+            WeightDecay = 5e-4,
+            Schedule = LrSchedule.OneCycle,
+            LabelSmoothing = 0.1,
+            Ema = 0.999,
+            BatchSize = 128,
+            Epochs = 15,
         },
         _ => throw new FmnistException($"unknown preset '{name}' (known: {string.Join(", ", Names)})"),
     };

@@ -20,8 +20,8 @@ public sealed class RunExistsException(string directory) : FmnistException($"{di
 }
 
 /// <summary>
-/// Trains the CNN+LSTM: stratified validation split held out before any augmentation, Adam with an
-/// optional cosine decay, BatchNorm statistics recomputed and a checkpoint written after every epoch,
+/// Trains either network: stratified validation split held out before any augmentation, the configured
+/// optimizer and schedule, BatchNorm statistics recomputed and a checkpoint written after every epoch,
 /// the best epoch by validation accuracy kept.
 /// </summary>
 public static class Trainer
@@ -43,6 +43,11 @@ public static class Trainer
         {
             step.Net.load(folder.CheckpointPath);
             step.Optimizer.load_state_dict(folder.OptimizerPath);
+            if (step.Ema is not null)
+            {
+                if (!File.Exists(folder.EmaPath)) throw new FmnistException($"{folder.EmaPath}: missing; cannot resume a run with EMA");
+                step.Ema.Net.load(folder.EmaPath);
+            }
             progress.Message($"resuming after epoch {saved.Epoch} of {config.Epochs}");
         }
         AtomicFile.WriteAllText(folder.SummaryPath, ModelSummary.Of(step.Net, config.Model).ToText());
@@ -89,9 +94,10 @@ public static class Trainer
         }
         double trainSeconds = epochWatch.Elapsed.TotalSeconds;
         ReleaseGarbage();
-        BatchNormCalibration.Run(step.Net, data.Images, data.Norm, Math.Min(data.CleanCount, BatchNormCalibration.DefaultImages));
+        // The weights that are validated and saved (the average, when there is one) get fresh BN statistics.
+        BatchNormCalibration.Run(step.EvalNet, data.Images, data.Norm, Math.Min(data.CleanCount, BatchNormCalibration.DefaultImages));
         double? valLoss = null, valAcc = null;
-        if (data.ValCount > 0) (valLoss, valAcc) = Evaluator.Score(step.Net, data.ValImages, data.ValLabels, data.Norm);
+        if (data.ValCount > 0) (valLoss, valAcc) = Evaluator.Score(step.EvalNet, data.ValImages, data.ValLabels, data.Norm);
         return new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
             epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
     }

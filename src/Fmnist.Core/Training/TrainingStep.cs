@@ -1,5 +1,5 @@
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -9,57 +9,112 @@ namespace Fmnist.Training;
 public readonly record struct StepResult(double Loss, long Correct, double LearningRate);
 
 /// <summary>
-/// The network, its optimizer, and one training step: the same code for `train` and `bench train`, so the
-/// benchmark times exactly what training runs (augmentation, standardization, label smoothing, schedule).
+/// The network, its optimizer, the optional weight average, and one training step: the same code for `train`
+/// and `bench train`, so the benchmark times exactly what training runs (augmentation, standardization,
+/// label smoothing, schedule, EMA update).
 /// </summary>
 public sealed class TrainingStep : IDisposable
 {
     private readonly TrainConfig _config;
     private readonly Normalization _norm;
 
-    public CnnLstmNet Net { get; }
+    public nn.Module<Tensor, Tensor> Net { get; }
     public OptimizerHelper Optimizer { get; }
+    public WeightAverage? Ema { get; }
+    public Bf16Compute? Bf16 { get; }
+
+    /// <summary>The weights that are validated and saved as the run's model: the average when there is one.</summary>
+    public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
 
     public TrainingStep(TrainConfig config, Normalization norm)
     {
         _config = config;
         _norm = norm;
         manual_seed(config.Seed);
-        Net = new CnnLstmNet(config.Model);
-        Optimizer = optim.Adam(Net.parameters(), config.LearningRate);
+        Net = ModelFactory.Create(config.Model);
+        Optimizer = CreateOptimizer(Net, config);
+        if (config.Ema > 0) Ema = new WeightAverage(Net, config.Model, config.Ema);
+        if (config.Precision == Precision.Bf16) Bf16 = new Bf16Compute(Net, config.Model);
     }
 
+    public static OptimizerHelper CreateOptimizer(nn.Module<Tensor, Tensor> net, TrainConfig c) => c.Optimizer switch
+    {
+        OptimizerKind.Sgd => optim.SGD(net.parameters(), c.LearningRate, momentum: 0.9, weight_decay: c.WeightDecay, nesterov: true),
+        OptimizerKind.AdamW => optim.AdamW(net.parameters(), c.LearningRate, weight_decay: c.WeightDecay),
+        _ => optim.Adam(net.parameters(), c.LearningRate, weight_decay: c.WeightDecay),
+    };
+
     /// <summary>One step on the images at <paramref name="indices"/> of <paramref name="images"/> (uint8) with their labels.</summary>
-    /// <param name="step">Global step number (0-based), for the learning-rate schedule.</param>
+    /// <param name="step">Global step number (0-based), for the learning-rate schedule and the EMA warm-up.</param>
     public StepResult Run(Tensor images, Tensor labels, long[] indices, Random augmentRng, long step, long totalSteps)
     {
         using var scope = NewDisposeScope();
         Net.train();
         var idx = tensor(indices);
         var x = images.index_select(0, idx).to_type(ScalarType.Float32).div_(255.0);
-        if (_config.Augment == AugmentMode.Online) x = Augmenter.Apply(x, _config.Augmentation, augmentRng);
+        x = Augment(x, _config, augmentRng);
         x = x.sub_(_norm.Mean).div_(_norm.Std);
         var y = labels.index_select(0, idx);
 
         double lr = LearningRate(_config, step, totalSteps);
         foreach (var group in Optimizer.ParamGroups) group.LearningRate = lr;
-        var logits = Net.call(x);
-        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: _config.LabelSmoothing);
         Optimizer.zero_grad();
+        Tensor logits;
+        if (Bf16 is null) logits = Net.call(x);
+        else
+        {
+            Bf16.PullWeights();
+            Bf16.Net.train();
+            Bf16.Net.zero_grad();
+            // The loss in fp32: a softmax over 10 logits is cheap, and bf16's 8-bit mantissa would blur it.
+            logits = Bf16.Net.call(x.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
+        }
+        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: _config.LabelSmoothing);
         loss.backward();
+        Bf16?.PushGradients();
         Optimizer.step();
+        Ema?.Update(step);
         return new StepResult(loss.item<float>(), logits.argmax(1).eq(y).sum().item<long>(), lr);
     }
 
-    /// <summary>Cosine decay from the base rate to zero over all steps, or constant.</summary>
-    public static double LearningRate(TrainConfig c, long step, long totalSteps) => c.Schedule switch
+    /// <summary>The batch's online augmentation, on pixel values in [0,1]; offline copies were made before training.</summary>
+    public static Tensor Augment(Tensor x, TrainConfig c, Random rng)
     {
-        LrSchedule.Cosine => c.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * step / Math.Max(1, totalSteps))),
-        _ => c.LearningRate,
-    };
+        var a = c.Augmentation;
+        if (c.Augment == AugmentMode.Online) x = Augmenter.Apply(x, a, rng);
+        else if (c.Augment == AugmentMode.Crop) x = CropErase.CropFlip(x, a.CropPadding, a.FlipProbability, rng);
+        if (c.Augment is AugmentMode.Online or AugmentMode.Crop && a.EraseProbability > 0)
+            x = CropErase.Erase(x, a.EraseProbability, a.EraseMinArea, a.EraseMaxArea, rng);
+        return x;
+    }
+
+    public static double LearningRate(TrainConfig c, long step, long totalSteps)
+    {
+        double t = Math.Max(1, totalSteps);
+        switch (c.Schedule)
+        {
+            case LrSchedule.Cosine:
+                double warm = c.Warmup * t;
+                if (step < warm) return c.LearningRate * (step + 1) / warm;
+                return c.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * (step - warm) / Math.Max(1, t - warm)));
+            case LrSchedule.OneCycle:
+                double up = 0.3 * t, start = c.LearningRate / 25, end = start / 1e4;
+                return step <= up
+                    ? Anneal(start, c.LearningRate, step / up)
+                    : Anneal(c.LearningRate, end, (step - up) / Math.Max(1, t - up));
+            default:
+                return c.LearningRate;
+        }
+    }
+
+    /// <summary>Cosine interpolation from <paramref name="from"/> (fraction 0) to <paramref name="to"/> (fraction 1).</summary>
+    private static double Anneal(double from, double to, double fraction) =>
+        to + (from - to) / 2 * (1 + Math.Cos(Math.PI * Math.Min(1, fraction)));
 
     public void Dispose()
     {
+        Ema?.Dispose();
+        Bf16?.Dispose();
         Optimizer.Dispose();
         Net.Dispose();
     }

@@ -1,10 +1,11 @@
+using Fmnist.Models.ResNet;
 using static TorchSharp.torch;
 
 namespace Fmnist.Models.CnnLstm;
 
 public sealed record SummaryRow(string Layer, string Type, string OutputShape, long Parameters);
 
-public sealed record ModelSummaryTable(IReadOnlyList<SummaryRow> Rows, long TotalParameters, long TrainableParameters)
+public sealed record ModelSummaryTable(IReadOnlyList<SummaryRow> Rows, long TotalParameters, long TrainableParameters, long ForwardFlops)
 {
     public string ToText()
     {
@@ -12,6 +13,7 @@ public sealed record ModelSummaryTable(IReadOnlyList<SummaryRow> Rows, long Tota
         lines.AddRange(Rows.Select(r => $"{r.Layer,-12} {r.Type,-22} {r.OutputShape,-18} {r.Parameters,10:N0}"));
         lines.Add(new string('-', 65));
         lines.Add($"Total params: {TotalParameters:N0} (trainable {TrainableParameters:N0})");
+        lines.Add($"Forward: {ForwardFlops / 1e6:F1} MFLOP per image");
         return string.Join('\n', lines) + "\n";
     }
 }
@@ -19,7 +21,15 @@ public sealed record ModelSummaryTable(IReadOnlyList<SummaryRow> Rows, long Tota
 /// <summary>A Keras-style layer table. Parameter counts come from the real modules.</summary>
 public static class ModelSummary
 {
-    public static ModelSummaryTable Of(CnnLstmNet net, ModelConfig c)
+    public static ModelSummaryTable Of(nn.Module<Tensor, Tensor> net, ModelConfig c)
+    {
+        var rows = c.Arch == ModelArch.ResNet ? ResNetRows(net, c) : CnnLstmRows(net, c);
+        long total = net.parameters().Sum(p => p.numel());
+        long trainable = net.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
+        return new ModelSummaryTable(rows, total, trainable, ModelFactory.ForwardFlops(c));
+    }
+
+    private static List<SummaryRow> CnnLstmRows(nn.Module<Tensor, Tensor> net, ModelConfig c)
     {
         var counts = net.named_children().ToDictionary(m => m.name, m => m.module.parameters().Sum(p => p.numel()));
         long P(string name) => counts.TryGetValue(name, out var n) ? n : 0;
@@ -43,8 +53,27 @@ public static class ModelSummary
             new("dropout2", $"Dropout {c.Dropout2}", $"(B, {c.Dense})", 0),
             new("output", "Linear + Softmax", "(B, 10)", P("output")),
         };
-        long total = net.parameters().Sum(p => p.numel());
-        long trainable = net.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
-        return new ModelSummaryTable(rows, total, trainable);
+        return rows;
+    }
+
+    /// <summary>One row per residual block (its shortcut included), from the config's shapes.</summary>
+    private static List<SummaryRow> ResNetRows(nn.Module<Tensor, Tensor> net, ModelConfig c)
+    {
+        var counts = net.named_modules().ToDictionary(m => m.name, m => m.module.parameters().Sum(p => p.numel()));
+        long P(string name) => counts.TryGetValue(name, out var n) ? n : 0;
+        var rows = new List<SummaryRow>
+        {
+            new("input", "Input", "(B, 1, 28, 28)", 0),
+            new("stem", "Conv2d 3x3 + BN + ReLU", $"(B, {c.Width}, 28, 28)", P("stem") + P("stemBn")),
+        };
+        foreach (var conv in ResNetShape.Convs(c).Where(v => v.Layer.EndsWith(".conv2")))
+        {
+            string block = conv.Layer[..^".conv2".Length];
+            bool projected = ResNetShape.Convs(c).Any(v => v.Layer == block + ".shortcut");
+            rows.Add(new(block, projected ? "BasicBlock (1x1 proj)" : "BasicBlock", $"(B, {conv.Out}, {conv.OutSide}, {conv.OutSide})", P("stages." + block)));
+        }
+        rows.Add(new("pool", "Global average pool", $"(B, {ResNetShape.FinalChannels(c)})", 0));
+        rows.Add(new("output", "Linear + Softmax", "(B, 10)", P("output")));
+        return rows;
     }
 }

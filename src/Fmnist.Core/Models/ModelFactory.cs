@@ -1,0 +1,28 @@
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using static TorchSharp.torch;
+
+namespace Fmnist.Models;
+
+/// <summary>The one place that turns a model config into a network: every command builds through here, so
+/// train, bench, evaluate, predict, summary and sweep work with any architecture.</summary>
+public static class ModelFactory
+{
+    public static nn.Module<Tensor, Tensor> Create(ModelConfig c) => c.Arch switch
+    {
+        ModelArch.ResNet => new ResNetNet(c),
+        _ => new CnnLstmNet(c),
+    };
+
+    /// <summary>Forward FLOPs per image (2 per multiply-add), computed from the layer sizes; a training step
+    /// (forward + backward) costs about 3x this.</summary>
+    public static long ForwardFlops(ModelConfig c)
+    {
+        if (c.Arch == ModelArch.ResNet) return ResNetShape.ForwardFlops(c);
+        long f1 = c.Filters1, f2 = c.Filters2, h = c.Lstm;
+        long convs = 28 * 28 * f1 * 9 * (1 + f1) + 14 * 14 * f2 * 9 * (f1 + f2);
+        long lstm = 7 * 4 * h * (f2 * 7 + h); // 7 steps, 4 gates, input and recurrent matrices
+        long dense = 7 * h * c.Dense + c.Dense * 10;
+        return 2 * (convs + lstm + dense);
+    }
+}
