@@ -1,18 +1,22 @@
-"""fmnist's CNN+LSTM in PyTorch, for the weights that `fmnist export --format pytorch` writes.
+"""fmnist's networks (the seed's CNN+LSTM and the ResNet) in PyTorch, for the weights that
+`fmnist export --format pytorch` writes.
 
     import fmnist_model
     model = fmnist_model.load("runs/reproduce/cnn-seed/model.pth", "runs/reproduce/cnn-seed/config.json")
     probabilities = model(images)  # images: float32 (B,1,28,28), raw pixels 0-255, light garment on black
 
-The module names match fmnist's TorchSharp network (src/Fmnist.Core/Models/CnnLstm/CnnLstmNet.cs), so the
-state_dict loads strictly. Layer sizes are read from the tensor shapes; the normalization (training mean
-and std of pixels scaled to [0,1]) comes from the run's config.json. Checked with PyTorch 1.13 (Debian 12).
+The module names match fmnist's TorchSharp networks (src/Fmnist.Core/Models/CnnLstm/CnnLstmNet.cs,
+src/Fmnist.Core/Models/ResNet/ResNetNet.cs), so the state_dict loads strictly. The architecture comes from
+the run's config.json ("config.model.arch"; absent means cnn-lstm): the CNN+LSTM's layer sizes are read from
+the tensor shapes, the ResNet's width and blocks per stage from the config. The normalization (training
+mean and std of pixels scaled to [0,1]) comes from config.json too. Checked with PyTorch 1.13 (Debian 12).
 
 Run as a script it classifies raw images (N*784 bytes) and prints one JSON array of probabilities:
     python3 fmnist_model.py WEIGHTS.pth CONFIG.json IMAGES.u8
 """
 import json
 import sys
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -52,6 +56,51 @@ class CnnLstmNet(nn.Module):
         return self.output(self.dropout2(x))
 
 
+class BasicBlock(nn.Module):
+    """conv3x3-BN-ReLU-conv3x3-BN plus the shortcut (strided 1x1 conv + BN where the shape changes), then ReLU."""
+
+    def __init__(self, in_channels, out_channels, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(OrderedDict(
+                conv=nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                bn=nn.BatchNorm2d(out_channels)))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(y + (x if self.shortcut is None else self.shortcut(x)))
+
+
+class ResNetNet(nn.Module):
+    """3x3 stem at full resolution, stages of basic blocks (each later stage halves the map and doubles the
+    channels), global average pool, one linear layer. Returns logits."""
+
+    def __init__(self, width=32, blocks=(2, 2, 2)):
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1, bias=False)
+        self.stemBn = nn.BatchNorm2d(width)
+        layers, channels = OrderedDict(), width
+        for s, count in enumerate(blocks):
+            out_channels = width << s
+            for b in range(count):
+                layers[f"s{s + 1}b{b + 1}"] = BasicBlock(channels, out_channels, 2 if s > 0 and b == 0 else 1)
+                channels = out_channels
+        self.stages = nn.Sequential(layers)
+        self.output = nn.Linear(channels, 10)
+
+    def forward(self, x):
+        # (B,1,28,28) -> (B,W,28,28)
+        x = torch.relu(self.stemBn(self.stem(x)))
+        # (B,W,28,28) -> (B,C,H,W) -> (B,C): global average pool
+        x = self.stages(x).mean(dim=(2, 3))
+        return self.output(x)
+
+
 class FmnistClassifier(nn.Module):
     """Raw pixels in (0-255), class probabilities out: the training normalization is applied here."""
 
@@ -72,12 +121,23 @@ def sizes(state_dict):
                 lstm=state_dict["lstm.weight_hh_l0"].shape[1], dense=state_dict["dense.weight"].shape[0])
 
 
+def build(model_config, state_dict):
+    """The network that config.json's "config.model" describes (arch absent: the seed's CNN+LSTM)."""
+    arch = model_config.get("arch", "cnn-lstm")
+    if arch == "resnet":
+        return ResNetNet(width=model_config.get("width", 32), blocks=tuple(model_config.get("blocks", (2, 2, 2))))
+    if arch == "cnn-lstm":
+        return CnnLstmNet(**sizes(state_dict))
+    raise ValueError(f"unknown architecture '{arch}' in config.json (known: cnn-lstm, resnet)")
+
+
 def load(weights_path, config_path):
     state_dict = torch.load(weights_path, map_location="cpu")
-    net = CnnLstmNet(**sizes(state_dict))
-    net.load_state_dict(state_dict, strict=True)
     with open(config_path) as f:
-        norm = json.load(f)["normalization"]
+        run = json.load(f)
+    net = build(run["config"].get("model", {}), state_dict)
+    net.load_state_dict(state_dict, strict=True)
+    norm = run["normalization"]
     return FmnistClassifier(net, norm["mean"], norm["std"]).eval()
 
 

@@ -9,9 +9,11 @@ namespace Fmnist.Tests;
 /// <summary>Run folders for export tests, comparisons of probability arrays, and the optional Python side.</summary>
 public static class ExportSupport
 {
-    /// <summary>A run folder (config.json + model.pt) holding a randomly initialised network whose BatchNorm
-    /// statistics were moved off their initial values by train-mode passes over real images.</summary>
-    public static string RandomRunFolder(ModelConfig model, int seed = 7)
+    /// <summary>A run folder (config.json + model.pt) holding a randomly initialised network (of either
+    /// architecture) whose BatchNorm statistics were moved off their initial values by train-mode passes over
+    /// real images. With <paramref name="randomBatchNormAffine"/> the BatchNorm scales and shifts are drawn at
+    /// random too (instead of 1 and 0), so that an exporter mixing them up, or folding them wrongly, shows.</summary>
+    public static string RandomRunFolder(ModelConfig model, int seed = 7, bool randomBatchNormAffine = false)
     {
         TorchRuntime.Initialize();
         manual_seed(seed);
@@ -19,7 +21,14 @@ public static class ExportSupport
         var slice = TestData.Fashion.Train.Take(256);
         var norm = Normalization.FromImages(slice);
         var folder = new RunFolder(dir);
-        using var net = new CnnLstmNet(model);
+        using var net = Models.ModelFactory.Create(model);
+        if (randomBatchNormAffine)
+            using (no_grad())
+                foreach (var bn in net.modules().OfType<TorchSharp.Modules.BatchNorm2d>())
+                {
+                    bn.weight!.uniform_(0.5, 1.5);
+                    bn.bias!.uniform_(-0.3, 0.3);
+                }
         net.train();
         using (no_grad())
         using (var x = Evaluation.Evaluator.ToInput(tensor(slice.Images).reshape(256, 1, 28, 28), norm))

@@ -51,6 +51,9 @@ public static class OnnxExporter
             case CnnLstmNet cnnLstm:
                 CnnLstmOnnx.Emit(g, cnnLstm, info.Normalization);
                 break;
+            case Models.ResNet.ResNetNet resNet:
+                ResNetOnnx.Emit(g, resNet, info.Config.Model, info.Normalization);
+                break;
             default:
                 throw new FmnistException($"ONNX export of the {info.Config.Model.Arch.ToString().ToLowerInvariant()} architecture is not supported yet");
         }

@@ -7,7 +7,7 @@ namespace Fmnist.Export;
 /// Builds an ONNX graph one layer at a time. Each emit method takes the name of its input value and
 /// returns the name of its output, so an architecture's exporter reads like its forward():
 /// <c>x = g.Relu(g.Conv(x, "conv1a", w, b))</c>. Weights become initializers named after the PyTorch
-/// parameter they came from. Layer helpers are generic (conv, batchnorm, relu, maxpool, lstm, linear),
+/// parameter they came from. Layer helpers are generic (conv, batchnorm, relu, add, pools, lstm, linear),
 /// so a new architecture only adds its own wiring.
 /// </summary>
 public sealed class OnnxGraphBuilder
@@ -75,12 +75,15 @@ public sealed class OnnxGraphBuilder
 
     // ---- Layers ----
 
-    /// <summary>2-D convolution, stride 1, weight [out, in, k, k], symmetric zero padding.</summary>
-    public string Conv(string x, string name, Weights w, Weights b, int padding)
+    /// <summary>2-D convolution, weight [out, in, k, k], symmetric zero padding; no bias input when <paramref name="b"/> is null.</summary>
+    public string Conv(string x, string name, Weights w, Weights? b, int padding, int stride = 1)
     {
         int k = (int)w.Shape[^1];
-        return Node("Conv", [x, Constant($"{name}.weight", w.Data, w.Shape), Constant($"{name}.bias", b.Data, b.Shape)], null,
-            Ints("kernel_shape", k, k), Ints("pads", padding, padding, padding, padding), Ints("strides", 1, 1));
+        string[] inputs = b is null
+            ? [x, Constant($"{name}.weight", w.Data, w.Shape)]
+            : [x, Constant($"{name}.weight", w.Data, w.Shape), Constant($"{name}.bias", b.Data, b.Shape)];
+        return Node("Conv", inputs, null,
+            Ints("kernel_shape", k, k), Ints("pads", padding, padding, padding, padding), Ints("strides", stride, stride));
     }
 
     /// <summary>Batch normalization in inference form (running statistics).</summary>
@@ -90,7 +93,35 @@ public sealed class OnnxGraphBuilder
              Constant($"{name}.running_mean", mean.Data, mean.Shape), Constant($"{name}.running_var", variance.Data, variance.Shape)],
             null, Float("epsilon", (float)eps));
 
+    /// <summary>
+    /// A bias-free conv followed by inference-mode BatchNorm as one conv: per output channel o,
+    /// s = scale[o]/sqrt(var[o]+eps), W'[o] = W[o]*s, b'[o] = bias[o] - mean[o]*s. Computed in double so the
+    /// folding adds no rounding beyond the final cast to float.
+    /// </summary>
+    public static (Weights Weight, Weights Bias) FoldBatchNorm(Weights conv, Weights scale, Weights bias, Weights mean, Weights variance, double eps)
+    {
+        int outChannels = (int)conv.Shape[0];
+        if (scale.Data.Length != outChannels || bias.Data.Length != outChannels || mean.Data.Length != outChannels || variance.Data.Length != outChannels)
+            throw new ArgumentException($"BatchNorm of {scale.Data.Length} channels cannot fold into a conv of {outChannels} output channels");
+        int per = conv.Data.Length / outChannels; // in * k * k values per output channel
+        var w = new float[conv.Data.Length];
+        var b = new float[outChannels];
+        for (int o = 0; o < outChannels; o++)
+        {
+            double s = scale.Data[o] / Math.Sqrt(variance.Data[o] + eps);
+            for (int i = o * per; i < (o + 1) * per; i++) w[i] = (float)(conv.Data[i] * s);
+            b[o] = (float)(bias.Data[o] - mean.Data[o] * s);
+        }
+        return (new Weights(w, conv.Shape), new Weights(b, [outChannels]));
+    }
+
     public string Relu(string x) => Node("Relu", [x]);
+
+    /// <summary>Elementwise sum of two same-shaped values (a residual connection).</summary>
+    public string Add(string a, string b) => Node("Add", [a, b]);
+
+    /// <summary>(B,C,H,W) -> (B,C): mean over each feature map, then the two unit dimensions dropped.</summary>
+    public string GlobalAveragePool(string x) => Node("Flatten", [Node("GlobalAveragePool", [x])], null, Int("axis", 1));
 
     public string MaxPool(string x, int size) =>
         Node("MaxPool", [x], null, Ints("kernel_shape", size, size), Ints("strides", size, size));

@@ -6,9 +6,9 @@ namespace Fmnist.Export;
 
 /// <summary>
 /// A run folder's best weights as a PyTorch state_dict file (<c>torch.load</c> reads it; written by
-/// TorchSharp.PyBridge). Keys are the module names of <see cref="CnnLstmNet"/>, which
-/// <c>interop/python/fmnist_model.py</c> mirrors; layer sizes follow from the tensor shapes, and the
-/// normalization stays in the run's config.json.
+/// TorchSharp.PyBridge). Keys are the module names of <see cref="CnnLstmNet"/> or
+/// <see cref="Models.ResNet.ResNetNet"/>, which <c>interop/python/fmnist_model.py</c> mirrors; it reads the
+/// architecture (and the ResNet's width and blocks) and the normalization from the run's config.json.
 /// </summary>
 public static class PyTorchExporter
 {
