@@ -82,7 +82,8 @@ public static class Presets
             Epochs = 25,
         },
         // The ResNet recipe (docs/resnet.md): SGD with Nesterov momentum, one-cycle schedule, crop+flip and
-        // random erasing, label smoothing, EMA of the weights.
+        // random erasing, label smoothing, EMA of the weights. bf16 compute runs this network at 545 training
+        // images/s here against 288 in fp32 (quiet 2-core machine), so 24 epochs of 48,000 images fit in an hour.
         "best" => new TrainConfig
         {
             Preset = "best",
@@ -96,7 +97,8 @@ public static class Presets
             LabelSmoothing = 0.1,
             Ema = 0.999,
             BatchSize = 128,
-            Epochs = 15,
+            Epochs = 24,
+            Precision = Precision.Bf16,
         },
         _ => throw new FmnistException($"unknown preset '{name}' (known: {string.Join(", ", Names)})"),
     };
