@@ -8,7 +8,7 @@ public static class CliApp
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var root = new RootCommand("fmnist: Fashion-MNIST classifiers (Hamming KNN and CNN+LSTM) in C#.");
+        var root = new RootCommand("fmnist: Fashion-MNIST classifiers (Hamming KNN, CNN+LSTM, ResNet) in C#.");
         var io = new CliIo(stdout, stderr);
         foreach (var command in new[]
                  {

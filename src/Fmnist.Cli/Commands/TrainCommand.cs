@@ -14,7 +14,7 @@ internal static class TrainCommand
         var output = new Option<string?>("--out") { Description = "Run folder [default: runs/<preset>-<date>-<time>]" };
         var resume = new Option<bool>("--resume") { Description = "Continue the interrupted run in --out [default: False]" };
         var testLimit = Common.Limit("--test-limit", "test");
-        var command = new Command("train", "Train the CNN+LSTM; writes a run folder with weights, config, history, curves and summary")
+        var command = new Command("train", "Train a network (the seed's CNN+LSTM or a ResNet, --arch); writes a run folder with weights, config, history, curves and summary")
             { dataDir, json, output, resume, testLimit };
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
