@@ -76,9 +76,10 @@ public class HouseTests
         var improved = Presets.Get("improved");
         var (code, output, _) = Run("train", "--help");
         Assert.Equal(0, code);
-        Assert.Contains($"improved: {improved.Epochs}]", output);
-        Assert.Contains($"improved: {improved.LabelSmoothing}]", output);
-        Assert.Contains($"improved: {improved.Augmentation.Shear}]", output);
+        var best = Presets.Get("best");
+        Assert.Contains($"Epochs [default: 10; improved: {improved.Epochs}; best: {best.Epochs}]", output);
+        Assert.Contains($"improved: {improved.LabelSmoothing}", output);
+        Assert.Contains($"improved: {improved.Augmentation.Shear}", output);
     }
 
     [Fact]
