@@ -57,7 +57,8 @@ internal static class ExperimentCommands
         var json = Common.Json();
         var quick = new Option<bool>("--quick") { Description = "A few minutes: CNN+LSTM on 12,000 images for 3 epochs, no KNN tuning; the report says so [default: False]" };
         var fullSweep = new Option<bool>("--full-sweep") { Description = "Train the seed's whole 8-row grid (configs/seed-grid.json) instead of its best row [default: False]" };
-        var output = new Option<string>("--out") { Description = "Output folder for report.md, figures and runs", DefaultValueFactory = _ => Path.Combine("runs", "reproduce") };
+        // A quick run gets its own folder: in the full run's folder its smaller training run would block the real one.
+        var output = new Option<string?>("--out") { Description = "Output folder for report.md, figures and runs [default: runs/reproduce; with --quick: runs/reproduce-quick]" };
         var command = new Command("reproduce", "The main job: data check, KNN table, CNN+LSTM training, evaluation, report.md with the seed's tables beside ours")
             { dataDir, json, quick, fullSweep, output };
         command.SetAction(parse =>
@@ -65,7 +66,7 @@ internal static class ExperimentCommands
             bool asJson = parse.GetValue(json);
             var options = new ReproduceOptions
             {
-                OutDir = parse.GetValue(output)!, DataDir = parse.GetValue(dataDir), Quick = parse.GetValue(quick), FullSweep = parse.GetValue(fullSweep),
+                OutDir = parse.GetValue(output) ?? Path.Combine("runs", parse.GetValue(quick) ? "reproduce-quick" : "reproduce"), DataDir = parse.GetValue(dataDir), Quick = parse.GetValue(quick), FullSweep = parse.GetValue(fullSweep),
             };
             options = options with { CommandFor = step => CommandFor(options, step) };
             var results = Reproduce.Run(options, new StepView(io, asJson));
