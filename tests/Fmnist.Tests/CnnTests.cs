@@ -35,22 +35,7 @@ public class CnnTests
         manual_seed(3);
         using var net = new CnnLstmNet(new ModelConfig { Lstm = 32, Dense = 32 });
         using var opt = optim.Adam(net.parameters(), 1e-3);
-        var slice = TestData.Fashion.Train.Take(64);
-        var norm = Normalization.FromImages(slice);
-        using var x = Evaluation.Evaluator.ToInput(tensor(slice.Images).reshape(64, 1, 28, 28), norm);
-        using var y = tensor(slice.Labels.Select(l => (long)l).ToArray());
-        net.train();
-        float first = 0, last = 0;
-        for (int step = 0; step < 25; step++)
-        {
-            using var scope = NewDisposeScope();
-            var loss = nn.functional.cross_entropy(net.call(x), y);
-            opt.zero_grad();
-            loss.backward();
-            opt.step();
-            if (step == 0) first = loss.item<float>();
-            last = loss.item<float>();
-        }
+        var (first, last) = LossCheck.OnTinyBatch(net, opt, 25);
         Assert.True(last < first * 0.5, $"loss {first} -> {last}");
     }
 

@@ -107,22 +107,7 @@ public class ResNetTests
         using var net = ModelFactory.Create(Small with { Width = 16 });
         var config = new TrainConfig { Optimizer = OptimizerKind.AdamW, LearningRate = 3e-3, WeightDecay = 5e-4 };
         using var opt = TrainingStep.CreateOptimizer(net, config);
-        var slice = TestData.Fashion.Train.Take(64);
-        var norm = Normalization.FromImages(slice);
-        using var x = Evaluation.Evaluator.ToInput(tensor(slice.Images).reshape(64, 1, 28, 28), norm);
-        using var y = tensor(slice.Labels.Select(l => (long)l).ToArray());
-        net.train();
-        float first = 0, last = 0;
-        for (int step = 0; step < 50; step++)
-        {
-            using var scope = NewDisposeScope();
-            var loss = nn.functional.cross_entropy(net.call(x), y);
-            opt.zero_grad();
-            loss.backward();
-            opt.step();
-            if (step == 0) first = loss.item<float>();
-            last = loss.item<float>();
-        }
+        var (first, last) = LossCheck.OnTinyBatch(net, opt, 50);
         Assert.True(last < first * 0.5, $"loss {first} -> {last}");
     }
 
