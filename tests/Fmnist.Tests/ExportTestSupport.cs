@@ -1,3 +1,4 @@
+using Fmnist.Inference;
 using System.Diagnostics;
 using Fmnist.Features;
 using Fmnist.Models.CnnLstm;
@@ -9,6 +10,15 @@ namespace Fmnist.Tests;
 /// <summary>Run folders for export tests, comparisons of probability arrays, and the optional Python side.</summary>
 public static class ExportSupport
 {
+    public static byte[] TestImages(int n) => TestData.Fashion.Test.Take(n).Images;
+
+    /// <summary>What the run folder's model gives through TorchSharp: the reference an export is compared with.</summary>
+    public static float[] TorchProbabilities(string runDir, byte[] images)
+    {
+        using var torch = new TorchClassifier(runDir);
+        return torch.Probabilities(images);
+    }
+
     /// <summary>A run folder (config.json + model.pt) holding a randomly initialised network (of either
     /// architecture) whose BatchNorm statistics were moved off their initial values by train-mode passes over
     /// real images. With <paramref name="randomBatchNormAffine"/> the BatchNorm scales and shifts are drawn at

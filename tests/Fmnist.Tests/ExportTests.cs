@@ -11,14 +11,6 @@ namespace Fmnist.Tests;
 /// <summary>ONNX and PyTorch exports proven equal to the TorchSharp model they came from.</summary>
 public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
 {
-    private static byte[] TestImages(int n) => TestData.Fashion.Test.Take(n).Images;
-
-    private static float[] TorchProbabilities(string runDir, byte[] images)
-    {
-        using var torch = new TorchClassifier(runDir);
-        return torch.Probabilities(images);
-    }
-
     [Fact]
     public void Onnx_export_of_a_random_model_of_non_default_size_matches_TorchSharp()
     {
@@ -26,9 +18,9 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
         var file = Path.Combine(TestData.TempDir(), "random.onnx");
         var result = OnnxExporter.Export(run, file);
         Assert.Equal(file, result.File);
-        var images = TestImages(500);
+        var images = ExportSupport.TestImages(500);
         using var onnx = new OnnxClassifier(file);
-        log.WriteLine($"max |dp| {ExportSupport.AssertAgree(TorchProbabilities(run, images), onnx.Probabilities(images), 1e-4):E2}");
+        log.WriteLine($"max |dp| {ExportSupport.AssertAgree(ExportSupport.TorchProbabilities(run, images), onnx.Probabilities(images), 1e-4):E2}");
         // with flip TTA too: both runtimes mirror the same way
         using var torch = new TorchClassifier(run);
         ExportSupport.AssertAgree(torch.Probabilities(images, flipTta: true), onnx.Probabilities(images, flipTta: true), 1e-4);
@@ -64,7 +56,7 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
     public void Onnx_runs_any_batch_size_including_one()
     {
         var file = OnnxExporter.Export(ExportSupport.NonDefaultRun, Path.Combine(TestData.TempDir(), "m.onnx")).File;
-        var images = TestImages(300); // one full batch of 256 and a partial one
+        var images = ExportSupport.TestImages(300); // one full batch of 256 and a partial one
         using var onnx = new OnnxClassifier(file);
         var all = onnx.Probabilities(images);
         for (int i = 0; i < 3; i++)
@@ -88,10 +80,10 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
         var run = ExportSupport.NonDefaultRun;
         var file = PyTorchExporter.Export(run, Path.Combine(TestData.TempDir(), "model.pth")).File;
         var info = new RunFolder(run).ReadInfo();
-        var images = TestImages(200);
+        var images = ExportSupport.TestImages(200);
         using var back = PyTorchExporter.Load(file, info.Config.Model);
         var roundTrip = Evaluation.Evaluator.Probabilities(back, images, info.Normalization);
-        Assert.Equal(TorchProbabilities(run, images), roundTrip);
+        Assert.Equal(ExportSupport.TorchProbabilities(run, images), roundTrip);
     }
 
     [PythonFact]
@@ -112,14 +104,14 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
         var run = ExportSupport.NonDefaultRun;
         var dir = TestData.TempDir();
         var weights = PyTorchExporter.Export(run, Path.Combine(dir, "model.pth")).File;
-        var images = TestImages(16);
+        var images = ExportSupport.TestImages(16);
         var raw = Path.Combine(dir, "images.u8");
         File.WriteAllBytes(raw, images);
         var script = Path.Combine(ExportSupport.RepoRoot, "interop", "python", "fmnist_model.py");
         var (code, output, err) = ExportSupport.RunProcess(ExportSupport.Python, script, weights, new RunFolder(run).ConfigPath, raw);
         Assert.True(code == 0, err);
         var python = JsonSerializer.Deserialize<float[][]>(output)!.SelectMany(r => r).ToArray();
-        log.WriteLine($"max |dp| PyTorch vs TorchSharp {ExportSupport.AssertAgree(TorchProbabilities(run, images), python, 1e-4):E2}");
+        log.WriteLine($"max |dp| PyTorch vs TorchSharp {ExportSupport.AssertAgree(ExportSupport.TorchProbabilities(run, images), python, 1e-4):E2}");
     }
 }
 

@@ -16,19 +16,11 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
 
     private static string Run => SmallRandom.Value;
 
-    private static byte[] TestImages(int n) => TestData.Fashion.Test.Take(n).Images;
-
-    private static float[] TorchProbabilities(string runDir, byte[] images)
-    {
-        using var torch = new TorchClassifier(runDir);
-        return torch.Probabilities(images);
-    }
-
     [Fact]
     public void Onnx_export_of_a_random_resnet_of_non_default_size_matches_TorchSharp()
     {
         var file = OnnxExporter.Export(Run, Path.Combine(TestData.TempDir(), "resnet.onnx")).File;
-        var images = TestImages(200);
+        var images = ExportSupport.TestImages(200);
         using var torch = new TorchClassifier(Run);
         using var onnx = new OnnxClassifier(file);
         log.WriteLine($"max |dp| ONNX Runtime vs TorchSharp {ExportSupport.AssertAgree(torch.Probabilities(images), onnx.Probabilities(images), 1e-4):E2}");
@@ -45,9 +37,9 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
         // 28 -> 14 -> 7 -> 4 -> 2: the strided convs on 7 and 4 pixels must round as PyTorch does
         var run = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1, 1, 1, 1] }, seed: 3, randomBatchNormAffine: true);
         var file = OnnxExporter.Export(run, Path.Combine(TestData.TempDir(), "deep.onnx")).File;
-        var images = TestImages(100);
+        var images = ExportSupport.TestImages(100);
         using var onnx = new OnnxClassifier(file);
-        log.WriteLine($"max |dp| {ExportSupport.AssertAgree(TorchProbabilities(run, images), onnx.Probabilities(images), 1e-4):E2}");
+        log.WriteLine($"max |dp| {ExportSupport.AssertAgree(ExportSupport.TorchProbabilities(run, images), onnx.Probabilities(images), 1e-4):E2}");
     }
 
     [Fact]
@@ -83,10 +75,10 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
     {
         var file = PyTorchExporter.Export(Run, Path.Combine(TestData.TempDir(), "model.pth")).File;
         var info = new RunFolder(Run).ReadInfo();
-        var images = TestImages(200);
+        var images = ExportSupport.TestImages(200);
         using var back = PyTorchExporter.Load(file, info.Config.Model);
         var roundTrip = Evaluation.Evaluator.Probabilities(back, images, info.Normalization);
-        Assert.Equal(TorchProbabilities(Run, images), roundTrip);
+        Assert.Equal(ExportSupport.TorchProbabilities(Run, images), roundTrip);
     }
 
     [PythonFact]
@@ -105,13 +97,13 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
     {
         var dir = TestData.TempDir();
         var weights = PyTorchExporter.Export(Run, Path.Combine(dir, "model.pth")).File;
-        var images = TestImages(16);
+        var images = ExportSupport.TestImages(16);
         var raw = Path.Combine(dir, "images.u8");
         File.WriteAllBytes(raw, images);
         var script = Path.Combine(ExportSupport.RepoRoot, "interop", "python", "fmnist_model.py");
         var (code, output, err) = ExportSupport.RunProcess(ExportSupport.Python, script, weights, new RunFolder(Run).ConfigPath, raw);
         Assert.True(code == 0, err);
         var python = JsonSerializer.Deserialize<float[][]>(output)!.SelectMany(r => r).ToArray();
-        log.WriteLine($"max |dp| PyTorch vs TorchSharp {ExportSupport.AssertAgree(TorchProbabilities(Run, images), python, 1e-4):E2}");
+        log.WriteLine($"max |dp| PyTorch vs TorchSharp {ExportSupport.AssertAgree(ExportSupport.TorchProbabilities(Run, images), python, 1e-4):E2}");
     }
 }

@@ -35,11 +35,11 @@ public static class OnnxExporter
         var (net, info) = folder.LoadBest();
         using (net)
         {
-            var test = Exports.TestAccuracy(folder);
+            var test = Experiments.TrainingWorkflow.ReadResult(folder.Directory)?.TestAccuracy;
             var model = Build(net, info, test);
             var bytes = model.ToByteArray();
             AtomicFile.WriteAllBytes(path, bytes);
-            return new ExportResult(modelDir, "onnx", path, bytes.Length, Exports.Parameters(net), test);
+            return new ExportResult(modelDir, "onnx", path, bytes.Length, Models.ModelFactory.Parameters(net), test);
         }
     }
 
@@ -64,7 +64,7 @@ public static class OnnxExporter
             [OnnxMetadata.Normalization] = Exports.Json(info.Normalization),
             [OnnxMetadata.TrainingConfig] = Exports.Json(info.Config),
             [OnnxMetadata.Version] = version,
-            [OnnxMetadata.Parameters] = Exports.Parameters(net).ToString(CultureInfo.InvariantCulture),
+            [OnnxMetadata.Parameters] = Models.ModelFactory.Parameters(net).ToString(CultureInfo.InvariantCulture),
             [OnnxMetadata.Input] = "images: float32 [batch,1,28,28], raw pixel values 0-255, light garment on black (Fashion-MNIST style); normalization is inside the graph",
         };
         if (testAccuracy is { } acc) metadata[OnnxMetadata.TestAccuracy] = acc.ToString("R", CultureInfo.InvariantCulture);
@@ -85,15 +85,10 @@ public static class Exports
         return full;
     }
 
-    public static double? TestAccuracy(RunFolder folder) =>
-        File.Exists(folder.ResultPath) ? JsonFiles.Read<Experiments.RunResult>(folder.ResultPath).TestAccuracy : null;
-
     public static string FmnistVersion => typeof(Exports).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     private static readonly JsonSerializerOptions Compact = new(JsonFiles.Options) { WriteIndented = false };
 
     /// <summary>One-line JSON in the project's style (metadata values).</summary>
     public static string Json<T>(T value) => JsonSerializer.Serialize(value, Compact);
-
-    public static long Parameters(TorchSharp.torch.nn.Module net) => net.parameters().Sum(p => p.numel());
 }

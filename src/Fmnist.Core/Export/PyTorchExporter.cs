@@ -20,7 +20,8 @@ public static class PyTorchExporter
         using (net)
         {
             AtomicFile.Write(path, tmp => net.save_py(tmp));
-            return new ExportResult(modelDir, "pytorch", path, new FileInfo(path).Length, Exports.Parameters(net), Exports.TestAccuracy(folder));
+            return new ExportResult(modelDir, "pytorch", path, new FileInfo(path).Length, Models.ModelFactory.Parameters(net),
+                Experiments.TrainingWorkflow.ReadResult(folder.Directory)?.TestAccuracy);
         }
     }
 

@@ -24,11 +24,17 @@ public sealed class OnnxClassifier : IClassifier
     /// <summary>The metadata properties stored in the file (fmnist.* keys among them).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    public OnnxClassifier(string path, int? threads = null, bool spinning = false,
-        GraphOptimizationLevel optimization = GraphOptimizationLevel.ORT_ENABLE_ALL)
+    /// <summary>The cheap checks, before any file is read: the path names a file that exists.</summary>
+    public static void CheckFile(string path)
     {
         if (Directory.Exists(path)) throw new FmnistException($"{path}: is a directory, not an .onnx file");
         if (!File.Exists(path)) throw new FmnistException($"{path}: model file not found");
+    }
+
+    public OnnxClassifier(string path, int? threads = null, bool spinning = false,
+        GraphOptimizationLevel optimization = GraphOptimizationLevel.ORT_ENABLE_ALL)
+    {
+        CheckFile(path);
         var bytes = File.ReadAllBytes(path);
         CheckProtobuf(path, bytes);
         using var options = SessionOptionsFor(threads, spinning, optimization);

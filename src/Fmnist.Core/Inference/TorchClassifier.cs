@@ -15,8 +15,8 @@ public sealed class TorchClassifier : IClassifier
     {
         var folder = new RunFolder(runDir);
         (Net, Info) = folder.LoadBest();
-        double? test = File.Exists(folder.ResultPath) ? JsonFiles.Read<Experiments.RunResult>(folder.ResultPath).TestAccuracy : null;
-        Description = new ModelDescription(runDir, "torchsharp", Net.parameters().Sum(p => p.numel()), Info.Config, test);
+        double? test = Experiments.TrainingWorkflow.ReadResult(runDir)?.TestAccuracy;
+        Description = new ModelDescription(runDir, "torchsharp", Models.ModelFactory.Parameters(Net), Info.Config, test);
     }
 
     public float[] Probabilities(byte[] images, bool flipTta = false) =>
@@ -43,12 +43,7 @@ public static class Classifiers
     /// <summary>Fails on the first unusable model before any is loaded (cheap checks only).</summary>
     public static void Check(string path)
     {
-        if (IsOnnxFile(path))
-        {
-            if (Directory.Exists(path)) throw new FmnistException($"{path}: is a directory, not an .onnx file");
-            if (!File.Exists(path)) throw new FmnistException($"{path}: model file not found");
-            return;
-        }
-        new RunFolder(path).ReadInfo();
+        if (IsOnnxFile(path)) OnnxClassifier.CheckFile(path);
+        else new RunFolder(path).ReadInfo();
     }
 }

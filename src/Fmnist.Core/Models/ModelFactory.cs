@@ -14,6 +14,9 @@ public static class ModelFactory
         _ => new CnnLstmNet(c),
     };
 
+    /// <summary>Number of weights and biases (BatchNorm scales and shifts included, running statistics not).</summary>
+    public static long Parameters(nn.Module net) => net.parameters().Sum(p => p.numel());
+
     /// <summary>Forward FLOPs per image (2 per multiply-add), computed from the layer sizes; a training step
     /// (forward + backward) costs about 3x this.</summary>
     public static long ForwardFlops(ModelConfig c)

@@ -24,7 +24,7 @@ public static class ModelSummary
     public static ModelSummaryTable Of(nn.Module<Tensor, Tensor> net, ModelConfig c)
     {
         var rows = c.Arch == ModelArch.ResNet ? ResNetRows(net, c) : CnnLstmRows(net, c);
-        long total = net.parameters().Sum(p => p.numel());
+        long total = ModelFactory.Parameters(net);
         long trainable = net.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
         return new ModelSummaryTable(rows, total, trainable, ModelFactory.ForwardFlops(c));
     }
