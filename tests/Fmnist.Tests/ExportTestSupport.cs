@@ -12,6 +12,29 @@ public static class ExportSupport
 {
     public static byte[] TestImages(int n) => TestData.Fashion.Test.Take(n).Images;
 
+    /// <summary>The run's PyTorch state_dict export, loaded back into TorchSharp, gives bit-identical probabilities.</summary>
+    public static void AssertPyTorchRoundTrip(string run)
+    {
+        var file = Export.PyTorchExporter.Export(run, Path.Combine(TestData.TempDir(), "model.pth")).File;
+        var info = new Training.RunFolder(run).ReadInfo();
+        var images = TestImages(200);
+        using var back = Export.PyTorchExporter.Load(file, info.Config.Model);
+        var roundTrip = Evaluation.Evaluator.Probabilities(back, images, info.Normalization);
+        Assert.Equal(TorchProbabilities(run, images), roundTrip);
+    }
+
+    /// <summary>The official onnx.checker (full shape inference, via interop/python/check_onnx.py) accepts the run's ONNX export.</summary>
+    public static void AssertOnnxCheckerAccepts(string run)
+    {
+        var file = Export.OnnxExporter.Export(run, Path.Combine(TestData.TempDir(), "m.onnx")).File;
+        var script = Path.Combine(RepoRoot, "interop", "python", "check_onnx.py");
+        var (code, output, err) = RunProcess(Python, script, file);
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        Assert.Equal(17, doc.RootElement.GetProperty("opset").GetInt32());
+        Assert.Equal(["images"], doc.RootElement.GetProperty("inputs").EnumerateArray().Select(e => e.GetString()));
+    }
+
     /// <summary>What the run folder's model gives through TorchSharp: the reference an export is compared with.</summary>
     public static float[] TorchProbabilities(string runDir, byte[] images)
     {

@@ -77,25 +77,13 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
     [Fact]
     public void PyTorch_state_dict_round_trips_into_TorchSharp_exactly()
     {
-        var run = ExportSupport.NonDefaultRun;
-        var file = PyTorchExporter.Export(run, Path.Combine(TestData.TempDir(), "model.pth")).File;
-        var info = new RunFolder(run).ReadInfo();
-        var images = ExportSupport.TestImages(200);
-        using var back = PyTorchExporter.Load(file, info.Config.Model);
-        var roundTrip = Evaluation.Evaluator.Probabilities(back, images, info.Normalization);
-        Assert.Equal(ExportSupport.TorchProbabilities(run, images), roundTrip);
+        ExportSupport.AssertPyTorchRoundTrip(ExportSupport.NonDefaultRun);
     }
 
     [PythonFact]
     public void Onnx_checker_accepts_the_export()
     {
-        var file = OnnxExporter.Export(ExportSupport.NonDefaultRun, Path.Combine(TestData.TempDir(), "m.onnx")).File;
-        var script = Path.Combine(ExportSupport.RepoRoot, "interop", "python", "check_onnx.py");
-        var (code, output, err) = ExportSupport.RunProcess(ExportSupport.Python, script, file);
-        Assert.True(code == 0, err);
-        using var doc = JsonDocument.Parse(output);
-        Assert.Equal(17, doc.RootElement.GetProperty("opset").GetInt32());
-        Assert.Equal(["images"], doc.RootElement.GetProperty("inputs").EnumerateArray().Select(e => e.GetString()));
+        ExportSupport.AssertOnnxCheckerAccepts(ExportSupport.NonDefaultRun);
     }
 
     [PythonFact]

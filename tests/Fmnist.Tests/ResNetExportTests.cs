@@ -73,23 +73,13 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
     [Fact]
     public void PyTorch_state_dict_of_a_resnet_round_trips_into_TorchSharp_exactly()
     {
-        var file = PyTorchExporter.Export(Run, Path.Combine(TestData.TempDir(), "model.pth")).File;
-        var info = new RunFolder(Run).ReadInfo();
-        var images = ExportSupport.TestImages(200);
-        using var back = PyTorchExporter.Load(file, info.Config.Model);
-        var roundTrip = Evaluation.Evaluator.Probabilities(back, images, info.Normalization);
-        Assert.Equal(ExportSupport.TorchProbabilities(Run, images), roundTrip);
+        ExportSupport.AssertPyTorchRoundTrip(Run);
     }
 
     [PythonFact]
     public void Onnx_checker_accepts_the_resnet_export()
     {
-        var file = OnnxExporter.Export(Run, Path.Combine(TestData.TempDir(), "m.onnx")).File;
-        var script = Path.Combine(ExportSupport.RepoRoot, "interop", "python", "check_onnx.py");
-        var (code, output, err) = ExportSupport.RunProcess(ExportSupport.Python, script, file);
-        Assert.True(code == 0, err);
-        using var doc = JsonDocument.Parse(output);
-        Assert.Equal(17, doc.RootElement.GetProperty("opset").GetInt32());
+        ExportSupport.AssertOnnxCheckerAccepts(Run);
     }
 
     [PythonFact]
