@@ -35,8 +35,49 @@ public class ExperimentTests
         Assert.Equal("b256-d0.4-0.5-lstm256-dense128", TrialNames.Of(config));
     }
 
+    [Fact]
+    public void Ablation_grid_starts_every_trial_from_the_best_preset_and_its_base_settings()
+    {
+        var grid = SweepGrid.Load(Path.Combine(TestData.RepoRoot, "configs", "ablation.json"));
+        var b = grid.BaseConfig();
+        Assert.Equal(Models.CnnLstm.ModelArch.ResNet, b.Model.Arch);
+        Assert.Equal([1, 1, 1], b.Model.Blocks);
+        Assert.Equal(Presets.Get("best").Ema, b.Ema);
+        Assert.Equal(30000, b.TrainLimit);
+        var trials = grid.Expand();
+        Assert.Equal(new ConfigOverrides(), trials[0]); // the full recipe first
+        var noEma = trials.Single(t => t.Ema == 0).Apply(b);
+        Assert.Equal(b with { Ema = 0 }, noEma with { Model = b.Model }); // one part removed, all else kept
+        Assert.Equal("ema 0", SweepReport.Describe(trials.Single(t => t.Ema == 0)));
+        Assert.Equal("learning_rate 0.002, optimizer adam_w, weight_decay 0.05", SweepReport.Describe(trials.Single(t => t.Optimizer is not null)));
+        Assert.Equal("none (the base)", SweepReport.Describe(trials[0]));
+        Assert.Equal("resnet-b128-ema0", TrialNames.Of(noEma, trials.Single(t => t.Ema == 0)));
+    }
+
+    [Fact]
+    public void A_grid_without_a_preset_starts_from_the_seed_recipe()
+    {
+        static string J(TrainConfig c) => System.Text.Json.JsonSerializer.Serialize(c, JsonFiles.Options);
+        Assert.Equal(J(Presets.Get("seed")), J(SweepGrid.Load(WriteGrid("""{"axes":{"lstm":[16,32]}}""")).BaseConfig()));
+    }
+
+    [Fact]
+    public void A_resnet_sweep_table_lists_what_each_trial_changes()
+    {
+        var resnet = new TrainConfig { Model = new() { Arch = Models.CnnLstm.ModelArch.ResNet } };
+        SweepTrial T(string name, double val, ConfigOverrides changes) =>
+            new(name, Result(name, val, 0.9) with { Config = changes.Apply(resnet) }, false, changes);
+        var trials = new[] { T("a", 0.91, new ConfigOverrides()), T("b", 0.92, new ConfigOverrides { Erase = 0 }) };
+        var md = SweepReport.Markdown(new SweepResult("/x", trials, trials[1], "/x/best_model"));
+        Assert.Contains("| none (the base) | 1 | 91.00% | 90.00% | 1.0 |", md);
+        Assert.Contains("| **erase 0** | 1 | **92.00%** | 90.00% | 1.0 |", md);
+        Assert.DoesNotContain("LSTM", md);
+    }
+
     [Theory]
     [InlineData("""{"axes":{"colour":[1,2]}}""", "unknown setting 'colour'")]
+    [InlineData("""{"preset":"fastest","trials":[{}]}""", "unknown preset 'fastest'")]
+    [InlineData("""{"base":{"epoch":3},"trials":[{}]}""", "invalid grid")]
     [InlineData("""{"trials":[{"lstm":128,"size":3}]}""", "invalid grid")]
     [InlineData("""{"trials":[]}""", "the grid has no trials")]
     [InlineData("""[1,2""", "invalid grid")]

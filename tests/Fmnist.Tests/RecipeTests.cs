@@ -203,3 +203,20 @@ public class Bf16Tests
         Assert.All(step.Bf16!.Net.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
     }
 }
+
+public class BenchTrainCliTests
+{
+    [Fact]
+    public void Bench_train_times_fp32_and_bf16_and_reports_the_speedup()
+    {
+        var (code, output, err) = InProcessCli.Run("bench", "train", "--preset", "best", "--width", "8", "--blocks", "1",
+            "--batch-size", "16", "--batches", "2", "--train-limit", "256", "--compare-precision", "--json");
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var runs = doc.RootElement.GetProperty("runs").EnumerateArray().ToList();
+        Assert.Equal(["fp32", "bf16"], runs.Select(r => r.GetProperty("precision").GetString()));
+        Assert.All(runs, r => Assert.True(r.GetProperty("images_per_second").GetDouble() > 0));
+        double ratio = runs[1].GetProperty("images_per_second").GetDouble() / runs[0].GetProperty("images_per_second").GetDouble();
+        Assert.Equal(Math.Round(ratio, 2), doc.RootElement.GetProperty("bf16_speedup").GetDouble(), 2);
+    }
+}

@@ -78,34 +78,55 @@ internal static class BenchCommand
         var dataDir = Common.DataDir();
         var json = Common.Json();
         var batches = new Option<int>("--batches") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
+        var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration twice, in fp32 and in bf16 (fp32 master weights), and report the speed-up [default: False]" };
         var hyper = new TrainOptions();
-        var command = new Command("train", "Training throughput (images/s) of the CNN+LSTM on real images, the seed's best config by default") { dataDir, json, batches };
+        var command = new Command("train", "Training throughput (images/s) on real images, the seed's best config by default (--preset best: the ResNet recipe)") { dataDir, json, batches, compare };
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var config = hyper.Resolve(parse);
             var loaded = Common.Load(parse.GetValue(dataDir));
-            var r = Training.TrainBenchmark.Run(loaded.Data.Train.Take(config.TrainLimit ?? 20000), config, Math.Max(1, parse.GetValue(batches)));
-            var result = new
+            var images = loaded.Data.Train.Take(config.TrainLimit ?? 20000);
+            var configs = parse.GetValue(compare)
+                ? [config with { Precision = Training.Precision.Fp32 }, config with { Precision = Training.Precision.Bf16 }]
+                : new[] { config };
+            var runs = configs.Select(c =>
             {
-                images_per_second = Math.Round(r.ImagesPerSecond, 1),
-                inference_images_per_second = Math.Round(r.InferenceImagesPerSecond, 1),
-                batch_size = r.BatchSize,
-                batches = r.Batches,
-                threads = r.Threads,
-                allocator = Training.TorchRuntime.Allocator,
-                augment = config.Augment,
-                rss_start_mb = Math.Round(r.RssStartMb),
-                rss_end_mb = Math.Round(r.RssEndMb),
-                peak_rss_mb = ProcessMemory.PeakMb(),
-            };
+                var r = Training.TrainBenchmark.Run(images, c, Math.Max(1, parse.GetValue(batches)));
+                return new
+                {
+                    precision = c.Precision,
+                    images_per_second = Math.Round(r.ImagesPerSecond, 1),
+                    inference_images_per_second = Math.Round(r.InferenceImagesPerSecond, 1),
+                    batch_size = r.BatchSize,
+                    batches = r.Batches,
+                    threads = r.Threads,
+                    allocator = Training.TorchRuntime.Allocator,
+                    augment = c.Augment,
+                    rss_start_mb = Math.Round(r.RssStartMb),
+                    rss_end_mb = Math.Round(r.RssEndMb),
+                };
+            }).ToList();
+            double? speedup = runs.Count == 2 ? Math.Round(runs[1].images_per_second / runs[0].images_per_second, 2) : null;
             if (parse.GetValue(json))
             {
-                io.WriteJson(result);
+                var r = runs[0];
+                if (speedup is null)
+                    io.WriteJson(new
+                    {
+                        r.precision, r.images_per_second, r.inference_images_per_second, r.batch_size, r.batches, r.threads, r.allocator,
+                        r.augment, r.rss_start_mb, r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(),
+                    });
+                else
+                    io.WriteJson(new { runs, bf16_speedup = speedup, peak_rss_mb = ProcessMemory.PeakMb() });
                 return 0;
             }
-            io.Human(false).MarkupLineInterpolated(
-                $"training {result.images_per_second:F0} images/s (batch {r.BatchSize}, {r.Batches} steps, {r.Threads} threads, {result.allocator} malloc); inference {result.inference_images_per_second:F0} images/s; RSS {result.rss_start_mb:F0} -> {result.rss_end_mb:F0} MB, peak {result.peak_rss_mb:F0} MB");
+            var console = io.Human(false);
+            foreach (var r in runs)
+                console.MarkupLineInterpolated(
+                    $"{r.precision}: training {r.images_per_second:F0} images/s (batch {r.batch_size}, {r.batches} steps, {r.threads} threads, {r.allocator} malloc); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
+            if (speedup is not null) console.MarkupLineInterpolated($"bf16 trains {speedup:F2}x as fast as fp32");
+            console.MarkupLineInterpolated($"peak RSS {ProcessMemory.PeakMb():F0} MB");
             return 0;
         });
         return command;

@@ -12,9 +12,9 @@ internal static class ExperimentCommands
     {
         var dataDir = Common.DataDir();
         var json = Common.Json();
-        var grid = new Option<string>("--grid") { Description = "Grid file (JSON): trials and/or axes to cross; configs/seed-grid.json holds the seed's 8 rows", Required = true };
+        var grid = new Option<string>("--grid") { Description = "Grid file (JSON): trials and/or axes to cross, optionally the preset and shared settings they start from; configs/seed-grid.json holds the seed's 8 rows, configs/ablation.json the best recipe's ablation", Required = true };
         var output = new Option<string>("--out") { Description = "Sweep folder (trials/NAME per trial, best_model/, sweep.md/csv/json, val_curves.png)", DefaultValueFactory = _ => Path.Combine("runs", "sweep") };
-        var epochs = new Option<int?>("--epochs") { Description = $"Epochs per trial [default: {Presets.Get("seed").Epochs}]" };
+        var epochs = new Option<int?>("--epochs") { Description = $"Epochs per trial [default: the grid file's, else its preset's ({Presets.Get("seed").Epochs} for seed)]" };
         var trainLimit = Common.Limit("--train-limit", "training");
         var testLimit = Common.Limit("--test-limit", "test");
         var command = new Command("sweep", "Train every trial of a grid; finished trials are skipped, an interrupted one resumes; best by validation accuracy")
@@ -22,9 +22,10 @@ internal static class ExperimentCommands
         command.SetAction(parse =>
         {
             bool asJson = parse.GetValue(json);
-            var trials = SweepGrid.Load(parse.GetValue(grid)!).Expand();
+            var gridFile = SweepGrid.Load(parse.GetValue(grid)!);
+            var trials = gridFile.Expand();
             var baseConfig = TrainOptions.Validated(new ConfigOverrides { Epochs = parse.GetValue(epochs), TrainLimit = parse.GetValue(trainLimit) }
-                .Apply(Presets.Get("seed")));
+                .Apply(gridFile.BaseConfig()));
             var loaded = Common.Load(parse.GetValue(dataDir));
             var sweep = Sweep.Run(loaded.Data, trials, baseConfig, parse.GetValue(output)!,
                 (name, i, n) => new TrainingView(io, asJson) { Prefix = $"[{i}/{n} {name}] " }, parse.GetValue(testLimit));
@@ -37,7 +38,7 @@ internal static class ExperimentCommands
                     best_model = sweep.BestModelDir,
                     trials = sweep.Trials.Select(t => new
                     {
-                        name = t.Name, val_accuracy = t.Result.ValAccuracy, test_accuracy = t.Result.TestAccuracy,
+                        name = t.Name, changes = SweepReport.Describe(t.Changes), val_accuracy = t.Result.ValAccuracy, test_accuracy = t.Result.TestAccuracy,
                         seed_accuracy = SweepReport.SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped,
                     }),
                 });

@@ -3,7 +3,8 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
-public sealed record SweepTrial(string Name, RunResult Result, bool Skipped);
+/// <param name="Changes">What the trial sets on top of the sweep's base configuration.</param>
+public sealed record SweepTrial(string Name, RunResult Result, bool Skipped, ConfigOverrides? Changes = null);
 
 public sealed record SweepResult(string Directory, IReadOnlyList<SweepTrial> Trials, SweepTrial Best, string BestModelDir);
 
@@ -28,12 +29,12 @@ public static class Sweep
             if (TrainingWorkflow.ReadResult(dir, configs[i]) is { } done)
             {
                 progress?.Message($"{name}: finished earlier, skipped");
-                results.Add(new SweepTrial(name, done, true));
+                results.Add(new SweepTrial(name, done, true, trials[i]));
                 continue;
             }
             if (TrainingWorkflow.ReadResult(dir) is not null)
                 throw new FmnistException($"{dir}: holds a finished trial with other settings (epochs, limit or preset differ); use another output folder");
-            results.Add(new SweepTrial(name, TrainingWorkflow.TrainAndTest(data, configs[i], dir, progress, resume: true, testLimit), false));
+            results.Add(new SweepTrial(name, TrainingWorkflow.TrainAndTest(data, configs[i], dir, progress, resume: true, testLimit), false, trials[i]));
         }
         var best = SelectBest(results);
         var bestDir = BestModelDir(outDir);

@@ -9,11 +9,14 @@ public static class TrialNames
 {
     private static readonly string[] InBaseName = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
 
-    /// <summary>Folder name: the seed's five hyperparameters, e.g. b256-d0.4-0.5-lstm256-dense128, then any
-    /// other setting the trial changes (e.g. -learning_rate0.002), so trials never share a folder.</summary>
+    /// <summary>Folder name: for the CNN+LSTM the seed's five hyperparameters, e.g. b256-d0.4-0.5-lstm256-dense128,
+    /// for the ResNet resnet-b128; then any other setting the trial changes (e.g. -learning_rate0.002), so trials
+    /// never share a folder.</summary>
     public static string Of(TrainConfig c, ConfigOverrides? trial = null)
     {
-        var name = FormattableString.Invariant($"b{c.BatchSize}-d{c.Model.Dropout1}-{c.Model.Dropout2}-lstm{c.Model.Lstm}-dense{c.Model.Dense}");
+        var name = c.Model.Arch == Models.CnnLstm.ModelArch.ResNet
+            ? $"resnet-b{c.BatchSize}"
+            : FormattableString.Invariant($"b{c.BatchSize}-d{c.Model.Dropout1}-{c.Model.Dropout2}-lstm{c.Model.Lstm}-dense{c.Model.Dense}");
         if (trial is null) return name;
         foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())
             if (value is not null && !InBaseName.Contains(key))
@@ -25,12 +28,18 @@ public static class TrialNames
 /// <summary>
 /// A sweep grid file: either a list of trials, or axes whose values are crossed (or both: the trials,
 /// then the crossed axes), e.g. <c>{"trials":[{"batch_size":256,"lstm":128}]}</c> or
-/// <c>{"axes":{"batch_size":[128,256],"lstm":[128,256]}}</c>.
+/// <c>{"axes":{"batch_size":[128,256],"lstm":[128,256]}}</c>. Optionally the preset the trials start
+/// from (default seed) and settings shared by every trial, e.g. <c>{"preset":"best","base":{"epochs":8},...}</c>.
 /// </summary>
 public sealed record SweepGrid
 {
+    public string? Preset { get; init; }
+    public ConfigOverrides? Base { get; init; }
     public IReadOnlyList<ConfigOverrides>? Trials { get; init; }
     public Dictionary<string, JsonElement[]>? Axes { get; init; }
+
+    /// <summary>The configuration every trial starts from: the preset, then the grid's base settings.</summary>
+    public TrainConfig BaseConfig() => (Base ?? new ConfigOverrides()).Apply(Presets.Get(Preset ?? "seed"));
 
     public static SweepGrid Load(string path)
     {
@@ -48,6 +57,7 @@ public sealed record SweepGrid
         try
         {
             if (grid.Expand().Count == 0) throw new FmnistException("the grid has no trials");
+            grid.BaseConfig();
         }
         catch (FmnistException e)
         {

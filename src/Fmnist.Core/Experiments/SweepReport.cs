@@ -6,9 +6,38 @@ namespace Fmnist.Experiments;
 /// <summary>The sweep's table in the seed's format (Markdown, CSV, JSON) and the validation curves of all trials.</summary>
 public static class SweepReport
 {
+    /// <summary>The seed's table when every trial is a CNN+LSTM; otherwise one row per trial with what it changes.</summary>
     public static string Markdown(SweepResult sweep) =>
-        Table(sweep.Trials.Select(t => (t.Result, ReferenceEquals(t, sweep.Best)))) + "\n"
+        (sweep.Trials.All(t => t.Result.Config.Model.Arch == Models.CnnLstm.ModelArch.CnnLstm)
+            ? Table(sweep.Trials.Select(t => (t.Result, ReferenceEquals(t, sweep.Best))))
+            : ChangesTable(sweep)) + "\n"
         + $"Best by validation accuracy (bold): {sweep.Best.Name}, copied to `best_model/`.\n";
+
+    /// <summary>Trial by trial: the settings it changes from the base (e.g. an ablation's removed part).</summary>
+    public static string ChangesTable(SweepResult sweep)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| Changes from the base | Epochs | Validation accuracy | Test accuracy | Minutes |");
+        sb.AppendLine("| --- | --- | --- | --- | --- |");
+        foreach (var t in sweep.Trials)
+        {
+            string B(string s) => ReferenceEquals(t, sweep.Best) ? $"**{s}**" : s;
+            sb.AppendLine($"| {B(Describe(t.Changes))} | {t.Result.History.Count} | {B(P(t.Result.ValAccuracy))} | {P(t.Result.TestAccuracy)} | " +
+                          $"{(t.Result.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture)} |");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>"erase 0, ema 0", or "none (the base)" for an empty trial.</summary>
+    public static string Describe(Training.ConfigOverrides? changes)
+    {
+        if (changes is null) return "none (the base)";
+        var set = System.Text.Json.JsonSerializer.SerializeToNode(changes, Training.ConfigOverrides.Json)!.AsObject()
+            .Where(kv => kv.Value is not null)
+            .Select(kv => $"{kv.Key} {kv.Value!.ToJsonString().Trim('"')}")
+            .ToList();
+        return set.Count == 0 ? "none (the base)" : string.Join(", ", set);
+    }
 
     /// <summary>The seed's hyperparameter table (its column names) with our validation and test accuracy; the best row bold.</summary>
     public static string Table(IEnumerable<(RunResult Run, bool Best)> rows)
@@ -53,7 +82,7 @@ public static class SweepReport
             best_model = sweep.BestModelDir,
             trials = sweep.Trials.Select(t => new
             {
-                name = t.Name, batch_size = t.Result.Config.BatchSize, dropout1 = t.Result.Config.Model.Dropout1,
+                name = t.Name, changes = Describe(t.Changes), batch_size = t.Result.Config.BatchSize, dropout1 = t.Result.Config.Model.Dropout1,
                 dropout2 = t.Result.Config.Model.Dropout2, lstm = t.Result.Config.Model.Lstm, dense = t.Result.Config.Model.Dense,
                 epochs = t.Result.History.Count, val_accuracy = t.Result.ValAccuracy, test_accuracy = t.Result.TestAccuracy,
                 seed_accuracy = SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped, model_dir = t.Result.ModelDir,
