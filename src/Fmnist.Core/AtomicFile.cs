@@ -7,6 +7,19 @@ namespace Fmnist;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Refuses, before any work, a file target that cannot be written: a directory, or a file in a
+    /// folder that does not exist. Returns the full path. <paramref name="suggestedName"/> (e.g. model.onnx)
+    /// completes the hint given when the target is a directory.</summary>
+    public static string CheckTarget(string path, string? suggestedName = null)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+            throw new FmnistException($"{path}: is a directory; give a file name{(suggestedName is null ? "" : $" such as {Path.Combine(path, suggestedName)}")}");
+        var dir = Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw new FmnistException($"{path}: folder {dir} does not exist");
+        return full;
+    }
+
     /// <summary>Calls <paramref name="writeTemp"/> with a temporary path, then moves that file to <paramref name="path"/>.</summary>
     public static void Write(string path, Action<string> writeTemp)
     {

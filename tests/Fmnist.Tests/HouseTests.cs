@@ -63,6 +63,15 @@ public class HouseTests
     }
 
     [Fact]
+    public void Preview_into_a_folder_is_refused_with_the_same_wording_as_export()
+    {
+        var dir = TestData.TempDir();
+        var (code, _, err) = Run("data", "--preview", dir);
+        Assert.Equal(1, code);
+        Assert.Equal($"fmnist: --preview {dir}: is a directory; give a file name such as {Path.Combine(dir, "preview.png")}", err.Trim());
+    }
+
+    [Fact]
     public void Predict_and_summary_take_no_data_dir()
     {
         var (code, _, err) = Run("summary", "--data-dir", "/tmp");

@@ -33,12 +33,17 @@ internal static class Common
         return new Loaded(data, location, watch.Elapsed.TotalSeconds);
     }
 
-    /// <summary>An output file must go into a folder that exists and must not be a folder itself.</summary>
-    public static void CheckOutputFile(string path, string option)
+    /// <summary>The core's check of an output file (<see cref="AtomicFile.CheckTarget"/>), its message led by the option.</summary>
+    public static void CheckOutputFile(string path, string option, string? suggestedName = null)
     {
-        if (Directory.Exists(path)) throw new UsageException($"{option} {path}: is a folder; give a file name");
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null && !Directory.Exists(dir)) throw new UsageException($"{option} {path}: folder {dir} does not exist");
+        try
+        {
+            AtomicFile.CheckTarget(path, suggestedName);
+        }
+        catch (FmnistException e)
+        {
+            throw new UsageException($"{option} {e.Message}");
+        }
     }
 
     public static int Positive(int? value, string option)

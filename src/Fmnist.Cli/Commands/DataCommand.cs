@@ -17,7 +17,7 @@ internal static class DataCommand
         {
             bool asJson = parse.GetValue(json);
             var previewPath = parse.GetValue(preview);
-            if (previewPath is not null) Common.CheckOutputFile(previewPath, "--preview");
+            if (previewPath is not null) Common.CheckOutputFile(previewPath, "--preview", "preview.png");
             var loaded = Common.Load(parse.GetValue(dataDir), new Progress<string>(m => io.Stderr.WriteLine(m)));
             var sums = DataFiles.Checksums(loaded.Location.Directory);
             if (previewPath is not null)

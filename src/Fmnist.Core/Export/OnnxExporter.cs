@@ -31,7 +31,7 @@ public static class OnnxExporter
     public static ExportResult Export(string modelDir, string? outPath = null)
     {
         var folder = new RunFolder(modelDir);
-        var path = Exports.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.onnx"));
+        var path = AtomicFile.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.onnx"), "model.onnx");
         var (net, info) = folder.LoadBest();
         using (net)
         {
@@ -75,16 +75,6 @@ public static class OnnxExporter
 /// <summary>Checks and facts shared by the export formats.</summary>
 public static class Exports
 {
-    /// <summary>Refuses a target that cannot be written before any model is loaded; returns the full path.</summary>
-    public static string CheckTarget(string path)
-    {
-        var full = Path.GetFullPath(path);
-        if (Directory.Exists(full)) throw new FmnistException($"{path}: is a directory; give a file name such as {Path.Combine(path, "model.onnx")}");
-        var dir = Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw new FmnistException($"{path}: folder {dir} does not exist");
-        return full;
-    }
-
     public static string FmnistVersion => typeof(Exports).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     private static readonly JsonSerializerOptions Compact = new(JsonFiles.Options) { WriteIndented = false };

@@ -15,7 +15,7 @@ public static class PyTorchExporter
     public static ExportResult Export(string modelDir, string? outPath = null)
     {
         var folder = new RunFolder(modelDir);
-        var path = Exports.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.pth"));
+        var path = AtomicFile.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.pth"), "model.pth");
         var (net, _) = folder.LoadBest();
         using (net)
         {
