@@ -83,7 +83,9 @@ public static class Presets
         },
         // The ResNet recipe (docs/resnet.md): SGD with Nesterov momentum, one-cycle schedule, crop+flip and
         // random erasing, label smoothing, EMA of the weights. bf16 compute runs this network at 545 training
-        // images/s here against 288 in fp32 (quiet 2-core machine), so 24 epochs of 48,000 images fit in an hour.
+        // images/s here against 288 in fp32 (quiet 2-core machine), so 24 epochs fit in an hour (44 minutes on
+        // 48,000 images, ~50 on all 60,000). Depth chosen on validation: blocks 1,1,1 for 44 epochs in the same
+        // time reached 94.27% against these settings' 94.68%.
         "best" => new TrainConfig
         {
             Preset = "best",
