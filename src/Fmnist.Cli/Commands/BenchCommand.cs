@@ -124,7 +124,7 @@ internal static class BenchCommand
             var console = io.Human(false);
             foreach (var r in runs)
                 console.MarkupLineInterpolated(
-                    $"{r.precision}: training {r.images_per_second:F0} images/s (batch {r.batch_size}, {r.batches} steps, {r.threads} threads, {r.allocator} malloc); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
+                    $"{r.precision.ToString().ToLowerInvariant()}: training {r.images_per_second:F0} images/s (batch {r.batch_size}, {r.batches} steps, {r.threads} threads, {r.allocator} malloc); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
             if (speedup is not null) console.MarkupLineInterpolated($"bf16 trains {speedup:F2}x as fast as fp32");
             console.MarkupLineInterpolated($"peak RSS {ProcessMemory.PeakMb():F0} MB");
             return 0;
