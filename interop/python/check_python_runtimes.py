@@ -6,7 +6,6 @@ the two runtimes, and their versions.
 
 RUN_DIR holds model.onnx, model.pth and config.json (`fmnist export --format onnx` and `--format pytorch`);
 DATA_DIR the t10k IDX files (.gz)."""
-import gzip
 import json
 import os
 import sys
@@ -16,20 +15,13 @@ import onnxruntime as ort
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fashion_idx  # noqa: E402
 import fmnist_model  # noqa: E402
 
 
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
 run, data = sys.argv[1], sys.argv[2]
-images = idx(f"{data}/t10k-images-idx3-ubyte.gz").reshape(-1, 1, 28, 28).astype(np.float32)
-labels = idx(f"{data}/t10k-labels-idx1-ubyte.gz")
+images = fashion_idx.read(f"{data}/t10k-images-idx3-ubyte.gz").reshape(-1, 1, 28, 28).astype(np.float32)
+labels = fashion_idx.read(f"{data}/t10k-labels-idx1-ubyte.gz")
 
 session = ort.InferenceSession(f"{run}/model.onnx", providers=["CPUExecutionProvider"])
 p_onnx, = session.run(["probabilities"], {"images": images})

@@ -12,7 +12,6 @@ BatchNorm statistics (averaged with the weights instead of recomputed each epoch
 """
 import argparse
 import copy
-import gzip
 import json
 import math
 import os
@@ -24,18 +23,11 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fashion_idx  # noqa: E402
 from fmnist_model import ResNetNet  # noqa: E402  the same network fmnist exports to
 
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def split(labels, fraction, seed):
@@ -148,8 +140,8 @@ def main():
     torch.backends.cudnn.benchmark = True
     torch.set_num_threads(1)
     d = args.data_dir
-    images = idx(f"{d}/train-images-idx3-ubyte.gz")
-    labels = idx(f"{d}/train-labels-idx1-ubyte.gz")
+    images = fashion_idx.read(f"{d}/train-images-idx3-ubyte.gz")
+    labels = fashion_idx.read(f"{d}/train-labels-idx1-ubyte.gz")
     train, val = split(labels, 0.2, args.seed)
     if args.limit:  # a smoke test on a few images
         train, val = train[:args.limit], val[:args.limit]
@@ -159,7 +151,7 @@ def main():
                 torch.tensor(y, dtype=torch.long, device=DEVICE))
 
     data = (t(images[train], labels[train]), t(images[val], labels[val]),
-            t(idx(f"{d}/t10k-images-idx3-ubyte.gz")[:args.limit or None], idx(f"{d}/t10k-labels-idx1-ubyte.gz")[:args.limit or None]))
+            t(fashion_idx.read(f"{d}/t10k-images-idx3-ubyte.gz")[:args.limit or None], fashion_idx.read(f"{d}/t10k-labels-idx1-ubyte.gz")[:args.limit or None]))
     results = {"device": torch.cuda.get_device_name() if DEVICE == "cuda" else "cpu", "torch": torch.__version__, "width": args.width,
                "blocks": args.blocks, "runs": [run(args, e, data) for e in args.epochs]}
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}))
