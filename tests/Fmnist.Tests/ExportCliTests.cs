@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Fmnist.Cli;
 using SkiaSharp;
 
 namespace Fmnist.Tests;
@@ -7,13 +6,7 @@ namespace Fmnist.Tests;
 /// <summary>`export`, `evaluate`/`predict` on an .onnx file, and `bench infer`, run in-process.</summary>
 public class ExportCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => InProcessCli.Run(args);
 
     private static JsonElement Json(params string[] args)
     {
