@@ -6,8 +6,16 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>What config.json holds: all that is needed to rebuild and use the model.</summary>
+/// <param name="Compute">What the training ran on and in (absent in runs made before it was recorded).</param>
 public sealed record RunInfo(TrainConfig Config, Normalization Normalization, IReadOnlyDictionary<string, string> Versions,
-    DateTimeOffset Created);
+    DateTimeOffset Created, ComputeInfo? Compute = null);
+
+/// <summary>The precision that ran and why, on which CPU.</summary>
+public sealed record ComputeInfo(string Precision, string PrecisionReason, string Cpu, string InstructionSets)
+{
+    public static ComputeInfo Of(ResolvedPrecision p) =>
+        new(p.Name, p.Reason, Platform.CpuInfo.Current.Model, string.Join(' ', Platform.CpuInfo.Current.InstructionSets));
+}
 
 /// <summary>Resumable progress, rewritten after every epoch.</summary>
 public sealed record CheckpointState(int Epoch, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
@@ -92,9 +100,9 @@ public sealed class RunFolder(string directory)
     {
         JsonFiles.Write(HistoryJsonPath, history);
         static string F(double? v) => v?.ToString("F6", CultureInfo.InvariantCulture) ?? "";
-        var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
+        var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb,precision\n" + string.Concat(
             history.Select(h => FormattableString.Invariant(
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{F(h.ValLoss)},{F(h.ValAccuracy)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{F(h.ValLoss)},{F(h.ValAccuracy)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0},{h.Precision}\n")));
         AtomicFile.WriteAllText(HistoryCsvPath, csv);
     }
 }

@@ -35,9 +35,11 @@ public static class Trainer
         var folder = new RunFolder(outDir);
         var saved = PrepareFolder(folder, config, resume, progress);
         using var data = TrainingData.Prepare(trainingSet, config, progress);
-        if (saved is null) JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow));
-
         using var step = new TrainingStep(config, data.Norm);
+        progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
+        if (saved is null)
+            JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow, ComputeInfo.Of(step.Compute)));
+
         var run = saved ?? new CheckpointState(0, 0, null, [], 0);
         if (saved is not null)
         {
@@ -99,7 +101,7 @@ public static class Trainer
         double? valLoss = null, valAcc = null;
         if (data.ValCount > 0) (valLoss, valAcc) = Evaluator.Score(step.EvalNet, data.ValImages, data.ValLabels, data.Norm);
         return new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
-            epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
+            epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb(), step.Compute.Name);
     }
 
     /// <summary>
@@ -163,5 +165,7 @@ public static class Trainer
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         ["threads"] = get_num_threads().ToString(),
         ["allocator"] = TorchRuntime.Allocator,
+        ["cpu"] = Platform.CpuInfo.Current.Model,
+        ["instruction_sets"] = string.Join(' ', Platform.CpuInfo.Current.InstructionSets),
     };
 }
