@@ -17,13 +17,15 @@ public class VersionAndCompletionTests
         Assert.Matches(@"^TorchSharp 0\.107\.\d+(\.\d+)?, libtorch \d+\.\d+", lines[1]);
         Assert.Matches(@"^ONNX Runtime 1\.\d+\.\d+$", lines[2]);
         Assert.Contains(".NET " + Environment.Version.ToString(3), lines[3]);
-        Assert.StartsWith("CPU: ", lines[4]);
+        Assert.Equal("CPU: " + Fmnist.Platform.CpuInfo.Current.Describe(), lines[4]);
 
         var (jsonCode, json, _) = Run("version", "--json");
         Assert.Equal(0, jsonCode);
         using var doc = JsonDocument.Parse(json);
         Assert.Equal(lines[2], "ONNX Runtime " + doc.RootElement.GetProperty("onnx_runtime").GetString());
         Assert.Equal(lines[0], "fmnist " + doc.RootElement.GetProperty("fmnist").GetString());
+        var isa = doc.RootElement.GetProperty("cpu").GetProperty("instruction_sets").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Equal(Fmnist.Platform.CpuInfo.Current.InstructionSets, isa);
     }
 
     [Fact]

@@ -11,15 +11,25 @@ public sealed record RunResult(string ModelDir, TrainConfig Config, int BestEpoc
 /// <summary>Train, then score the best epoch's weights on the test set exactly once, and write the run's files.</summary>
 public static class TrainingWorkflow
 {
+    /// <param name="tensorboard">Also write TensorBoard event files into the run folder's tensorboard/ (<see cref="Reports.TensorBoardLog"/>).</param>
     public static RunResult TrainAndTest(Dataset data, TrainConfig config, string outDir, ITrainingProgress? progress = null,
-        bool resume = false, int? testLimit = null)
+        bool resume = false, int? testLimit = null, bool tensorboard = false)
     {
-        var trained = Trainer.Run(data.Train, config, outDir, progress, resume,
-            afterEpoch: (folder, history) => Reports.Plots.SaveCurves(history, folder.CurvesPath));
+        var board = tensorboard ? new Reports.TensorBoardLog(outDir, progress ?? SilentProgress.Instance) : null;
+        var trained = Trainer.Run(data.Train, config, outDir, board ?? progress, resume,
+            afterEpoch: (folder, history) =>
+            {
+                Reports.Plots.SaveCurves(history, folder.CurvesPath);
+                board?.Weights(folder, folder.CheckpointPath, history[^1].Epoch);
+            });
         var test = data.Test.Take(testLimit);
         var (net, info) = trained.Folder.LoadBest();
         double testAccuracy;
-        using (net) testAccuracy = Evaluator.Score(net, test, info.Normalization).Accuracy;
+        using (net)
+        {
+            testAccuracy = Evaluator.Score(net, test, info.Normalization).Accuracy;
+            board?.Errors(net, test, info.Normalization, trained.BestEpoch);
+        }
         var result = new RunResult(trained.Folder.Directory, config, trained.BestEpoch, trained.BestValAccuracy, testAccuracy,
             trained.Seconds, trained.TrainImages, trained.ValidationImages, test.Count, trained.History);
         JsonFiles.Write(trained.Folder.ResultPath, result);

@@ -12,6 +12,8 @@ public interface ITrainingProgress
     void Message(string text);
     void EpochStarted(int epoch, int epochs, int batches);
     void BatchDone(int batch, double runningLoss, double imagesPerSecond);
+    /// <summary>After each optimisation step: its own loss (not the running mean) and learning rate; <paramref name="step"/> counts from 0 over the whole run.</summary>
+    void StepDone(long step, double loss, double learningRate) { }
     void EpochDone(EpochRecord record, bool best);
 }
 
