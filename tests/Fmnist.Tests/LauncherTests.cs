@@ -7,6 +7,7 @@ namespace Fmnist.Tests;
 /// writes generated .cs files under src/*/obj/ that were newer than the Release dll, and a no-op
 /// Release build left the dll's time alone, so every call rebuilt (6.6 s for `--version`).
 /// </summary>
+[Collection("release build")]
 [Trait("Category", "Slow")]
 public class LauncherTests
 {
