@@ -5,14 +5,14 @@ using static TorchSharp.torch;
 
 namespace Fmnist.Training;
 
-public sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesPerSecond, double InferenceImagesPerSecond,
+internal sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesPerSecond, double InferenceImagesPerSecond,
     double RssStartMb, double RssEndMb, int Threads);
 
 /// <summary>
 /// Times <see cref="TrainingStep.Run"/>, the step `train` runs (augmentation, standardization, forward,
 /// label-smoothed loss, backward, Adam with the schedule), on real images after a warm-up; then inference.
 /// </summary>
-public static class TrainBenchmark
+internal static class TrainBenchmark
 {
     public static TrainBenchResult Run(LabeledImages images, TrainConfig config, int batches = 30, int warmup = 3)
     {
