@@ -14,9 +14,10 @@ namespace Fmnist.Platform;
 /// <param name="Dotnet">The .NET runtime, e.g. ".NET 10.0.12".</param>
 /// <param name="Runtime">The runtime identifier the process runs as, e.g. "linux-x64".</param>
 /// <param name="Os">The operating system's description.</param>
+/// <param name="Allocator">The malloc libtorch runs on: tcmalloc or jemalloc when preloaded, else glibc (tuned).</param>
 /// <param name="Cpu">The CPU: model, instruction sets, and which of them .NET and libtorch use.</param>
 public sealed record VersionReport(string Fmnist, string TorchSharp, string Libtorch, string OnnxRuntime, string Dotnet,
-    string Runtime, string Os, CpuInfo Cpu)
+    string Runtime, string Os, string Allocator, CpuInfo Cpu)
 {
     /// <summary>Collects the report; loads libtorch and ONNX Runtime (a few hundred milliseconds).</summary>
     public static VersionReport Collect() => new(
@@ -31,6 +32,7 @@ public sealed record VersionReport(string Fmnist, string TorchSharp, string Libt
         RuntimeInformation.FrameworkDescription,
         RuntimeInformation.RuntimeIdentifier,
         RuntimeInformation.OSDescription,
+        Training.TorchRuntime.Allocator,
         CpuInfo.Current);
 
     /// <summary>This assembly's informational version, the commit shortened to 7 characters.</summary>
@@ -58,7 +60,7 @@ public sealed record VersionReport(string Fmnist, string TorchSharp, string Libt
         $"fmnist {Fmnist}",
         $"TorchSharp {TorchSharp}, libtorch {Libtorch}",
         $"ONNX Runtime {OnnxRuntime}",
-        $"{Dotnet} ({Runtime}), {Os}",
+        $"{Dotnet} ({Runtime}), {Os}; allocator {Allocator}",
         $"CPU: {Cpu.Describe()}",
     ];
 }
