@@ -137,7 +137,7 @@ internal static class BenchCommand
         var dataDir = Common.DataDir();
         var json = Common.Json();
         var repeat = new Option<int>("--repeat") { Description = "Timed repetitions after one warm-up; the median is reported", DefaultValueFactory = _ => 5 };
-        var kernel = new Option<SearchKernel>("--kernel") { Description = "auto, avx512 or scalar", DefaultValueFactory = _ => SearchKernel.Auto };
+        var kernel = Common.KnnKernel();
         var command = new Command("knn", "Time the full 10,000 x 60,000 Hamming KNN scoring K = 1,4,9,20,50,100") { dataDir, json, repeat, kernel };
         command.SetAction(parse =>
         {
