@@ -24,7 +24,7 @@ public class ToolPackageTests
     {
         var feed = Path.Combine(_root, "feed");
         // Only this platform's package (the full pack adds osx-arm64); the pointer package comes with it.
-        Run("dotnet", TestData.RepoRoot, TimeSpan.FromMinutes(8), "pack", Path.Combine("src", "Fmnist.Cli"), "-c", "Release", "-o", feed,
+        RunAsDeveloper("dotnet", TestData.RepoRoot, TimeSpan.FromMinutes(8), "pack", Path.Combine("src", "Fmnist.Cli"), "-c", "Release", "-o", feed,
             "-p:ToolPackageRuntimeIdentifiers=linux-x64", "-nologo", "-v", "quiet");
         Assert.True(File.Exists(Path.Combine(feed, "fmnist.1.0.0.nupkg")), "no pointer package in " + feed);
         Assert.True(File.Exists(Path.Combine(feed, "fmnist.linux-x64.1.0.0.nupkg")), "no linux-x64 package in " + feed);
@@ -96,10 +96,11 @@ public class ToolPackageTests
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private ProcessStartInfo Info(string file, string cwd, string[] args)
+    private ProcessStartInfo Info(string file, string cwd, string[] args, bool freshUser = true)
     {
         var psi = new ProcessStartInfo(file) { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        if (!freshUser) return psi;
         // A fresh user: nothing cached, nothing preloaded; the data comes from the system copy or a download.
         psi.Environment["HOME"] = Directory.CreateDirectory(Path.Combine(_root, "home")).FullName;
         psi.Environment["NUGET_PACKAGES"] = Path.Combine(_root, "nuget-packages");
@@ -112,10 +113,15 @@ public class ToolPackageTests
 
     private Process Start(string file, string cwd, params string[] args) => Process.Start(Info(file, cwd, args))!;
 
-    private string Run(string file, string cwd, TimeSpan limit, params string[] args)
+    /// <summary>Packing happens on the developer's side: their environment and NuGet cache.</summary>
+    private string RunAsDeveloper(string file, string cwd, TimeSpan limit, params string[] args) => Wait(Info(file, cwd, args, freshUser: false), limit);
+
+    private string Run(string file, string cwd, TimeSpan limit, params string[] args) => Wait(Info(file, cwd, args), limit);
+
+    private static string Wait(ProcessStartInfo psi, TimeSpan limit)
     {
-        var psi = Info(file, cwd, args);
-        if (file == "dotnet" && args[0] == "pack") psi.Environment.Remove("NUGET_PACKAGES"); // packing restores from the usual cache
+        string file = psi.FileName;
+        var args = psi.ArgumentList;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
