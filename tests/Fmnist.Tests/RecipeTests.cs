@@ -243,6 +243,22 @@ public class BenchCliTests
     }
 
     [Fact]
+    public void Bench_train_layers_times_every_layer_forward_and_backward()
+    {
+        var (code, output, err) = InProcessCli.Run("bench", "train", "--lstm", "16", "--dense", "16", "--batch-size", "16", "--batches", "1",
+            "--train-limit", "256", "--layers", "--json");
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var layers = doc.RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(["conv1a", "conv1b", "bn1", "pool1", "conv2a", "conv2b", "bn2", "pool2", "lstm", "dense", "output"],
+            layers.Select(l => l.GetProperty("layer").GetString()));
+        Assert.All(layers, l => Assert.True(l.GetProperty("forward_ms").GetDouble() > 0 && l.GetProperty("backward_ms").GetDouble() > 0));
+        Assert.All(layers.Where(l => l.GetProperty("layer").GetString()!.StartsWith("conv")),
+            l => Assert.True(l.GetProperty("channels_last_forward_ms").GetDouble() > 0));
+        Assert.Equal("(16,64,14,14)", layers[5].GetProperty("input").GetString());
+    }
+
+    [Fact]
     public void Auto_precision_runs_fp32_when_onednn_is_capped_below_bf16()
     {
         // The Zen 3 profile by emulation: the best preset must not pick (emulated) bf16.

@@ -94,8 +94,9 @@ internal static class BenchCommand
         var json = Common.Json();
         var batches = new Option<int>("--batches") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
         var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration in fp32 and in bf16 (fp32 master weights) and report the speed-up; where bf16 is not native it is emulated, so only 3 steps are timed [default: False]" };
+        var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions in channels-last layout [default: False]" };
         var hyper = new TrainOptions();
-        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset best: the ResNet recipe)") { dataDir, json, batches, compare };
+        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset best: the ResNet recipe)") { dataDir, json, batches, compare, layers };
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -133,6 +134,14 @@ internal static class BenchCommand
                     rss_end_mb = Math.Round(r.RssEndMb),
                 };
             }).ToList();
+            var layerTimes = parse.GetValue(layers) && config.Model.Arch == Models.CnnLstm.ModelArch.CnnLstm
+                ? Training.LayerTimer.Run(config.Model, config.BatchSize) : null;
+            var layerJson = layerTimes?.Select(l => new
+            {
+                layer = l.Layer, input = l.Input, forward_ms = Math.Round(l.ForwardMs, 2), backward_ms = Math.Round(l.BackwardMs, 2),
+                channels_last_forward_ms = l.ChannelsLastForwardMs is { } cf ? Math.Round(cf, 2) : (double?)null,
+                channels_last_backward_ms = l.ChannelsLastBackwardMs is { } cb ? Math.Round(cb, 2) : (double?)null,
+            }).ToList();
             double? speedup = runs.Count == 2 ? Math.Round(runs[1].images_per_second / runs[0].images_per_second, 2) : null;
             var gemm = new { size = peak.Size, threads = peak.Threads, fp32_gflops = Math.Round(peak.Fp32Gflops, 1), bf16_gflops = peak.Bf16Gflops is { } b ? Math.Round(b, 1) : (double?)null };
             if (parse.GetValue(json))
@@ -143,10 +152,10 @@ internal static class BenchCommand
                     {
                         r.precision, r.precision_reason, r.images_per_second, r.train_gflops, r.share_of_gemm_peak, r.inference_images_per_second,
                         r.inference_gflops, r.forward_mflop_per_image, r.batch_size, r.batches, r.threads, r.allocator, r.augment, r.rss_start_mb,
-                        r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(),
+                        r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson,
                     });
                 else
-                    io.WriteJson(new { runs, bf16_speedup = speedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson() });
+                    io.WriteJson(new { runs, bf16_speedup = speedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson });
                 return 0;
             }
             var console = io.Human(false);
@@ -156,6 +165,16 @@ internal static class BenchCommand
                 console.MarkupLineInterpolated(
                     $"{r.precision}{(r.bf16_emulated ? " (emulated)" : "")}: training {r.images_per_second:F0} images/s = {r.train_gflops:F0} GFLOP/s{(r.share_of_gemm_peak is { } sh ? $" ({sh:P0} of the {r.precision} matrix-multiply peak)" : "")} (batch {r.batch_size}, {r.batches} steps); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
             if (speedup is not null) console.MarkupLineInterpolated($"bf16 trains {speedup:F2}x as fast as fp32");
+            if (layerTimes is not null)
+            {
+                var table = new Table().AddColumns("Layer", "Input", "forward ms", "backward ms", "channels-last fwd ms", "channels-last bwd ms");
+                foreach (var l in layerTimes)
+                    table.AddRow(l.Layer, l.Input, l.ForwardMs.ToString("F2"), l.BackwardMs.ToString("F2"),
+                        l.ChannelsLastForwardMs?.ToString("F2") ?? "", l.ChannelsLastBackwardMs?.ToString("F2") ?? "");
+                table.AddRow("sum", "", layerTimes.Sum(l => l.ForwardMs).ToString("F2"), layerTimes.Sum(l => l.BackwardMs).ToString("F2"), "", "");
+                console.Write(table);
+                console.MarkupLineInterpolated($"a whole step at this batch: {config.BatchSize / runs[0].images_per_second * 1000:F1} ms");
+            }
             console.MarkupLineInterpolated($"peak RSS {ProcessMemory.PeakMb():F0} MB");
             return 0;
         });
