@@ -15,9 +15,22 @@ public sealed class ReleaseBuildCollection;
 /// </summary>
 [Collection("release build")]
 [Trait("Category", "Slow")]
-public class ToolPackageTests
+public sealed class ToolPackageTests : IDisposable
 {
     private readonly string _root = TestData.TempDir();
+
+    /// <summary>The feed, the extracted packages and the installed tool take about 1.3 GB: not left behind.</summary>
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a process still holding a file: the temp folder keeps it
+        }
+    }
 
     [Fact]
     public async Task Packed_tool_installs_into_a_fresh_folder_and_runs_every_kind_of_command()
