@@ -48,7 +48,8 @@ public static class Reproduce
     {
         Directory.CreateDirectory(o.OutDir);
         var steps = new List<StepTiming>();
-        var baseConfig = o.Quick ? new TrainConfig { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : new TrainConfig();
+        var seed = Presets.Get("seed");
+        var baseConfig = o.Quick ? seed with { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : seed;
         var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new ConfigOverrides()];
         // Estimates from this machine's own speed (a few seconds), never from another CPU's figures.
         var speed = SpeedProbe.Measure(baseConfig);
