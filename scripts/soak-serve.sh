@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak test of `fmnist serve` (docs/reliability.md): starts the server on loopback with its default limits, has
 # `hey` POST one real 28x28 test PNG from 16 clients for 10 minutes, samples the server's resident memory every
-# minute, and prints one markdown row: requests, requests/s, p50/p99, errors (non-200 responses plus connection
+# minute (with the slowest of a GET /health a second), and prints one markdown row: requests, requests/s, p50/p99, errors (non-200 responses plus connection
 # errors), RSS at the start, highest and at the end.
 # Usage: scripts/soak-serve.sh [serve options, e.g. --model DIR]   Environment: PORT (8098), CLIENTS (16), DURATION (10m).
 set -euo pipefail
@@ -27,7 +27,19 @@ curl -sf "$url/api/samples/random" | sed -E 's/.*"image":"data:image\/png;base64
 hey -n 500 -c "$clients" -m POST -T image/png -D "$work/sample.png" "$url/api/predict" > /dev/null   # warm-up
 echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 start=$(rss_mb "$server")
-( while sleep 60; do echo "$(date -u +%H:%M:%S) RSS $(rss_mb "$server") MB, load $(cut -d' ' -f1 /proc/loadavg)" >&2; done ) &
+# Every second a GET /health (no model work): its slowest answer per minute shows whether the whole process stalled
+# (CPU starvation on a shared machine, a GC pause) rather than the model falling behind.
+(
+  while true; do
+    worst=0
+    for _ in $(seq 1 60); do
+      ms=$(curl -s -o /dev/null -w '%{time_total}' "$url/health" | awk '{ printf "%d", $1 * 1000 }')
+      [ "$ms" -gt "$worst" ] && worst=$ms
+      sleep 1
+    done
+    echo "$(date -u +%H:%M:%S) RSS $(rss_mb "$server") MB, slowest /health ${worst} ms, load $(cut -d' ' -f1 /proc/loadavg)" >&2
+  done
+) &
 sampler=$!
 hey -z "$duration" -c "$clients" -m POST -T image/png -D "$work/sample.png" "$url/api/predict" > "$work/hey.txt"
 kill "$sampler" 2>/dev/null || true; sampler=""

@@ -5,11 +5,14 @@ using Fmnist.Data;
 using Fmnist.Imaging;
 using Fmnist.Inference;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -31,6 +34,8 @@ public sealed class ServeHost : IAsyncDisposable
     private readonly ServeOptions _options;
     private readonly ServeLimits _limits;
     private int _inFlight;
+    private ListenerSwitch? _listeners;
+    private volatile bool _stopping;
 
     public ServeHost(IClassifier model, ServeOptions options)
     {
@@ -54,6 +59,9 @@ public sealed class ServeHost : IAsyncDisposable
         });
         // SIGTERM: Kestrel stops accepting connections and waits this long for the requests in flight to be answered.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = _limits.DrainTimeout);
+        builder.Services.RemoveAll<IConnectionListenerFactory>();
+        builder.Services.AddSingleton<IConnectionListenerFactory>(sp =>
+            _listeners = new ListenerSwitch(ActivatorUtilities.CreateInstance<SocketTransportFactory>(sp)));
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -69,6 +77,7 @@ public sealed class ServeHost : IAsyncDisposable
         });
         builder.Services.AddOpenApi();
         _app = builder.Build();
+        _app.Use(CloseWhenStopping);
         _app.Use(ErrorMiddleware.Handle);
         if (options.ApiKey is { } key) _app.Use(new ApiKeyCheck(key).Handle);
         _app.MapOpenApi();
@@ -81,8 +90,46 @@ public sealed class ServeHost : IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancel = default) => _app.StartAsync(cancel);
 
-    /// <summary>Serves until Ctrl-C / SIGTERM or <paramref name="cancel"/>.</summary>
-    public Task WaitForShutdownAsync(CancellationToken cancel = default) => _app.WaitForShutdownAsync(cancel);
+    /// <summary>Serves until Ctrl-C / SIGTERM or <paramref name="cancel"/>, then stops as <see cref="DrainAsync"/> says.</summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancel = default)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
+        using (lifetime.ApplicationStopping.Register(() => stop.TrySetResult()))
+        using (cancel.Register(() => stop.TrySetResult()))
+            await stop.Task;
+        await DrainAsync();
+    }
+
+    /// <summary>
+    /// Stops without losing a request: new connections are refused at once; answers from now on close their
+    /// connection; requests already on their way over open connections get up to <see cref="ServeLimits.Linger"/> to
+    /// arrive; then Kestrel answers every request it holds (within the drain timeout) and closes what is left.
+    /// </summary>
+    public async Task DrainAsync()
+    {
+        _stopping = true;
+        if (_listeners is { } listeners)
+        {
+            await listeners.StopAcceptingAsync();
+            var until = Stopwatch.GetTimestamp() + (long)(_limits.Linger.TotalSeconds * Stopwatch.Frequency);
+            while (listeners.Open > 0 && Stopwatch.GetTimestamp() < until) await Task.Delay(10);
+
+        }
+        await _app.StopAsync();
+    }
+
+    private Task CloseWhenStopping(HttpContext context, RequestDelegate next)
+    {
+        // Checked as the answer starts, so a request that arrived before the stop also closes its connection after it.
+        context.Response.OnStarting(static state =>
+        {
+            var (host, ctx) = ((ServeHost, HttpContext))state;
+            if (host._stopping) ctx.Response.Headers.Connection = "close";
+            return Task.CompletedTask;
+        }, (this, context));
+        return next(context);
+    }
 
     private void Map(WebApplication app)
     {

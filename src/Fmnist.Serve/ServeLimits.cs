@@ -44,6 +44,13 @@ public sealed record ServeLimits(
     /// </summary>
     public TimeSpan DrainTimeout => Deadline + TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// After SIGTERM, how long open connections may still bring a request before Kestrel closes the idle ones: long
+    /// enough for one a client sent just as its previous answer came back; short, since it delays every stop where a
+    /// client keeps an idle connection open.
+    /// </summary>
+    public TimeSpan Linger => TimeSpan.FromSeconds(1);
+
     public void Validate()
     {
         if (QueueLimit < 1 || QueueLimit > 100_000) throw new FmnistException($"--queue-limit must be between 1 and 100000, got {QueueLimit}");

@@ -82,6 +82,39 @@ public sealed class ServeDrainTests(TrainedModelFixture fixture)
         Assert.Contains("fmnist serve: stopped", err);
     }
 
+    [Fact]
+    public async Task Stop_ARequestSentOnAKeptAliveConnectionJustAfterTheStop_IsStillAnswered()
+    {
+        // Kestrel alone closes a connection that sits between two requests when it stops: a request the client sent
+        // on it at that moment (it could not know) would be lost. The stop lets it arrive, answers it, then closes.
+        var model = Inference.Classifiers.Open(fixture.Directory);
+        var host = new ServeHost(model, new ServeOptions("http://127.0.0.1:0", Samples: TestData.Fashion.Test));
+        try
+        {
+            await host.StartAsync();
+            var url = new Uri(host.Addresses.Single());
+            using var client = await RawHttp.ConnectAsync(url);
+            var request = RawHttp.Request("POST", "/api/predict", "image/png", ServeTestServer.TestPng(0), keepAlive: true);
+            await client.SendAsync(request);
+            var (first, _) = await client.ReadResponseAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(200, RawHttp.Status(first));
+            Assert.DoesNotContain("Connection: close", first, StringComparison.OrdinalIgnoreCase);
+
+            var drain = host.DrainAsync(); // as SIGTERM does
+            await client.SendAsync(request); // the client's next request, already on its way
+            var second = await client.ReadToEndAsync(TimeSpan.FromSeconds(30));
+            Assert.True(RawHttp.Status(second) == 200, $"the request sent as the server stopped got: {second[..Math.Min(200, second.Length)]}");
+            Assert.Contains("Connection: close", second, StringComparison.OrdinalIgnoreCase);
+            await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => RawHttp.ConnectAsync(url)); // and nobody new gets in
+            await drain.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            model.Dispose();
+        }
+    }
+
     /// <summary>The one JSON object `serve --json` prints once it listens.</summary>
     private static async Task<JsonElement> ReadJson(CliProcess serve)
     {
