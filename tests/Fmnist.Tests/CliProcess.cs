@@ -1,17 +1,16 @@
 using System.Diagnostics;
 using System.Text;
-using Fmnist.Data;
 
 namespace Fmnist.Tests;
 
 /// <summary>
 /// The real `fmnist` as a child process (`dotnet fmnist.dll` from this test's output folder, where the build
-/// copies the CLI), for what only a separate process shows: SIGKILL, an operating-system lock held by another
-/// pid, a file-size limit.
+/// copies the CLI), for what only a separate process shows: environment knobs the .NET runtime reads at start,
+/// SIGKILL, an operating-system lock held by another pid, a file-size limit, exit codes.
 /// </summary>
 public sealed class CliProcess : IDisposable
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
     private readonly Process _process;
     private readonly StringBuilder _out = new(), _err = new();
 
@@ -45,11 +44,14 @@ public sealed class CliProcess : IDisposable
         }
     }
 
-    public static CliProcess Start(params string[] args)
+    public static CliProcess Start(params string[] args) => Start(null, args);
+
+    public static CliProcess Start(IReadOnlyDictionary<string, string>? env, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet");
         psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         return new CliProcess(psi);
     }
 
@@ -63,10 +65,12 @@ public sealed class CliProcess : IDisposable
         return new CliProcess(psi);
     }
 
-    /// <summary>Runs to the end (killed after two minutes, failing the test).</summary>
-    public static (int Code, string Out, string Err) Run(params string[] args)
+    /// <summary>Runs to the end (killed after three minutes, failing the test).</summary>
+    public static (int Code, string Out, string Err) Run(params string[] args) => Run(null, args);
+
+    public static (int Code, string Out, string Err) Run(IReadOnlyDictionary<string, string>? env, params string[] args)
     {
-        using var p = Start(args);
+        using var p = Start(env, args);
         return p.Wait();
     }
 

@@ -122,8 +122,8 @@ public static class Checkpoint
     public static string HistoryCsv(IReadOnlyList<EpochRecord> history)
     {
         static string F(double? v) => v?.ToString("F6", CultureInfo.InvariantCulture) ?? "";
-        return "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
+        return "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb,precision\n" + string.Concat(
             history.Select(h => FormattableString.Invariant(
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{F(h.ValLoss)},{F(h.ValAccuracy)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
+                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{F(h.ValLoss)},{F(h.ValAccuracy)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0},{h.Precision}\n")));
     }
 }

@@ -5,8 +5,16 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>What config.json holds: all that is needed to rebuild and use the model.</summary>
+/// <param name="Compute">What the training ran on and in (absent in runs made before it was recorded).</param>
 public sealed record RunInfo(TrainConfig Config, Normalization Normalization, IReadOnlyDictionary<string, string> Versions,
-    DateTimeOffset Created);
+    DateTimeOffset Created, ComputeInfo? Compute = null);
+
+/// <summary>The precision that ran and why, on which CPU.</summary>
+public sealed record ComputeInfo(string Precision, string PrecisionReason, string Cpu, string InstructionSets)
+{
+    public static ComputeInfo Of(ResolvedPrecision p) =>
+        new(p.Name, p.Reason, Platform.CpuInfo.Current.Model, string.Join(' ', Platform.CpuInfo.Current.InstructionSets));
+}
 
 /// <summary>Resumable progress, rewritten after every epoch (see <see cref="Checkpoint"/>).</summary>
 /// <param name="TorchRandomState">libtorch's generator after the epoch, base64; null in checkpoints of older versions.</param>

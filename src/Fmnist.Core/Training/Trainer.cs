@@ -36,9 +36,11 @@ public static class Trainer
         Checkpoint.Recover(folder);
         var saved = PrepareFolder(folder, config, resume, progress);
         using var data = TrainingData.Prepare(trainingSet, config, progress);
-        if (saved is null) JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow));
-
         using var step = new TrainingStep(config, data.Norm);
+        progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
+        if (saved is null)
+            JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow, ComputeInfo.Of(step.Compute)));
+
         var run = saved ?? new CheckpointState(0, 0, null, [], 0);
         AtomicFile.WriteAllText(folder.SummaryPath, ModelSummary.Of(step.Net, config.Model).ToText());
         if (saved is not null)
@@ -95,7 +97,7 @@ public static class Trainer
         double? valLoss = null, valAcc = null;
         if (data.ValCount > 0) (valLoss, valAcc) = Evaluator.Score(step.EvalNet, data.ValImages, data.ValLabels, data.Norm);
         return new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
-            epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
+            epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb(), step.Compute.Name);
     }
 
     /// <summary>
@@ -159,5 +161,7 @@ public static class Trainer
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         ["threads"] = get_num_threads().ToString(),
         ["allocator"] = TorchRuntime.Allocator,
+        ["cpu"] = Platform.CpuInfo.Current.Model,
+        ["instruction_sets"] = string.Join(' ', Platform.CpuInfo.Current.InstructionSets),
     };
 }
