@@ -1,93 +1,117 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Fmnist.Tests;
 
 /// <summary>
-/// The built `fmnist` CLI as a real child process (the fmnist.dll next to the tests, run by the same dotnet), for
-/// what must be seen from outside: signals, exit codes, a process that stops by itself.
+/// The real `fmnist` as a child process (`dotnet fmnist.dll` from this test's output folder, where the build
+/// copies the CLI), for what only a separate process shows: environment knobs the .NET runtime reads at start,
+/// SIGKILL, an operating-system lock held by another pid, a file-size limit, exit codes.
 /// </summary>
-public sealed partial class CliProcess : IDisposable
+public sealed class CliProcess : IDisposable
 {
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
     private readonly Process _process;
-    private readonly Task<string> _stderr;
+    private readonly StringBuilder _out = new(), _err = new();
 
-    private CliProcess(Process process)
+    private CliProcess(ProcessStartInfo psi)
     {
-        _process = process;
-        _stderr = process.StandardError.ReadToEndAsync();
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardError = true;
+        _process = new Process { StartInfo = psi };
+        _process.OutputDataReceived += (_, e) => { lock (_out) if (e.Data is not null) _out.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { lock (_err) if (e.Data is not null) _err.AppendLine(e.Data); };
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
     }
 
-    public int Id => _process.Id;
-    public StreamReader Stdout => _process.StandardOutput;
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "fmnist.dll");
 
-    /// <param name="unset">Environment variables the child must not inherit.</param>
-    public static CliProcess Start(IEnumerable<string> args, params string[] unset)
+    public int Pid => _process.Id;
+
+    public string Err
     {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var psi = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = TestData.TempDir(),
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fmnist.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var name in unset) psi.Environment.Remove(name);
-        return new CliProcess(Process.Start(psi)!);
+        get { lock (_err) return _err.ToString(); }
     }
 
-    /// <summary>Waits for the process to end; kills it (and fails) when it outlives <paramref name="timeout"/>.</summary>
-    public async Task<(int Code, string Err)> ExitAsync(TimeSpan timeout)
+    /// <summary>What it printed so far, both streams (progress goes to stdout unless --json).</summary>
+    public string Printed
     {
-        using var cancel = new CancellationTokenSource(timeout);
-        try
+        get
         {
-            await _process.WaitForExitAsync(cancel.Token);
+            lock (_out) return _out + Err;
         }
-        catch (OperationCanceledException)
-        {
-            _process.Kill(entireProcessTree: true);
-            Assert.Fail($"fmnist did not exit within {timeout.TotalSeconds} s; stderr: {await _stderr}");
-        }
-        return (_process.ExitCode, await _stderr);
     }
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int kill(int pid, int signal);
+    public static CliProcess Start(params string[] args) => Start(null, args);
 
-    /// <summary>SIGTERM, as `kill`, systemd or a container runtime sends to stop a service.</summary>
-    public void Terminate()
+    public static CliProcess Start(IReadOnlyDictionary<string, string>? env, params string[] args)
     {
-        const int sigterm = 15;
-        Assert.Equal(0, kill(_process.Id, sigterm));
-    }
-
-    /// <summary>Runs fmnist to its end with extra environment variables (knobs the .NET runtime reads at start).</summary>
-    public static (int Code, string Out, string Err) Run(IReadOnlyDictionary<string, string>? env, params string[] args)
-    {
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "fmnist.dll"));
+        var psi = new ProcessStartInfo("dotnet");
+        psi.ArgumentList.Add(Dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        return new CliProcess(psi);
+    }
+
+    /// <summary>Under `ulimit -f KB`: no file it writes may grow beyond that.</summary>
+    public static CliProcess StartWithFileSizeLimit(int kilobytes, params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash");
+        foreach (var a in new[] { "-c", $"ulimit -f {kilobytes}; exec dotnet \"$0\" \"$@\"", Dll }.Concat(args)) psi.ArgumentList.Add(a);
+        // The runtime's W^X double mapping sizes a memory file, which the limit would also cap: it would not start.
+        psi.Environment["DOTNET_EnableWriteXorExecute"] = "0";
+        return new CliProcess(psi);
+    }
+
+    /// <summary>Runs to the end (killed after three minutes, failing the test).</summary>
+    public static (int Code, string Out, string Err) Run(params string[] args) => Run(null, args);
+
+    public static (int Code, string Out, string Err) Run(IReadOnlyDictionary<string, string>? env, params string[] args)
+    {
+        using var p = Start(env, args);
+        return p.Wait();
+    }
+
+    public (int Code, string Out, string Err) Wait()
+    {
+        if (!_process.WaitForExit(Patience))
         {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"fmnist {string.Join(' ', args)} did not finish in 3 minutes");
+            Kill();
+            throw new TimeoutException($"fmnist did not finish within {Patience.TotalMinutes} minutes: {Err}");
         }
-        return (p.ExitCode, stdout.Result, stderr.Result);
+        _process.WaitForExit(); // drains the output readers
+        lock (_out) return (_process.ExitCode, _out.ToString(), Err);
+    }
+
+    /// <summary>SIGKILL: no handler runs, no file is closed cleanly, exactly like a crash or the OOM killer.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited) _process.Kill();
+        _process.WaitForExit();
+    }
+
+    /// <summary>Polls until <paramref name="condition"/> holds; false when the process ended first or time ran out.</summary>
+    public bool WaitUntil(Func<bool> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < Patience)
+        {
+            if (condition()) return true;
+            if (_process.HasExited) return condition();
+            Thread.Sleep(20);
+        }
+        return false;
     }
 
     public void Dispose()
     {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        Kill();
         _process.Dispose();
     }
+
+    /// <summary>A small real-data dataset folder (the first images of each split), quick for a child process to load.</summary>
+    public static string SmallDataset(int train, int test) =>
+        TestData.WriteDataset(TestData.Fashion.Train.Take(train), TestData.Fashion.Test.Take(test));
 }

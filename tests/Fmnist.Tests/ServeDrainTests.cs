@@ -17,7 +17,7 @@ public sealed class ServeDrainTests(TrainedModelFixture fixture)
     public async Task Sigterm_StopsTakingConnections_AnswersEveryRequestInFlight_AndExitsZero()
     {
         // A batch waits up to 1 s for company, so the quick requests sit in the batcher when SIGTERM comes.
-        using var serve = CliProcess.Start(["serve", "--model", fixture.Directory, "--data-dir", DataDir, "--urls", "http://127.0.0.1:0",
+        using var serve = ServeProcess.Start(["serve", "--model", fixture.Directory, "--data-dir", DataDir, "--urls", "http://127.0.0.1:0",
             "--json", "--batch", "64", "--batch-wait-ms", "1000"], ServeOptions.ApiKeyVariable);
         var url = new Uri((await ReadJson(serve)).GetProperty("urls")[0].GetString()!);
         using var health = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
@@ -116,7 +116,7 @@ public sealed class ServeDrainTests(TrainedModelFixture fixture)
     }
 
     /// <summary>The one JSON object `serve --json` prints once it listens.</summary>
-    private static async Task<JsonElement> ReadJson(CliProcess serve)
+    private static async Task<JsonElement> ReadJson(ServeProcess serve)
     {
         var text = new System.Text.StringBuilder();
         while (await serve.Stdout.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120)) is { } line)
@@ -134,7 +134,7 @@ public sealed class ServeDrainTests(TrainedModelFixture fixture)
     [InlineData("http://127.0.0.1:0;http://[::]:0")]
     public async Task NonLoopbackWithoutAKey_IsRefusedInOneLine(string urls)
     {
-        using var serve = CliProcess.Start(["serve", "--model", fixture.Directory, "--data-dir", DataDir, "--urls", urls], ServeOptions.ApiKeyVariable);
+        using var serve = ServeProcess.Start(["serve", "--model", fixture.Directory, "--data-dir", DataDir, "--urls", urls], ServeOptions.ApiKeyVariable);
         var (code, err) = await serve.ExitAsync(TimeSpan.FromSeconds(60));
         Assert.NotEqual(0, code);
         var line = Assert.Single(err.Trim().Split('\n'));

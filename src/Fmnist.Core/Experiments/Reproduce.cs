@@ -46,7 +46,7 @@ public static class Reproduce
 {
     public static ReproduceResults Run(ReproduceOptions o, IStepProgress progress)
     {
-        Directory.CreateDirectory(o.OutDir);
+        using var folderLock = FolderLock.Acquire(o.OutDir);
         var steps = new List<StepTiming>();
         var seed = Presets.Get("seed");
         var baseConfig = o.Quick ? seed with { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : seed;
@@ -106,7 +106,7 @@ public static class Reproduce
         var final = Step(Command(ReproduceStep.Evaluate), () =>
         {
             var report = EvaluationWorkflow.Evaluate(best.ModelDir, data.Test, o.OutDir);
-            File.Copy(new RunFolder(best.ModelDir).CurvesPath, Path.Combine(o.OutDir, "curves.png"), overwrite: true);
+            AtomicFile.Write(Path.Combine(o.OutDir, "curves.png"), tmp => File.Copy(new RunFolder(best.ModelDir).CurvesPath, tmp));
             return new ReproduceResults
             {
                 Quick = o.Quick,

@@ -17,6 +17,7 @@ public static class Sweep
     public static SweepResult Run(Dataset data, IReadOnlyList<ConfigOverrides> trials, TrainConfig baseConfig, string outDir,
         Func<string, int, int, ITrainingProgress>? progressFor = null, int? testLimit = null)
     {
+        using var folderLock = FolderLock.Acquire(outDir);
         var results = new List<SweepTrial>();
         var configs = trials.Select(t => t.Apply(baseConfig)).ToList();
         if (configs.Any(c => !c.HasValidation))
@@ -55,8 +56,9 @@ public static class Sweep
         var tmp = to + ".tmp";
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         Directory.CreateDirectory(tmp);
-        foreach (var file in Directory.GetFiles(from))
-            File.Copy(file, Path.Combine(tmp, Path.GetFileName(file)));
+        // Dot files (the trial's lock) are not part of the model.
+        foreach (var file in Directory.GetFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            AtomicFile.Write(Path.Combine(tmp, Path.GetFileName(file)), t => File.Copy(file, t));
         if (Directory.Exists(to)) Directory.Delete(to, true);
         Directory.Move(tmp, to);
     }
