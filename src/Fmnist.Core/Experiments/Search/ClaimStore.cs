@@ -6,7 +6,8 @@ namespace Fmnist.Experiments.Search;
 /// <summary>What a claim file holds: who took the job, and once it ended, how.</summary>
 /// <param name="ProcessStart">The process's start time in clock ticks since boot (/proc/PID/stat), so a
 /// recycled process id is not taken for the claimer.</param>
-/// <param name="Outcome">Null while the job runs; then "done" (its stage reached), "diverged", or "failed".</param>
+/// <param name="Outcome">Null while the job runs; then "done" (its stage reached), "diverged", "failed" (an error: the job
+/// may be taken again), or "already-done" (another worker finished it just before this claim).</param>
 public sealed record ClaimInfo(string Worker, string Host, int Pid, long ProcessStart, DateTimeOffset Claimed,
     string? Outcome = null, DateTimeOffset? Ended = null, string? Message = null);
 

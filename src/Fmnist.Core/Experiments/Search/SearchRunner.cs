@@ -74,8 +74,8 @@ public sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Dataset>
         var now = SearchState.Read(plan, sweepDir, _claims);
         if (!now.Runnable.Any(j => j.Key == job.Key))
         {
-            claim.End("done", "finished by another worker before this claim");
-            return new JobRun(t.Index, t.Name, job.Stage, job.FromEpoch, job.ToEpoch, "already done", 0);
+            claim.End("already-done", "finished by another worker before this claim");
+            return new JobRun(t.Index, t.Name, job.Stage, job.FromEpoch, job.ToEpoch, "already-done", 0);
         }
         bool last = job.Stage == plan.Stages - 1;
         var progress = new StageProgress(options.ProgressFor?.Invoke(job) ?? SilentProgress.Instance, last ? null : job.ToEpoch, claim);

@@ -59,6 +59,17 @@ public sealed record Distribution(string Setting, string Kind, double Low, doubl
         }
         // Every value it can draw must be one the setting takes: checked now, not in trial 12.
         foreach (var edge in d.Edges()) ConfigOverrides.With(setting, edge);
+        if (kind is "uniform" or "log_uniform")
+        {
+            try
+            {
+                ConfigOverrides.With(setting, Number(0.5));
+            }
+            catch (FmnistException)
+            {
+                throw new FmnistException($"space '{setting}': {setting} takes whole numbers; use int or log_int");
+            }
+        }
         return d;
     }
 
