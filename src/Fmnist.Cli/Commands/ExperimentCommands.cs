@@ -54,7 +54,7 @@ internal static class ExperimentCommands
                 return 0;
             }
             int? only = oneTrial ? TrialIndex(parse.GetValue(trialIndex)) : null;
-            var report = new SearchRunner(plan, outDir, LoadData, options with { OnlyTrial = only, Wait = !oneTrial }).Run();
+            var report = new SearchRunner(plan, outDir, LoadData, options with { OnlyTrial = only, WaitForRungs = !oneTrial }).Run();
             if (asJson)
             {
                 io.WriteJson(new
@@ -69,7 +69,8 @@ internal static class ExperimentCommands
                 io.Stdout.WriteLine($"trial {r.Trial} {r.Name}: epochs {r.FromEpoch + 1}-{r.ToEpoch} {r.Outcome} ({r.Seconds:F0} s)");
             io.Stdout.WriteLine(report.Complete
                 ? $"The search is complete: `fmnist sweep --collect --out {outDir}` writes its table."
-                : $"{report.Pending} of {plan.Trials.Count} trials pending{(report.Note.Length > 0 ? $"; {report.Note}" : "")}.");
+                : $"{report.Pending} of {plan.Trials.Count} trials pending{(report.Note.Length > 0 ? $"; {report.Note}" : "")}." +
+                  (oneTrial && plan.Halving is not null ? " Later rungs run in `--worker` processes (or rerun this once every trial has reached the rung)." : ""));
             return 0;
         });
         return command;

@@ -11,8 +11,10 @@ public sealed record JobRun(int Trial, string Name, int Stage, int FromEpoch, in
 public sealed record WorkerReport(IReadOnlyList<JobRun> Ran, bool Complete, int Pending, string Note);
 
 /// <param name="OnlyTrial">Run this trial's jobs only (<c>--trial-index</c>).</param>
-/// <param name="Wait">Wait for jobs that other workers hold, or that wait on a rung, instead of returning.</param>
-public sealed record WorkerOptions(TimeSpan StaleAfter, int? OnlyTrial = null, bool Wait = true,
+/// <param name="WaitForRungs">When no job may run yet because a rung is undecided, wait for other workers to decide it
+/// (a worker) instead of returning (an array task: it must not hold its slot while the trials it waits for queue
+/// behind it). Jobs that another live worker holds are always waited for: that worker may die.</param>
+public sealed record WorkerOptions(TimeSpan StaleAfter, int? OnlyTrial = null, bool WaitForRungs = true,
     Func<SearchJob, ITrainingProgress>? ProgressFor = null, Action<string>? Log = null)
 {
     public static readonly TimeSpan DefaultStaleAfter = TimeSpan.FromSeconds(120);
@@ -20,8 +22,8 @@ public sealed record WorkerOptions(TimeSpan StaleAfter, int? OnlyTrial = null, b
 
 /// <summary>
 /// Runs a search's jobs from a shared sweep folder: reads the folder, claims a job whose turn has come,
-/// trains it, and reads again, until the search is complete (or, for one trial or without waiting, until
-/// nothing is left that it may run now). Every state it needs is in the folder, so any number of these,
+/// trains it, and reads again, until the search is complete (or, for one trial, until that trial is
+/// finished or waits on a rung). Every state it needs is in the folder, so any number of these,
 /// in any processes on any machines sharing the folder, run each job once between them.
 /// </summary>
 public sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Dataset> data, WorkerOptions options)
@@ -52,7 +54,7 @@ public sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Dataset>
             var note = mine.Count > 0
                 ? $"waiting for {string.Join(", ", mine.Select(j => Holder(j)))}"
                 : $"waiting for {state.WaitingFor}";
-            if (!options.Wait) return Report(ran, state, note);
+            if (mine.Count == 0 && !options.WaitForRungs) return Report(ran, state, note);
             if (note != lastNote) options.Log?.Invoke(note);
             lastNote = note;
             Thread.Sleep(poll);
