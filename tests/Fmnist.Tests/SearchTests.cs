@@ -194,6 +194,40 @@ public class SearchTests
         Assert.Null(new ClaimStore(dir, TimeSpan.FromSeconds(1)).Claims("t.s0")[0].Info!.Outcome); // a lost claim records nothing
     }
 
+    [Theory]
+    [InlineData("--worker --collect", "--trial-index, --worker and --collect are different ways to run a sweep: give one of them")]
+    [InlineData("--worker", "--grid is required: OUT holds no search yet (no search.json)")]
+    [InlineData("--collect --trials 4", "--trials needs --grid (without it, the search in OUT/search.json is run as it is)")]
+    [InlineData("--worker --stale-after 0", "--stale-after must be a positive number of seconds, got 0")]
+    [InlineData("--grid GRID --trial-index 9", "trial index 9 is outside the search's trials 0..3")]
+    [InlineData("--grid GRID --trials 3 --collect", "GRID: the number of trials to sample needs a \"space\" in the sweep file")]
+    [InlineData("--grid GRID --epochs 1 --collect", "GRID: halving rungs must come before the last epoch (1), got [1]")]
+    public void Sweep_options_that_do_not_go_together_get_a_one_line_error(string args, string expected)
+    {
+        var dir = TestData.TempDir();
+        var grid = WriteFile("""{"axes":{"lstm":[8,16],"dense":[8,16]},"base":{"epochs":2},"halving":{"rungs":[1]}}""");
+        var outDir = Path.Combine(dir, "out");
+        var (code, stdout, stderr) = InProcessCli.Run(["sweep", "--out", outDir, .. args.Replace("GRID", grid).Split(' ')]);
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"fmnist: {expected.Replace("GRID", grid).Replace("OUT", outDir)}", stderr.Trim());
+    }
+
+    [Fact]
+    public void A_trial_index_without_a_number_comes_from_the_array_task_and_collect_waits_for_a_complete_search()
+    {
+        var dir = TestData.TempDir();
+        var grid = WriteFile("""{"axes":{"lstm":[8,16]}}""");
+        var outDir = Path.Combine(dir, "out");
+        using var task = CliProcess.Fmnist(["sweep", "--grid", grid, "--out", outDir, "--trial-index"], new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "7" });
+        var r = task.Wait(TimeSpan.FromMinutes(2));
+        Assert.Equal(1, r.Code);
+        Assert.Equal("fmnist: trial index 7 is outside the search's trials 0..1", r.Err.Trim());
+        var (code, _, stderr) = InProcessCli.Run(["sweep", "--out", outDir, "--collect"]); // search.json was published; no trial ran
+        Assert.Equal(1, code);
+        Assert.Contains("the search is not complete: 2 of 2 trials unfinished (0 b256-d0.4-0.5-lstm8-dense128, 1 b256-d0.4-0.5-lstm16-dense128)", stderr);
+    }
+
     private static string WriteClaim(string dir, string job, int generation, ClaimInfo info)
     {
         var path = Path.Combine(dir, "claims", $"{job}.{generation}.json");
