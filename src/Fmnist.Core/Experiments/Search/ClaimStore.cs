@@ -39,20 +39,26 @@ public sealed class ClaimStore
     public sealed record Entry(int Generation, string Path, ClaimInfo? Info, DateTime Mtime);
 
     /// <summary>Every generation of a job's claims, oldest first; an entry's Info is null while its writer is still writing it.</summary>
-    public IReadOnlyList<Entry> Claims(string job)
-    {
-        var entries = new List<Entry>();
-        foreach (var path in System.IO.Directory.GetFiles(Directory, job + ".*.json"))
-        {
-            var middle = Path.GetFileName(path)[(job.Length + 1)..^".json".Length];
-            if (!int.TryParse(middle, out int gen)) continue;
-            entries.Add(new Entry(gen, path, TryRead(path), File.GetLastWriteTimeUtc(path)));
-        }
-        return entries.OrderBy(e => e.Generation).ToList();
-    }
+    public IReadOnlyList<Entry> Claims(string job) => Read(job + ".*.json").GetValueOrDefault(job) ?? [];
+
+    /// <summary>Every job's claims, from one listing of the folder (a poll of a big search reads it once).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<Entry>> All() => Read("*.json");
 
     /// <summary>The outcome of the job's latest claim, when that claim has ended.</summary>
     public string? Outcome(string job) => Claims(job).LastOrDefault()?.Info?.Outcome;
+
+    private Dictionary<string, IReadOnlyList<Entry>> Read(string pattern)
+    {
+        var entries = new List<(string Job, Entry Entry)>();
+        foreach (var path in System.IO.Directory.GetFiles(Directory, pattern))
+        {
+            var name = Path.GetFileName(path)[..^".json".Length]; // JOB.GEN
+            int dot = name.LastIndexOf('.');
+            if (dot <= 0 || !int.TryParse(name[(dot + 1)..], out int gen)) continue;
+            entries.Add((name[..dot], new Entry(gen, path, TryRead(path), File.GetLastWriteTimeUtc(path))));
+        }
+        return entries.GroupBy(e => e.Job).ToDictionary(g => g.Key, g => (IReadOnlyList<Entry>)g.Select(e => e.Entry).OrderBy(e => e.Generation).ToList());
+    }
 
     /// <summary>Takes the job when nobody holds it, or when its holder is gone; null when a live worker holds it.</summary>
     public Claim? TryClaim(string job)

@@ -49,7 +49,8 @@ public sealed class SearchState
 
     public static SearchState Read(SearchPlan plan, string sweepDir, ClaimStore claims)
     {
-        var trials = plan.Trials.Select(t => ReadTrial(t, TrialDir(sweepDir, t), plan, claims)).ToList();
+        var allClaims = claims.All();
+        var trials = plan.Trials.Select(t => ReadTrial(t, TrialDir(sweepDir, t), plan, allClaims)).ToList();
         var runnable = new List<SearchJob>();
         var cut = new Dictionary<int, int>(); // trial -> epoch of the rung it was stopped at
         IReadOnlyList<int> inStage = plan.Trials.Select(t => t.Index).ToList();
@@ -88,10 +89,10 @@ public sealed class SearchState
         return new SearchState(plan, trials, runnable.OrderByDescending(j => j.Stage).ThenBy(j => j.Trial.Index).ToList(), outcomes, complete, waiting);
     }
 
-    private static TrialProgress ReadTrial(PlannedTrial t, string dir, SearchPlan plan, ClaimStore claims)
+    private static TrialProgress ReadTrial(PlannedTrial t, string dir, SearchPlan plan, IReadOnlyDictionary<string, IReadOnlyList<ClaimStore.Entry>> claims)
     {
         string? diverged = Enumerable.Range(0, plan.Stages)
-            .Select(s => claims.Claims(new SearchJob(t, s, 0, 0).Key).LastOrDefault()?.Info)
+            .Select(s => claims.GetValueOrDefault(new SearchJob(t, s, 0, 0).Key)?.LastOrDefault()?.Info)
             .FirstOrDefault(c => c?.Outcome == "diverged")?.Message;
         var folder = new RunFolder(dir);
         if (!File.Exists(folder.ConfigPath)) return new TrialProgress(t, [], 0, null, diverged);
