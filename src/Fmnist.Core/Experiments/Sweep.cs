@@ -29,6 +29,9 @@ public static class Sweep
     public static SweepResult Run(Dataset data, SearchPlan plan, string outDir, Func<SearchJob, ITrainingProgress>? progressFor = null,
         TimeSpan? staleAfter = null, Action<string>? log = null)
     {
+        // One in-process sweep per folder (a second is refused, naming the holder). Workers and array tasks do not
+        // take this lock: they share the folder by design, each trial's run folder being locked on its own.
+        using var folderLock = FolderLock.Acquire(outDir);
         var report = new SearchRunner(plan, outDir, () => data,
             new WorkerOptions(staleAfter ?? WorkerOptions.DefaultStaleAfter, ProgressFor: progressFor, Log: log)).Run();
         return Collect(plan, outDir, report.Ran.Select(r => r.Trial).ToHashSet());

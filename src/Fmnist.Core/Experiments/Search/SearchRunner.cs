@@ -86,7 +86,7 @@ public sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Dataset>
         try
         {
             _data ??= data();
-            TrainingWorkflow.TrainAndTest(_data, t.Config, dir, progress, resume: true, plan.TestLimit);
+            TrainAndTest(t.Config, dir, progress);
             outcome = "done";
             claim.End(outcome);
         }
@@ -113,6 +113,28 @@ public sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Dataset>
             throw;
         }
         return new JobRun(t.Index, t.Name, job.Stage, job.FromEpoch, job.ToEpoch, outcome, watch.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// The trial's run folder has a lock of its own (one writer per run folder). The process that ran the trial's
+    /// previous stage may still hold it for a moment after handing the job on, so a busy folder is retried for a
+    /// while before it counts as a failure.
+    /// </summary>
+    private void TrainAndTest(TrainConfig config, string dir, ITrainingProgress progress)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                TrainingWorkflow.TrainAndTest(_data!, config, dir, progress, resume: true, plan.TestLimit);
+                return;
+            }
+            catch (FolderInUseException) when (waited.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                Thread.Sleep(250);
+            }
+        }
     }
 
     private sealed class StageEndException : Exception;
