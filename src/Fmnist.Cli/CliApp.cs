@@ -13,8 +13,10 @@ public static class CliApp
         foreach (var command in new[]
                  {
                      DataCommand.Create(io), KnnCommand.Create(io), TrainCommand.Create(io), ModelCommands.Evaluate(io), ModelCommands.Predict(io), ModelCommands.Summary(io), ExperimentCommands.SweepCommand(io), ExperimentCommands.ReproduceCommand(io), BenchCommand.Create(io), ExportCommand.Create(io), ServeCommand.Create(io),
+                     VersionCommand.Create(io), CompletionCommand.Create(io),
                  })
             root.Subcommands.Add(command);
+        VersionCommand.ReplaceVersionAction(root, io);
         var parse = root.Parse(args);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

@@ -5,7 +5,7 @@ namespace Fmnist;
 /// then renamed over the target, so a reader sees the old file or the complete new one, never half a
 /// file, and an error or Ctrl-C leaves nothing behind.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Refuses, before any work, a file target that cannot be written: a directory, or a file in a
     /// folder that does not exist. Returns the full path. <paramref name="suggestedName"/> (e.g. model.onnx)

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Fmnist;
 
 /// <summary>The project's one JSON style (snake_case, enums as names); files are written atomically.</summary>
-public static class JsonFiles
+internal static class JsonFiles
 {
     public static readonly JsonSerializerOptions Options = new()
     {

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Fmnist;
 
 /// <summary>This process's resident memory, in MB, for benchmarks, epoch lines and reports.</summary>
-public static class ProcessMemory
+internal static class ProcessMemory
 {
     public static double ResidentMb()
     {

@@ -96,7 +96,7 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
         var raw = Path.Combine(dir, "images.u8");
         File.WriteAllBytes(raw, images);
         var script = Path.Combine(ExportSupport.RepoRoot, "interop", "python", "fmnist_model.py");
-        var (code, output, err) = ExportSupport.RunProcess(ExportSupport.Python, script, weights, new RunFolder(run).ConfigPath, raw);
+        var (code, output, err) = ExportSupport.RunPython(script, weights, new RunFolder(run).ConfigPath, raw);
         Assert.True(code == 0, err);
         var python = JsonSerializer.Deserialize<float[][]>(output)!.SelectMany(r => r).ToArray();
         log.WriteLine($"max |dp| PyTorch vs TorchSharp {ExportSupport.AssertAgree(ExportSupport.TorchProbabilities(run, images), python, 1e-4):E2}");

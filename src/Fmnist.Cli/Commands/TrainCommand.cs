@@ -14,8 +14,12 @@ internal static class TrainCommand
         var output = new Option<string?>("--out") { Description = "Run folder [default: runs/<preset>-<date>-<time>]" };
         var resume = new Option<bool>("--resume") { Description = "Continue the interrupted run in --out [default: False]" };
         var testLimit = Common.Limit("--test-limit", "test");
+        var tensorboard = new Option<bool>("--tensorboard")
+        {
+            Description = "Also write TensorBoard logs into the run folder's tensorboard/ (step loss and learning rate, epoch metrics, weight histograms, confusion matrix and misclassified test images; view with tensorboard --logdir runs/) [default: False]",
+        };
         var command = new Command("train", "Train a network (the seed's CNN+LSTM or a ResNet, --arch); writes a run folder with weights, config, history, curves and summary")
-            { dataDir, json, output, resume, testLimit };
+            { dataDir, json, output, resume, testLimit, tensorboard };
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -30,7 +34,7 @@ internal static class TrainCommand
             RunResult result;
             try
             {
-                result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume), parse.GetValue(testLimit));
+                result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume), parse.GetValue(testLimit), parse.GetValue(tensorboard));
             }
             catch (Training.RunExistsException e)
             {

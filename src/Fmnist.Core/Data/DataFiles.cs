@@ -9,8 +9,11 @@ public static class DataFiles
     /// <param name="ContentMd5">MD5 of the decompressed IDX bytes. Debian's dataset-fashion-mnist
     /// recompresses the files (so their gzip MD5s differ) but keeps the content; these content sums were
     /// taken from that package, whose data reproduces the seed's KNN K=1 figure to the image.</param>
+    /// <summary>One of the four official files.</summary>
+    /// <param name="Name">File name, e.g. train-images-idx3-ubyte.gz.</param>
     public sealed record FileSpec(string Name, string Md5, string ContentMd5);
 
+    /// <summary>The four files: training images and labels, test images and labels.</summary>
     public static readonly IReadOnlyList<FileSpec> Official =
     [
         new("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
@@ -28,8 +31,11 @@ public static class DataFiles
         return File.Exists(raw) ? raw : null;
     }
 
+    /// <summary>True when <paramref name="directory"/> holds all four files (gzip or raw).</summary>
     public static bool IsComplete(string directory) => Official.All(f => Find(directory, f.Name) is not null);
 
+    /// <summary>Reads the training (60,000) and test (10,000) images and labels from <paramref name="directory"/>.</summary>
+    /// <exception cref="DataException">A file is missing, truncated or not IDX: the message names it.</exception>
     public static Dataset Load(string directory)
     {
         string Need(int i) => Find(directory, Official[i].Name)
@@ -49,6 +55,7 @@ public static class DataFiles
         return new LabeledImages(images, labels);
     }
 
+    /// <summary>The MD5 of the file at <paramref name="path"/>, lower-case hex.</summary>
     public static string Md5(string path)
     {
         using var stream = File.OpenRead(path);
@@ -65,6 +72,9 @@ public static class DataFiles
 
     /// <param name="Official">The file is the official gzip file, byte for byte.</param>
     /// <param name="OfficialContent">Its decompressed content is the official data (true too when Official).</param>
+    /// <param name="File">The file checked.</param>
+    /// <param name="Md5">Its MD5.</param>
+    /// <param name="ContentMd5">The MD5 of its decompressed content.</param>
     public sealed record ChecksumStatus(string File, string Md5, string ContentMd5, bool Official, bool OfficialContent);
 
     /// <summary>Checksums of each present file and whether it is (or holds) the official Fashion-MNIST data.</summary>

@@ -10,10 +10,14 @@ public sealed record DataLocation(string Directory, string Source);
 /// </summary>
 public sealed class DataLocator
 {
+    /// <summary>The environment variable naming a data folder: searched first when no folder is given.</summary>
     public const string EnvVar = "FASHION_MNIST_DIR";
+    /// <summary>The environment variable naming a mirror to download the four files from instead of the official host.</summary>
     public const string MirrorEnvVar = "FASHION_MNIST_MIRROR";
+    /// <summary>Where Debian's dataset-fashion-mnist package installs the files.</summary>
     public const string DebianDir = "/usr/share/datasets/fashion-mnist";
 
+    /// <summary>The per-user cache folder ($XDG_CACHE_HOME or ~/.cache, then fmnist/fashion-mnist): downloads go here.</summary>
     public static string CacheDir
     {
         get
@@ -25,11 +29,13 @@ public sealed class DataLocator
         }
     }
 
+    /// <summary>Makes the downloader used when no folder has the data (tests pass one; null = the official host or the mirror).</summary>
     public Func<Downloader>? DownloaderFactory { get; init; }
 
     /// <summary>The source name of a folder the caller named explicitly.</summary>
     public const string ExplicitSource = "the given folder";
 
+    /// <summary>The folders searched, in order: <paramref name="explicitDir"/> when given, then $FASHION_MNIST_DIR, the cache, the Debian folder.</summary>
     public IReadOnlyList<DataLocation> Candidates(string? explicitDir)
     {
         var list = new List<DataLocation>();
@@ -41,6 +47,10 @@ public sealed class DataLocator
         return list;
     }
 
+    /// <summary>The folder holding all four files: found, or downloaded (checked by MD5) into <paramref name="explicitDir"/> or the cache.</summary>
+    /// <param name="explicitDir">A folder the caller named: only it is used (no fallback); null searches <see cref="Candidates"/>.</param>
+    /// <param name="progress">Download progress lines, when a download happens.</param>
+    /// <exception cref="DataException">No copy found and the download failed: the message lists the ways to provide the data.</exception>
     public DataLocation Locate(string? explicitDir, IProgress<string>? progress = null)
     {
         if (!string.IsNullOrEmpty(explicitDir))

@@ -3,8 +3,10 @@ namespace Fmnist.Data;
 /// <summary>Images (N*784 bytes, row-major, 0 = black) and their labels (0..9).</summary>
 public sealed record LabeledImages(byte[] Images, byte[] Labels)
 {
+    /// <summary>The number of images.</summary>
     public int Count => Labels.Length;
 
+    /// <summary>Image <paramref name="i"/>: 784 bytes, 28 rows of 28 pixels.</summary>
     public ReadOnlySpan<byte> Image(int i) => Images.AsSpan(i * ImageShape.Pixels, ImageShape.Pixels);
 
     /// <summary>The first <paramref name="limit"/> images (all when null or larger).</summary>
@@ -25,6 +27,7 @@ public sealed record LabeledImages(byte[] Images, byte[] Labels)
         return new(images, labels);
     }
 
+    /// <summary>How many images each class has, by label.</summary>
     public int[] ClassCounts()
     {
         var counts = new int[ClassNames.Count];

@@ -2,11 +2,13 @@ using Fmnist.Data;
 
 namespace Fmnist.Evaluation;
 
+/// <summary>One class's precision, recall and F1, and its number of images (support).</summary>
 public sealed record ClassMetrics(string Class, double Precision, double Recall, double F1, int Support);
 
 /// <summary>Accuracy, the confusion matrix (rows = true class, columns = predicted) and per-class scores.</summary>
 public sealed record Metrics(double Accuracy, int[,] Confusion, IReadOnlyList<ClassMetrics> PerClass)
 {
+    /// <summary>The metrics of <paramref name="predicted"/> labels against the <paramref name="actual"/> ones.</summary>
     public static Metrics From(ReadOnlySpan<byte> predicted, ReadOnlySpan<byte> actual)
     {
         if (predicted.Length != actual.Length) throw new ArgumentException("predictions and labels differ in length");
@@ -31,6 +33,7 @@ public sealed record Metrics(double Accuracy, int[,] Confusion, IReadOnlyList<Cl
         return new Metrics(actual.Length == 0 ? 0 : (double)correct / actual.Length, confusion, perClass);
     }
 
+    /// <summary>The confusion matrix as rows (true class) of counts per predicted class, for JSON.</summary>
     public int[][] ConfusionRows() =>
         Enumerable.Range(0, Confusion.GetLength(0)).Select(r => Enumerable.Range(0, Confusion.GetLength(1)).Select(c => Confusion[r, c]).ToArray()).ToArray();
 }

@@ -6,9 +6,15 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
+/// <summary>What <see cref="EvaluationWorkflow.Evaluate(string, LabeledImages, string?, int, bool)"/> measured and drew.</summary>
 /// <param name="ModelDirs">The run folders whose averaged predictions were scored (one, or an ensemble).</param>
+/// <param name="Metrics">Accuracy, confusion matrix, per-class scores.</param>
+/// <param name="TestImages">How many images were scored.</param>
+/// <param name="ConfusionPng">The confusion matrix figure.</param>
+/// <param name="ErrorsPng">The misclassified examples figure.</param>
 public sealed record EvaluationReport(IReadOnlyList<string> ModelDirs, Metrics Metrics, int TestImages, string ConfusionPng, string ErrorsPng);
 
+/// <summary>The top classes for one photo, most likely first.</summary>
 public sealed record Prediction(string File, IReadOnlyList<(string Class, double Probability)> Top);
 
 /// <summary>
@@ -17,9 +23,21 @@ public sealed record Prediction(string File, IReadOnlyList<(string Class, double
 /// </summary>
 public static class EvaluationWorkflow
 {
+    /// <summary>Scores the model in <paramref name="modelDir"/> (run folder or .onnx file) on <paramref name="test"/> and draws confusion.png and errors.png into <paramref name="outDir"/> (default: beside the model).</summary>
+    /// <param name="modelDir">A run folder or an exported .onnx file.</param>
+    /// <param name="test">The images to score, usually the test split.</param>
+    /// <param name="outDir">Where the figures go.</param>
+    /// <param name="errorExamples">How many misclassified images errors.png shows.</param>
+    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
     public static EvaluationReport Evaluate(string modelDir, LabeledImages test, string? outDir = null, int errorExamples = 40, bool flipTta = false)
         => Evaluate([modelDir], test, outDir ?? Classifiers.DefaultOutputFolder(modelDir), errorExamples, flipTta);
 
+    /// <summary>As <see cref="Evaluate(string, LabeledImages, string?, int, bool)"/> for an ensemble: the models' probabilities are averaged.</summary>
+    /// <param name="modelDirs">Run folders or .onnx files.</param>
+    /// <param name="test">The images to score.</param>
+    /// <param name="outDir">Where the figures go.</param>
+    /// <param name="errorExamples">How many misclassified images errors.png shows.</param>
+    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
     public static EvaluationReport Evaluate(IReadOnlyList<string> modelDirs, LabeledImages test, string outDir, int errorExamples = 40, bool flipTta = false)
     {
         var probs = Probabilities(modelDirs, test.Images, flipTta);
@@ -75,9 +93,19 @@ public static class EvaluationWorkflow
         return source.Select(Splits.Stratified(source.Labels, c.ValidationFraction, c.Seed).Validation);
     }
 
+    /// <summary>The <paramref name="top"/> classes for each photo in <paramref name="files"/> (PNG or JPEG, any size), preprocessed like the dataset (<see cref="Imaging.PhotoPreprocessor"/>).</summary>
+    /// <param name="modelDir">A run folder or an exported .onnx file.</param>
+    /// <param name="files">The photos; every one is decoded before the model loads, so a bad file fails first.</param>
+    /// <param name="top">How many classes per photo.</param>
+    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
     public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<string> files, int top = 3, bool flipTta = false)
         => Predict([modelDir], files, top, flipTta);
 
+    /// <summary>As <see cref="Predict(string, IReadOnlyList{string}, int, bool)"/> for an ensemble.</summary>
+    /// <param name="modelDirs">Run folders or .onnx files.</param>
+    /// <param name="files">The photos.</param>
+    /// <param name="top">How many classes per photo.</param>
+    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
     public static IReadOnlyList<Prediction> Predict(IReadOnlyList<string> modelDirs, IReadOnlyList<string> files, int top = 3, bool flipTta = false)
     {
         // Decode every file first: a bad file fails before the model is loaded.

@@ -14,19 +14,37 @@ public sealed record RunResult(string ModelDir, TrainConfig Config, int BestEpoc
 /// </summary>
 public static class TrainingWorkflow
 {
+    /// <summary>Trains <paramref name="config"/> on <paramref name="data"/>'s training images into the run folder
+    /// <paramref name="outDir"/>, then scores the best epoch's weights on the test images once and writes result.json.</summary>
+    /// <param name="data">The dataset (<see cref="DataFiles.Load"/>).</param>
+    /// <param name="config">The settings; <see cref="Presets.Get"/> gives the named ones.</param>
+    /// <param name="outDir">The run folder: weights, config, history, curves, checkpoints.</param>
+    /// <param name="progress">Where progress goes (null: nowhere).</param>
+    /// <param name="resume">Continue an interrupted run in <paramref name="outDir"/> (it must have the same config).</param>
+    /// <param name="testLimit">Score only the first N test images; null = all 10,000.</param>
+    /// <param name="tensorboard">Also write TensorBoard event files into the run folder's tensorboard/ (<see cref="Reports.TensorBoardLog"/>).</param>
     public static RunResult TrainAndTest(Dataset data, TrainConfig config, string outDir, ITrainingProgress? progress = null,
-        bool resume = false, int? testLimit = null)
+        bool resume = false, int? testLimit = null, bool tensorboard = false)
     {
         config.Validate(); // before the lock creates the folder
         using var folderLock = FolderLock.Acquire(outDir);
         if (folderLock.TookOverFrom is { } dead)
             progress?.Message($"{outDir}: taking over the lock left by pid {dead.Pid} on {dead.Host}, which stopped without releasing it");
-        var trained = Trainer.Run(data.Train, config, outDir, progress, resume,
-            afterEpoch: (folder, history) => Reports.Plots.SaveCurves(history, folder.CurvesPath));
+        var board = tensorboard ? new Reports.TensorBoardLog(outDir, progress ?? SilentProgress.Instance) : null;
+        var trained = Trainer.Run(data.Train, config, outDir, board ?? progress, resume,
+            afterEpoch: (folder, history) =>
+            {
+                Reports.Plots.SaveCurves(history, folder.CurvesPath);
+                board?.Weights(folder, folder.CheckpointPath, history[^1].Epoch);
+            });
         var test = data.Test.Take(testLimit);
         var (net, info) = trained.Folder.LoadBest();
         double testAccuracy;
-        using (net) testAccuracy = Evaluator.Score(net, test, info.Normalization).Accuracy;
+        using (net)
+        {
+            testAccuracy = Evaluator.Score(net, test, info.Normalization).Accuracy;
+            board?.Errors(net, test, info.Normalization, trained.BestEpoch);
+        }
         var result = new RunResult(trained.Folder.Directory, config, trained.BestEpoch, trained.BestValAccuracy, testAccuracy,
             trained.Seconds, trained.TrainImages, trained.ValidationImages, test.Count, trained.History);
         JsonFiles.Write(trained.Folder.ResultPath, result);
@@ -37,6 +55,7 @@ public static class TrainingWorkflow
     public static RunResult? ReadResult(string dir, TrainConfig config) =>
         ReadResult(dir) is { } done && JsonFiles.Serialize(done.Config) == JsonFiles.Serialize(config) ? done : null;
 
+    /// <summary>The finished run in <paramref name="dir"/> (its result.json), or null when it has none.</summary>
     public static RunResult? ReadResult(string dir)
     {
         var folder = new RunFolder(dir);

@@ -11,7 +11,7 @@ namespace Fmnist.Export;
 /// node of its own: in this network it follows a ReLU, so it cannot be folded into the preceding conv.
 /// The input is raw pixels; the training normalization ((x/255 - mean)/std) is the first three nodes.
 /// </summary>
-public static class CnnLstmOnnx
+internal static class CnnLstmOnnx
 {
     public static void Emit(OnnxGraphBuilder g, CnnLstmNet net, Normalization norm)
     {
@@ -45,7 +45,7 @@ public static class CnnLstmOnnx
 }
 
 /// <summary>A module's parameters and buffers (its state_dict) copied to float arrays.</summary>
-public static class ModuleWeights
+internal static class ModuleWeights
 {
     public static IReadOnlyDictionary<string, Weights> Of(TorchSharp.torch.nn.Module module)
     {

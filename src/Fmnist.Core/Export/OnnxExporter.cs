@@ -16,18 +16,26 @@ public sealed record ExportResult(string ModelDir, string Format, string File, l
 /// <summary>The keys fmnist writes into an ONNX file's metadata_props (read back by OnnxClassifier).</summary>
 public static class OnnxMetadata
 {
-    public const string ClassNames = "fmnist.class_names";        // JSON array, in label order
-    public const string Normalization = "fmnist.normalization";   // JSON {"mean":…, "std":…}; already applied inside the graph
-    public const string TrainingConfig = "fmnist.training_config"; // JSON, as in config.json
-    public const string TestAccuracy = "fmnist.test_accuracy";     // invariant-culture number; absent when never scored
+    /// <summary>JSON array of the class names, in label order.</summary>
+    public const string ClassNames = "fmnist.class_names";
+    /// <summary>JSON {"mean":…, "std":…}; already applied inside the graph.</summary>
+    public const string Normalization = "fmnist.normalization";
+    /// <summary>JSON, as in config.json.</summary>
+    public const string TrainingConfig = "fmnist.training_config";
+    /// <summary>Invariant-culture number; absent when never scored.</summary>
+    public const string TestAccuracy = "fmnist.test_accuracy";
+    /// <summary>The fmnist version that exported the file.</summary>
     public const string Version = "fmnist.version";
+    /// <summary>The number of trainable parameters.</summary>
     public const string Parameters = "fmnist.parameters";
+    /// <summary>What the input is (raw pixel values 0-255, shape [N,1,28,28]).</summary>
     public const string Input = "fmnist.input";
 }
 
 /// <summary>A run folder's best weights as a self-contained ONNX file (opset 17).</summary>
 public static class OnnxExporter
 {
+    /// <summary>Writes the best weights of the run in <paramref name="modelDir"/> as ONNX to <paramref name="outPath"/> (default: model.onnx in the run folder).</summary>
     public static ExportResult Export(string modelDir, string? outPath = null)
     {
         var folder = new RunFolder(modelDir);
@@ -43,6 +51,10 @@ public static class OnnxExporter
         }
     }
 
+    /// <summary>The ONNX model of a loaded network: normalization, the layers, softmax, and the metadata (<see cref="OnnxMetadata"/>).</summary>
+    /// <param name="net">The network, in eval mode.</param>
+    /// <param name="info">Its run's config and normalization.</param>
+    /// <param name="testAccuracy">Stored in the metadata when known.</param>
     public static ModelProto Build(nn.Module<Tensor, Tensor> net, RunInfo info, double? testAccuracy)
     {
         var g = new OnnxGraphBuilder();
@@ -75,6 +87,7 @@ public static class OnnxExporter
 /// <summary>Checks and facts shared by the export formats.</summary>
 public static class Exports
 {
+    /// <summary>The library's assembly version, written into exported files.</summary>
     public static string FmnistVersion => typeof(Exports).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     private static readonly JsonSerializerOptions Compact = new(JsonFiles.Options) { WriteIndented = false };

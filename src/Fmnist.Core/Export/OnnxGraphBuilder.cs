@@ -10,7 +10,7 @@ namespace Fmnist.Export;
 /// parameter they came from. Layer helpers are generic (conv, batchnorm, relu, add, pools, lstm, linear),
 /// so a new architecture only adds its own wiring.
 /// </summary>
-public sealed class OnnxGraphBuilder
+internal sealed class OnnxGraphBuilder
 {
     public const int Opset = 17;
 
@@ -215,4 +215,4 @@ public sealed class OnnxGraphBuilder
 }
 
 /// <summary>One parameter or buffer copied out of a module: float values and the PyTorch shape.</summary>
-public sealed record Weights(float[] Data, long[] Shape);
+internal sealed record Weights(float[] Data, long[] Shape);

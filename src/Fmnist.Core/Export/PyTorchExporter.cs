@@ -12,6 +12,7 @@ namespace Fmnist.Export;
 /// </summary>
 public static class PyTorchExporter
 {
+    /// <summary>Writes the best weights of the run in <paramref name="modelDir"/> as a PyTorch state_dict to <paramref name="outPath"/> (default: model.pth in the run folder).</summary>
     public static ExportResult Export(string modelDir, string? outPath = null)
     {
         var folder = new RunFolder(modelDir);

@@ -15,7 +15,7 @@ namespace Fmnist.Export;
 /// after the conv with "_bn" appended, because their values are no longer the PyTorch parameter's.
 /// The input is raw pixels; the training normalization ((x/255 - mean)/std) is the first three nodes.
 /// </summary>
-public static class ResNetOnnx
+internal static class ResNetOnnx
 {
     public static void Emit(OnnxGraphBuilder g, ResNetNet net, ModelConfig config, Normalization norm)
     {

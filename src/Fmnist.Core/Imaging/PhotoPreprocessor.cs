@@ -11,6 +11,7 @@ namespace Fmnist.Imaging;
 /// </summary>
 public static class PhotoPreprocessor
 {
+    /// <summary>The largest photo accepted (40 MP): decoding more would take gigabytes.</summary>
     public const long MaxPixels = 40_000_000;
 
     // Downscaling happens in two steps: area-like averaging to 4x the target, then a cubic filter to 28.
@@ -18,6 +19,8 @@ public static class PhotoPreprocessor
     private const int Intermediate = ImageShape.Side * 4;
     private const float SharpenAmount = 0.3f;
 
+    /// <summary>The photo at <paramref name="path"/> (PNG or JPEG) as 784 bytes, like a Fashion-MNIST image.</summary>
+    /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
     public static byte[] Load(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -67,6 +70,7 @@ public static class PhotoPreprocessor
         return Process(gray, width, height);
     }
 
+    /// <summary>A decoded image as 784 bytes, like a Fashion-MNIST image.</summary>
     public static byte[] FromBitmap(SKBitmap bmp)
     {
         ArgumentNullException.ThrowIfNull(bmp);

@@ -3,6 +3,7 @@ namespace Fmnist.Inference;
 /// <summary>What a loaded model tells about itself (for `evaluate --json`, `serve`'s /api/model).</summary>
 /// <param name="Source">The run folder or model file it was loaded from, as the user gave it.</param>
 /// <param name="Runtime">"torchsharp" or "onnxruntime".</param>
+/// <param name="Parameters">The number of trainable parameters.</param>
 /// <param name="Config">The training config (null when the file does not carry one).</param>
 /// <param name="TestAccuracy">From the run's result.json or the file's metadata; null when never scored.</param>
 public sealed record ModelDescription(string Source, string Runtime, long Parameters, Training.TrainConfig? Config, double? TestAccuracy);
@@ -14,9 +15,11 @@ public sealed record ModelDescription(string Source, string Runtime, long Parame
 /// </summary>
 public interface IClassifier : IDisposable
 {
+    /// <summary>Where the model came from and what it is.</summary>
     ModelDescription Description { get; }
 
     /// <summary>N*784 bytes in, N*10 class probabilities (row-major) out.</summary>
+    /// <param name="images">N images of 784 raw pixel bytes each.</param>
     /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
     float[] Probabilities(byte[] images, bool flipTta = false);
 }

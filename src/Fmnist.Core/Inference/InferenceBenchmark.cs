@@ -4,10 +4,10 @@ using Fmnist.Data;
 namespace Fmnist.Inference;
 
 /// <summary>One runtime's figures. Throughput counts whole calls on raw bytes (conversion, normalization, softmax included).</summary>
-public sealed record InferenceSpeed(string Runtime, double Batch1ImagesPerSecond, double Batch256ImagesPerSecond, double P50Ms, double P99Ms,
+internal sealed record InferenceSpeed(string Runtime, double Batch1ImagesPerSecond, double Batch256ImagesPerSecond, double P50Ms, double P99Ms,
     int SingleCalls, int Batches);
 
-public sealed record InferenceBenchmarkResult(string Model, string? OnnxFile, IReadOnlyList<InferenceSpeed> Runtimes, int Threads,
+internal sealed record InferenceBenchmarkResult(string Model, string? OnnxFile, IReadOnlyList<InferenceSpeed> Runtimes, int Threads,
     string Allocator, double PeakRssMb);
 
 /// <summary>
@@ -15,7 +15,7 @@ public sealed record InferenceBenchmarkResult(string Model, string? OnnxFile, IR
 /// single-image calls (latency percentiles; batch-1 throughput is calls per second) and batches of 256.
 /// Each runtime gets warm-up calls first; they run one after another, never at once.
 /// </summary>
-public static class InferenceBenchmark
+internal static class InferenceBenchmark
 {
     public const int BatchSize = 256;
 

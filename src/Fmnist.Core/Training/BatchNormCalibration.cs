@@ -12,7 +12,7 @@ namespace Fmnist.Training;
 /// Only the BatchNorm layers are put in train mode: dropout stays off, so the pass draws no random numbers
 /// and the training run that follows is the same as without calibration.
 /// </summary>
-public static class BatchNormCalibration
+internal static class BatchNormCalibration
 {
     public const int DefaultImages = 8192;
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Fmnist.Training;
 
-public sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesPerSecond, double InferenceImagesPerSecond,
+internal sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesPerSecond, double InferenceImagesPerSecond,
     double RssStartMb, double RssEndMb, int Threads, ResolvedPrecision Precision, long ForwardFlops)
 {
     /// <summary>Arithmetic rate of the training steps: a step costs about 3x the forward pass (forward, and
@@ -18,7 +18,7 @@ public sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesP
 /// Times <see cref="TrainingStep.Run"/>, the step `train` runs (augmentation, standardization, forward,
 /// label-smoothed loss, backward, Adam with the schedule), on real images after a warm-up; then inference.
 /// </summary>
-public static class TrainBenchmark
+internal static class TrainBenchmark
 {
     /// <param name="inferenceImages">Images timed through inference after the steps (0: none).</param>
     public static TrainBenchResult Run(LabeledImages images, TrainConfig config, int batches = 30, int warmup = 3, int inferenceImages = 5000)

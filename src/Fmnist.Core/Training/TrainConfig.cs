@@ -5,41 +5,72 @@ namespace Fmnist.Training;
 
 /// <summary>Constant; cosine decay to zero (after an optional linear warm-up); or one-cycle (PyTorch's
 /// OneCycleLR defaults: cosine rise from lr/25 over the first 30% of steps, then cosine fall to lr/25e4).</summary>
-public enum LrSchedule { Constant, Cosine, OneCycle }
+public enum LrSchedule
+{
+    /// <summary>The base rate throughout.</summary>
+    Constant,
+    /// <summary>Cosine decay from the base rate to zero, after the optional warm-up.</summary>
+    Cosine,
+    /// <summary>Cosine rise to the base rate over 30% of the steps, then cosine fall.</summary>
+    OneCycle,
+}
 
 /// <summary>Adam (the seed's), AdamW (decoupled weight decay), or SGD with Nesterov momentum 0.9.</summary>
-public enum OptimizerKind { Adam, AdamW, Sgd }
+public enum OptimizerKind
+{
+    /// <summary>Adam; weight decay, when set, as an L2 term.</summary>
+    Adam,
+    /// <summary>AdamW: weight decay decoupled from the gradient.</summary>
+    AdamW,
+    /// <summary>SGD with Nesterov momentum 0.9.</summary>
+    Sgd,
+}
 
 /// <summary>Everything that defines a training run. Defaults (one place) are the seed's best configuration.</summary>
 public sealed record TrainConfig
 {
+    /// <summary>The preset this config started from (<see cref="Presets"/>); recorded, not applied.</summary>
     public string Preset { get; init; } = "seed";
+    /// <summary>The network: architecture and its sizes.</summary>
     public ModelConfig Model { get; init; } = new();
+    /// <summary>Ranges and probabilities of the augmentations.</summary>
     public AugmentConfig Augmentation { get; init; } = new();
+    /// <summary>When augmentation happens: one offline copy, fresh every epoch, crop and flip, or none.</summary>
     public AugmentMode Augment { get; init; } = AugmentMode.Offline;
+    /// <summary>Images per optimisation step.</summary>
     public int BatchSize { get; init; } = 256;
+    /// <summary>Passes over the training images.</summary>
     public int Epochs { get; init; } = 10;
+    /// <summary>The base (peak) learning rate.</summary>
     public double LearningRate { get; init; } = 1e-3;
+    /// <summary>How the learning rate changes over the steps.</summary>
     public LrSchedule Schedule { get; init; } = LrSchedule.Cosine;
     /// <summary>Cosine schedule: share of all steps spent rising linearly from 0 to the base rate first.</summary>
     public double Warmup { get; init; }
+    /// <summary>The optimizer.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    /// <summary>Weight decay (decoupled for AdamW, L2 otherwise); 0 = none.</summary>
     public double WeightDecay { get; init; }
     /// <summary>Decay of an exponential moving average of the weights, used for validation and the saved
     /// model; 0 turns it off.</summary>
     public double Ema { get; init; }
     /// <summary>Format of the training step's arithmetic (weights and optimizer stay fp32).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
+    /// <summary>Label smoothing of the cross-entropy loss; 0 = none.</summary>
     public double LabelSmoothing { get; init; }
     /// <summary>Share of the training images held out for validation. 0 trains on all of them and keeps the
     /// last epoch: a final fit once the settings were chosen on a validation run.</summary>
     public double ValidationFraction { get; init; } = 0.2;
 
+    /// <summary>True when validation images are held out.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool HasValidation => ValidationFraction > 0;
+    /// <summary>Seeds the split, shuffling, augmentation and initialisation: the same config trains the same weights.</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>Use only the first N training images (before the split); null = all 60,000.</summary>
     public int? TrainLimit { get; init; }
 
+    /// <summary>Checks the settings; throws <see cref="FmnistException"/> naming the first bad one.</summary>
     public void Validate()
     {
         Model.Validate();
@@ -64,8 +95,10 @@ public sealed record TrainConfig
 /// <summary>Named starting points. "seed" is the seed's recipe; "improved" goes beyond it and is reported beside it.</summary>
 public static class Presets
 {
+    /// <summary>The preset names: seed, improved, best.</summary>
     public static readonly IReadOnlyList<string> Names = ["seed", "improved", "best"];
 
+    /// <summary>The preset called <paramref name="name"/>; throws <see cref="FmnistException"/> for an unknown name.</summary>
     public static TrainConfig Get(string name) => name switch
     {
         // The seed's recipe in the precision this CPU computes fastest: bf16 where native (Zen 4: 1,212 against

@@ -88,6 +88,7 @@ public static class Trainer
             correct += r.Correct;
             seen += count;
             lr = r.LearningRate;
+            progress.StepDone((long)(epoch - 1) * batches + b, r.Loss, r.LearningRate);
             progress.BatchDone(b + 1, lossSum / seen, seen / epochWatch.Elapsed.TotalSeconds);
         }
         double trainSeconds = epochWatch.Elapsed.TotalSeconds;
