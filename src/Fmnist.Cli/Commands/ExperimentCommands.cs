@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Fmnist.Data;
 using Fmnist.Experiments;
+using Fmnist.Experiments.Search;
 using Fmnist.Training;
 using Spectre.Console;
 
@@ -12,23 +14,69 @@ internal static class ExperimentCommands
     {
         var dataDir = Common.DataDir();
         var json = Common.Json();
-        var grid = new Option<string>("--grid") { Description = "Grid file (JSON): trials and/or axes to cross, optionally the preset and shared settings they start from; configs/seed-grid.json holds the seed's 8 rows, configs/ablation.json the best recipe's ablation", Required = true };
-        var output = new Option<string>("--out") { Description = "Sweep folder (trials/NAME per trial, best_model/, sweep.md/csv/json, val_curves.png)", DefaultValueFactory = _ => Path.Combine("runs", "sweep") };
+        var grid = new Option<string?>("--grid") { Description = "Sweep file (JSON): trials, axes to cross and/or a space to sample, optionally the preset and shared settings they start from, successive halving; configs/seed-grid.json holds the seed's 8 rows, configs/ablation.json the best recipe's ablation, configs/search.json a sampled search (docs/scale.md) [default: the search already in --out]" };
+        var output = new Option<string>("--out") { Description = "Sweep folder (search.json, trials/NAME per trial, claims/, best_model/, sweep.md/csv/json, val_curves.png); may be shared by workers on several machines", DefaultValueFactory = _ => Path.Combine("runs", "sweep") };
         var epochs = new Option<int?>("--epochs") { Description = $"Epochs per trial [default: the grid file's, else its preset's ({Presets.Get("seed").Epochs} for seed)]" };
         var trainLimit = Common.Limit("--train-limit", "training");
         var testLimit = Common.Limit("--test-limit", "test");
-        var command = new Command("sweep", "Train every trial of a grid; finished trials are skipped, an interrupted one resumes; best by validation accuracy")
-            { dataDir, json, grid, output, epochs, trainLimit, testLimit };
+        var trials = new Option<int?>("--trials") { Description = "Trials to sample from the file's space [default: the file's \"samples\"]" };
+        var samplerSeed = new Option<int?>("--sampler-seed") { Description = $"Seed of the sampler: the same file and seed give the same trials [default: the file's \"sampler_seed\", else {SweepGrid.DefaultSamplerSeed}]" };
+        var trialIndex = new Option<int?>("--trial-index") { Description = "Run trial I (0-based) alone, into the shared folder, then exit; given without a number, I is $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX [default: all trials]", Arity = ArgumentArity.ZeroOrOne };
+        var worker = new Option<bool>("--worker") { Description = "Claim and run jobs whose turn has come until the search is complete; any number of workers may share --out [default: False]" };
+        var collect = new Option<bool>("--collect") { Description = "Train nothing: write the complete search's table and copy its best trial (by validation accuracy) to best_model/ [default: False]" };
+        var staleAfter = new Option<double>("--stale-after") { Description = "Seconds without a heartbeat after which a claim of a worker on another machine is retaken (a dead process on this machine is noticed at once)", DefaultValueFactory = _ => WorkerOptions.DefaultStaleAfter.TotalSeconds };
+        var command = new Command("sweep", "Train every trial of a grid or sampled search (optionally with successive halving), in this process or as array tasks and workers sharing the folder; finished trials are skipped, an interrupted one resumes; best by validation accuracy")
+            { dataDir, json, grid, output, epochs, trainLimit, testLimit, trials, samplerSeed, trialIndex, worker, collect, staleAfter };
         command.SetAction(parse =>
         {
             bool asJson = parse.GetValue(json);
-            var gridFile = SweepGrid.Load(parse.GetValue(grid)!);
-            var trials = gridFile.Expand();
-            var baseConfig = TrainOptions.Validated(new ConfigOverrides { Epochs = parse.GetValue(epochs), TrainLimit = parse.GetValue(trainLimit) }
-                .Apply(gridFile.BaseConfig()));
-            var loaded = Common.Load(parse.GetValue(dataDir));
-            var sweep = Sweep.Run(loaded.Data, trials, baseConfig, parse.GetValue(output)!,
-                (name, i, n) => new TrainingView(io, asJson) { Prefix = $"[{i}/{n} {name}] " }, parse.GetValue(testLimit));
+            var outDir = parse.GetValue(output)!;
+            bool oneTrial = parse.GetResult(trialIndex) is not null;
+            if (new[] { oneTrial, parse.GetValue(worker), parse.GetValue(collect) }.Count(b => b) > 1)
+                throw new UsageException("--trial-index, --worker and --collect are different ways to run a sweep: give one of them");
+            if (parse.GetValue(staleAfter) is not (> 0 and < 1e6) and var stale) throw new UsageException($"--stale-after must be a positive number of seconds, got {stale}");
+            var plan = Plan(parse, grid, outDir, epochs, trainLimit, testLimit, trials, samplerSeed);
+            if (parse.GetValue(collect))
+            {
+                Render(Sweep.Collect(plan, outDir), asJson);
+                return 0;
+            }
+            var lines = asJson ? io.Stderr : io.Stdout;
+            ITrainingProgress ProgressFor(SearchJob j) => new TrainingView(io, asJson)
+            {
+                Prefix = $"[{j.Trial.Index + 1}/{plan.Trials.Count} {j.Trial.Name}{(plan.Stages > 1 ? $", stage {j.Stage + 1}/{plan.Stages}" : "")}] ",
+            };
+            var options = new WorkerOptions(TimeSpan.FromSeconds(parse.GetValue(staleAfter)), ProgressFor: ProgressFor, Log: m => lines.WriteLine(m));
+            Dataset LoadData() => Common.Load(parse.GetValue(dataDir)).Data;
+            if (!oneTrial && !parse.GetValue(worker))
+            {
+                Render(Sweep.Run(LoadData(), plan, outDir, ProgressFor, options.StaleAfter, options.Log), asJson);
+                return 0;
+            }
+            int? only = oneTrial ? TrialIndex(parse.GetValue(trialIndex)) : null;
+            var report = new SearchRunner(plan, outDir, LoadData, options with { OnlyTrial = only, WaitForRungs = !oneTrial }).Run();
+            if (asJson)
+            {
+                io.WriteJson(new
+                {
+                    directory = Path.GetFullPath(outDir), mode = oneTrial ? "trial" : "worker", trial_index = only, worker = ClaimStore.WorkerId,
+                    jobs = report.Ran.Select(r => new { trial = r.Trial, name = r.Name, stage = r.Stage, from_epoch = r.FromEpoch, to_epoch = r.ToEpoch, outcome = r.Outcome, seconds = r.Seconds }),
+                    complete = report.Complete, pending = report.Pending, note = report.Note,
+                });
+                return 0;
+            }
+            foreach (var r in report.Ran)
+                io.Stdout.WriteLine($"trial {r.Trial} {r.Name}: epochs {r.FromEpoch + 1}-{r.ToEpoch} {r.Outcome} ({r.Seconds:F0} s)");
+            io.Stdout.WriteLine(report.Complete
+                ? $"The search is complete: `fmnist sweep --collect --out {outDir}` writes its table."
+                : $"{report.Pending} of {plan.Trials.Count} trials pending{(report.Note.Length > 0 ? $"; {report.Note}" : "")}." +
+                  (oneTrial && plan.Halving is not null ? " Later rungs run in `--worker` processes (or rerun this once every trial has reached the rung)." : ""));
+            return 0;
+        });
+        return command;
+
+        void Render(SweepResult sweep, bool asJson)
+        {
             if (asJson)
             {
                 io.WriteJson(new
@@ -38,18 +86,53 @@ internal static class ExperimentCommands
                     best_model = sweep.BestModelDir,
                     trials = sweep.Trials.Select(t => new
                     {
-                        name = t.Name, changes = SweepReport.Describe(t.Changes), val_accuracy = t.Result.ValAccuracy, test_accuracy = t.Result.TestAccuracy,
+                        name = t.Name, changes = SweepReport.Describe(t.Changes), outcome = SweepReport.Snake(t.Outcome), epochs = t.Result.History.Count,
+                        val_accuracy = t.Result.ValAccuracy, test_accuracy = SweepReport.Measured(t.Result.TestAccuracy),
                         seed_accuracy = SweepReport.SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped,
                     }),
                 });
-                return 0;
+                return;
             }
             io.Stdout.WriteLine();
             io.Stdout.Write(SweepReport.Markdown(sweep));
             io.Stdout.WriteLine($"Tables and val_curves.png in {sweep.Directory}");
-            return 0;
-        });
-        return command;
+        }
+    }
+
+    /// <summary>The search from --grid and its options (published to the folder), or, without --grid, the folder's own.</summary>
+    private static SearchPlan Plan(ParseResult parse, Option<string?> grid, string outDir, Option<int?> epochs, Option<int?> trainLimit,
+        Option<int?> testLimit, Option<int?> trials, Option<int?> samplerSeed)
+    {
+        if (parse.GetValue(grid) is not { } gridPath)
+        {
+            foreach (var o in new Option[] { epochs, trainLimit, testLimit, trials, samplerSeed })
+                if (parse.GetResult(o) is not null) throw new UsageException($"{o.Name} needs --grid (without it, the search in {outDir}/search.json is run as it is)");
+            return SearchPlan.Read(outDir) ?? throw new UsageException($"--grid is required: {outDir} holds no search yet (no search.json)");
+        }
+        var file = SweepGrid.Load(gridPath);
+        var baseConfig = TrainOptions.Validated(new ConfigOverrides { Epochs = parse.GetValue(epochs), TrainLimit = parse.GetValue(trainLimit) }
+            .Apply(file.BaseConfig()));
+        SearchPlan plan;
+        try
+        {
+            plan = SearchPlan.Create(file.AllTrials(parse.GetValue(trials), parse.GetValue(samplerSeed)), baseConfig, file.Halving, parse.GetValue(testLimit));
+        }
+        catch (FmnistException e)
+        {
+            throw new FmnistException($"{gridPath}: {e.Message}");
+        }
+        plan.Publish(outDir);
+        return plan;
+    }
+
+    /// <summary>--trial-index's number, or the array task's index that Slurm or a Kubernetes Indexed Job sets.</summary>
+    private static int TrialIndex(int? given)
+    {
+        if (given is { } i) return i;
+        foreach (var name in new[] { "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX" })
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+                return int.TryParse(value, out int v) ? v : throw new UsageException($"--trial-index: ${name} is '{value}', not a number");
+        throw new UsageException("--trial-index without a number takes $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX, and neither is set");
     }
 
     public static Command ReproduceCommand(CliIo io)

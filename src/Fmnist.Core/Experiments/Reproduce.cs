@@ -46,9 +46,10 @@ public static class Reproduce
 {
     public static ReproduceResults Run(ReproduceOptions o, IStepProgress progress)
     {
-        Directory.CreateDirectory(o.OutDir);
+        using var folderLock = FolderLock.Acquire(o.OutDir);
         var steps = new List<StepTiming>();
-        var baseConfig = o.Quick ? new TrainConfig { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : new TrainConfig();
+        var seed = Presets.Get("seed");
+        var baseConfig = o.Quick ? seed with { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : seed;
         var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new ConfigOverrides()];
         // Estimates from this machine's own speed (a few seconds), never from another CPU's figures.
         var speed = SpeedProbe.Measure(baseConfig);
@@ -105,7 +106,7 @@ public static class Reproduce
         var final = Step(Command(ReproduceStep.Evaluate), () =>
         {
             var report = EvaluationWorkflow.Evaluate(best.ModelDir, data.Test, o.OutDir);
-            File.Copy(new RunFolder(best.ModelDir).CurvesPath, Path.Combine(o.OutDir, "curves.png"), overwrite: true);
+            AtomicFile.Write(Path.Combine(o.OutDir, "curves.png"), tmp => File.Copy(new RunFolder(best.ModelDir).CurvesPath, tmp));
             return new ReproduceResults
             {
                 Quick = o.Quick,

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Fmnist.Experiments.Search;
 using Fmnist.Training;
 
 namespace Fmnist.Experiments;
@@ -26,10 +27,13 @@ public static class TrialNames
 }
 
 /// <summary>
-/// A sweep grid file: either a list of trials, or axes whose values are crossed (or both: the trials,
-/// then the crossed axes), e.g. <c>{"trials":[{"batch_size":256,"lstm":128}]}</c> or
-/// <c>{"axes":{"batch_size":[128,256],"lstm":[128,256]}}</c>. Optionally the preset the trials start
-/// from (default seed) and settings shared by every trial, e.g. <c>{"preset":"best","base":{"epochs":8},...}</c>.
+/// A sweep file: a list of trials, axes whose values are crossed, a space to sample trials from, or any of
+/// them together (the trials, then the crossed axes, then the samples), e.g.
+/// <c>{"trials":[{"batch_size":256,"lstm":128}]}</c>, <c>{"axes":{"batch_size":[128,256],"lstm":[128,256]}}</c> or
+/// <c>{"space":{"learning_rate":{"log_uniform":[0.0003,0.003]},"lstm":{"choice":[128,256,512]}},"samples":16}</c>
+/// (distributions: <see cref="Distribution"/>). Optionally the preset the trials start from (default seed),
+/// settings shared by every trial (<c>"base":{"epochs":8}</c>), the sampler's seed (<c>"sampler_seed"</c>,
+/// default 1) and successive halving (<c>"halving":{"rungs":[1,3],"eta":3}</c>, see <see cref="Halving"/>).
 /// </summary>
 public sealed record SweepGrid
 {
@@ -37,6 +41,15 @@ public sealed record SweepGrid
     public ConfigOverrides? Base { get; init; }
     public IReadOnlyList<ConfigOverrides>? Trials { get; init; }
     public Dictionary<string, JsonElement[]>? Axes { get; init; }
+    public Dictionary<string, JsonElement>? Space { get; init; }
+
+    /// <summary>How many trials to sample from <see cref="Space"/> (the command line's --trials overrides it).</summary>
+    public int? Samples { get; init; }
+
+    public int? SamplerSeed { get; init; }
+    public Halving? Halving { get; init; }
+
+    public const int DefaultSamplerSeed = 1;
 
     /// <summary>The configuration every trial starts from: the preset, then the grid's base settings.</summary>
     public TrainConfig BaseConfig() => (Base ?? new ConfigOverrides()).Apply(Presets.Get(Preset ?? "seed"));
@@ -56,7 +69,10 @@ public sealed record SweepGrid
         }
         try
         {
-            if (grid.Expand().Count == 0) throw new FmnistException("the grid has no trials");
+            grid.Halving?.Validate(int.MaxValue); // against the epochs once the command line has set them
+            if (grid.Space is not null) SearchSpace.Parse(grid.Space);
+            else if (grid.Samples is not null) throw new FmnistException("\"samples\" needs a \"space\" to sample from");
+            if (grid.Space is null && grid.Expand().Count == 0) throw new FmnistException("the grid has no trials");
             grid.BaseConfig();
         }
         catch (FmnistException e)
@@ -64,6 +80,22 @@ public sealed record SweepGrid
             throw new FmnistException($"{path}: {e.Message}");
         }
         return grid;
+    }
+
+    /// <summary>
+    /// Every trial: the listed ones, the cross product of the axes, then <paramref name="samples"/> (default:
+    /// the file's) drawn from the space with <paramref name="samplerSeed"/> (default: the file's, else 1).
+    /// </summary>
+    public IReadOnlyList<ConfigOverrides> AllTrials(int? samples = null, int? samplerSeed = null)
+    {
+        var listed = Expand();
+        if (Space is null)
+        {
+            if (samples is not null) throw new FmnistException("the number of trials to sample needs a \"space\" in the sweep file");
+            return listed;
+        }
+        int count = samples ?? Samples ?? throw new FmnistException("the space needs a number of trials: \"samples\" in the file, or --trials");
+        return [.. listed, .. SearchSpace.Parse(Space).Sample(count, samplerSeed ?? SamplerSeed ?? DefaultSamplerSeed, listed)];
     }
 
     /// <summary>The trials in file order, then the cross product of the axes, without duplicates.</summary>

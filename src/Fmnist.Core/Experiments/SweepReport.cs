@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Fmnist.Experiments.Search;
 
 namespace Fmnist.Experiments;
 
@@ -8,10 +9,31 @@ public static class SweepReport
 {
     /// <summary>The seed's table when every trial is a CNN+LSTM; otherwise one row per trial with what it changes.</summary>
     public static string Markdown(SweepResult sweep) =>
-        (sweep.Trials.All(t => t.Result.Config.Model.Arch == Models.CnnLstm.ModelArch.CnnLstm)
-            ? Table(sweep.Trials.Select(t => (t.Result, ReferenceEquals(t, sweep.Best))))
+        (SeedColumnsSuffice(sweep)
+            ? Table(sweep.Trials.Select(t => (t.Result, ReferenceEquals(t, sweep.Best), t.Outcome)))
             : ChangesTable(sweep)) + "\n"
-        + $"Best by validation accuracy (bold): {sweep.Best.Name}, copied to `best_model/`.\n";
+        + $"Best by validation accuracy (bold): {sweep.Best.Name}, copied to `best_model/`.\n"
+        + (sweep.Trials.Count(t => t.Outcome == TrialOutcome.Stopped) is > 0 and var stopped
+            ? $"{stopped} of {sweep.Trials.Count} trials were stopped early by successive halving; the test set was scored for finished trials only.\n"
+            : "");
+
+    private static readonly string[] SeedColumns = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
+
+    /// <summary>Every trial a CNN+LSTM that changes nothing but the seed's five columns.</summary>
+    private static bool SeedColumnsSuffice(SweepResult sweep) =>
+        sweep.Trials.All(t => t.Result.Config.Model.Arch == Models.CnnLstm.ModelArch.CnnLstm
+            && (t.Changes is null || SetKeys(t.Changes).All(SeedColumns.Contains)));
+
+    private static IEnumerable<string> SetKeys(Training.ConfigOverrides o) =>
+        System.Text.Json.JsonSerializer.SerializeToNode(o, Training.ConfigOverrides.Json)!.AsObject().Where(kv => kv.Value is not null).Select(kv => kv.Key);
+
+    /// <summary>Epochs trained, and why fewer than planned when they are.</summary>
+    public static string Epochs(RunResult r, TrialOutcome outcome) => outcome switch
+    {
+        TrialOutcome.Stopped => $"{r.History.Count} (stopped)",
+        TrialOutcome.Diverged => $"{r.History.Count} (diverged)",
+        _ => r.History.Count.ToString(CultureInfo.InvariantCulture),
+    };
 
     /// <summary>Trial by trial: the settings it changes from the base (e.g. an ablation's removed part).</summary>
     public static string ChangesTable(SweepResult sweep)
@@ -22,7 +44,7 @@ public static class SweepReport
         foreach (var t in sweep.Trials)
         {
             string B(string s) => ReferenceEquals(t, sweep.Best) ? $"**{s}**" : s;
-            sb.AppendLine($"| {B(Describe(t.Changes))} | {t.Result.History.Count} | {B(P(t.Result.ValAccuracy))} | {P(t.Result.TestAccuracy)} | " +
+            sb.AppendLine($"| {B(Describe(t.Changes))} | {Epochs(t.Result, t.Outcome)} | {B(P(t.Result.ValAccuracy))} | {P(t.Result.TestAccuracy)} | " +
                           $"{(t.Result.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture)} |");
         }
         return sb.ToString();
@@ -40,17 +62,19 @@ public static class SweepReport
     }
 
     /// <summary>The seed's hyperparameter table (its column names) with our validation and test accuracy; the best row bold.</summary>
-    public static string Table(IEnumerable<(RunResult Run, bool Best)> rows)
+    public static string Table(IEnumerable<(RunResult Run, bool Best)> rows) => Table(rows.Select(r => (r.Run, r.Best, TrialOutcome.Finished)));
+
+    public static string Table(IEnumerable<(RunResult Run, bool Best, TrialOutcome Outcome)> rows)
     {
         var sb = new StringBuilder();
         sb.AppendLine("| Batch size | 1st Dropout rate | 2nd Dropout rate | Size of LSTM layer | Size of 1st Dense layer | Epochs | Validation accuracy | Test accuracy | Seed's accuracy | Minutes |");
         sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var (run, best) in rows)
+        foreach (var (run, best, outcome) in rows)
         {
             var c = run.Config;
             string B(string s) => best ? $"**{s}**" : s;
             sb.AppendLine($"| {B(c.BatchSize.ToString())} | {B(F(c.Model.Dropout1))} | {B(F(c.Model.Dropout2))} | {B(c.Model.Lstm.ToString())} | {B(c.Model.Dense.ToString())} | " +
-                          $"{run.History.Count} | {B(P(run.ValAccuracy))} | {B(P(run.TestAccuracy))} | {(SeedAccuracy(run) is { } s ? P(s) : "-")} | " +
+                          $"{Epochs(run, outcome)} | {B(P(run.ValAccuracy))} | {B(P(run.TestAccuracy))} | {(SeedAccuracy(run) is { } s ? P(s) : "-")} | " +
                           $"{(run.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture)} |");
         }
         return sb.ToString();
@@ -68,12 +92,12 @@ public static class SweepReport
     {
         var dir = sweep.Directory;
         AtomicFile.WriteAllText(Path.Combine(dir, "sweep.md"), Markdown(sweep));
-        var csv = new StringBuilder("batch_size,dropout1,dropout2,lstm,dense,epochs,val_accuracy,test_accuracy,seed_accuracy,minutes,skipped\n");
+        var csv = new StringBuilder("batch_size,dropout1,dropout2,lstm,dense,epochs,val_accuracy,test_accuracy,seed_accuracy,minutes,skipped,outcome,name,changes\n");
         foreach (var t in sweep.Trials)
         {
             var c = t.Result.Config;
             csv.AppendLine(FormattableString.Invariant(
-                $"{c.BatchSize},{c.Model.Dropout1},{c.Model.Dropout2},{c.Model.Lstm},{c.Model.Dense},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{t.Result.TestAccuracy:F4},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped}"));
+                $"{c.BatchSize},{c.Model.Dropout1},{c.Model.Dropout2},{c.Model.Lstm},{c.Model.Dense},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{(double.IsNaN(t.Result.TestAccuracy) ? "" : t.Result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture))},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped},{Snake(t.Outcome)},{t.Name},\"{Describe(t.Changes)}\""));
         }
         AtomicFile.WriteAllText(Path.Combine(dir, "sweep.csv"), csv.ToString());
         JsonFiles.Write(Path.Combine(dir, "sweep.json"), new
@@ -84,8 +108,8 @@ public static class SweepReport
             {
                 name = t.Name, changes = Describe(t.Changes), batch_size = t.Result.Config.BatchSize, dropout1 = t.Result.Config.Model.Dropout1,
                 dropout2 = t.Result.Config.Model.Dropout2, lstm = t.Result.Config.Model.Lstm, dense = t.Result.Config.Model.Dense,
-                epochs = t.Result.History.Count, val_accuracy = t.Result.ValAccuracy, test_accuracy = t.Result.TestAccuracy,
-                seed_accuracy = SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped, model_dir = t.Result.ModelDir,
+                epochs = t.Result.History.Count, val_accuracy = t.Result.ValAccuracy, test_accuracy = Measured(t.Result.TestAccuracy),
+                seed_accuracy = SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped, outcome = Snake(t.Outcome), model_dir = t.Result.ModelDir,
             }),
         });
         Reports.Plots.SaveLines("Validation accuracy per epoch, all trials", "Epoch", "Validation accuracy (%)",
@@ -94,7 +118,13 @@ public static class SweepReport
     }
 
     public static string F(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
-    public static string P(double v) => (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
+    /// <summary>A percentage; "-" for NaN (a stopped trial's test accuracy: not measured).</summary>
+    public static string P(double v) => double.IsNaN(v) ? "-" : (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>Null for NaN, a stopped trial's unmeasured test accuracy.</summary>
+    public static double? Measured(double v) => double.IsNaN(v) ? null : v;
+
+    public static string Snake(TrialOutcome o) => o.ToString().ToLowerInvariant();
 
     public static string P(double? v) => v is { } x ? P(x) : "-";
 }

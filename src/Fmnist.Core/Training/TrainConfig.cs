@@ -101,7 +101,10 @@ public static class Presets
     /// <summary>The preset called <paramref name="name"/>; throws <see cref="FmnistException"/> for an unknown name.</summary>
     public static TrainConfig Get(string name) => name switch
     {
-        "seed" => new TrainConfig(),
+        // The seed's recipe in the precision this CPU computes fastest: bf16 where native (Zen 4: 1,212 against
+        // 798 training images/s; a full run reached validation 93.93% against fp32's 94.03%, test 93.54% against
+        // 93.36%: within noise), fp32 elsewhere.
+        "seed" => new TrainConfig { Precision = Precision.Auto },
         // Fresh augmentation every epoch instead of one fixed copy, half the images left clean each time
         // (as in the seed's doubled set), softer shear, label smoothing, and 25 epochs of 48,000 images
         // (the same number of steps as 12.5 seed epochs). With 15 epochs it was still improving when the
