@@ -15,9 +15,13 @@ public sealed record PredictResponse(IReadOnlyList<ImagePrediction> Predictions,
 /// <summary>A random test image, its true class and the model's prediction for it (no preprocessing: it is already 28x28).</summary>
 public sealed record SampleResponse(int Index, int Label, string TrueClass, ImagePrediction Prediction, int BatchImages, double InferenceMs, double TotalMs);
 
-public sealed record BatchingSettings(int MaxImages, double WaitMs);
+/// <param name="QueueLimit">Requests that may wait for a pass; more get 503.</param>
+/// <param name="DeadlineMs">A request not answered in this time gets 504.</param>
+public sealed record BatchingSettings(int MaxImages, double WaitMs, int QueueLimit, int DeadlineMs);
 
 public sealed record ModelResponse(IReadOnlyList<string> Classes, string Source, string Runtime, long Parameters,
     double? TestAccuracy, TrainConfig? Config, BatchingSettings Batching, int? TestSamples);
 
-public sealed record HealthResponse(string Status);
+/// <param name="InFlight">Requests for the model being handled now (reading, decoding, queued or in a pass).</param>
+/// <param name="Queued">Of those, the ones waiting for a forward pass (refused beyond --queue-limit).</param>
+public sealed record HealthResponse(string Status, int InFlight, int Queued);

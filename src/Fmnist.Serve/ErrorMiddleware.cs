@@ -39,9 +39,13 @@ internal static class ErrorMiddleware
             // Kestrel's own limits (a body above MaxRequestBodySize, a malformed chunk).
             await Write(context, e.StatusCode, e.StatusCode == 413 ? "payload_too_large" : "bad_request", e.Message);
         }
+        catch (QueueFullException e)
+        {
+            await Write(context, 503, "overloaded", e.Message, RetryAfter);
+        }
         catch (ServerStoppingException e)
         {
-            await Write(context, 503, "shutting_down", e.Message);
+            await Write(context, 503, "shutting_down", e.Message, RetryAfter);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -54,7 +58,10 @@ internal static class ErrorMiddleware
         }
     }
 
-    private static async Task Write(HttpContext context, int status, string error, string message)
+    // Refused for load, not for what was sent: the client may try again, after this many seconds.
+    private static readonly (string, string) RetryAfter = ("Retry-After", ServeLimits.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    internal static async Task Write(HttpContext context, int status, string error, string message, (string Name, string Value)? header = null)
     {
         if (context.Response.HasStarted)
         {
@@ -63,6 +70,7 @@ internal static class ErrorMiddleware
         }
         context.Response.Clear();
         context.Response.StatusCode = status;
+        if (header is { } h) context.Response.Headers[h.Name] = h.Value;
         await context.Response.WriteAsJsonAsync(new ErrorBody(status, error, message), ServeHost.Json);
     }
 }

@@ -5,10 +5,14 @@ using Fmnist.Data;
 using Fmnist.Imaging;
 using Fmnist.Inference;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,17 +32,36 @@ public sealed class ServeHost : IAsyncDisposable
     private readonly PredictionBatcher _batcher;
     private readonly IClassifier _model;
     private readonly ServeOptions _options;
+    private readonly ServeLimits _limits;
+    private int _inFlight;
+    private ListenerSwitch? _listeners;
+    private volatile bool _stopping;
 
     public ServeHost(IClassifier model, ServeOptions options)
     {
         options.Validate();
         _model = model;
         _options = options;
-        _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs);
+        _limits = options.Limit;
+        _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = ServeOptions.MaxBodyBytes);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            // Against slow clients: headers trickled in, bodies dribbled, idle connections held open, connection floods.
+            k.Limits.MaxRequestBodySize = ServeOptions.MaxBodyBytes;
+            k.Limits.RequestHeadersTimeout = _limits.Headers;
+            k.Limits.KeepAliveTimeout = _limits.KeepAlive;
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(_limits.MinBodyBytesPerSecond, _limits.Grace);
+            k.Limits.MaxConcurrentConnections = _limits.MaxConnections;
+            k.AddServerHeader = false;
+        });
+        // SIGTERM: Kestrel stops accepting connections and waits this long for the requests in flight to be answered.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = _limits.DrainTimeout);
+        builder.Services.RemoveAll<IConnectionListenerFactory>();
+        builder.Services.AddSingleton<IConnectionListenerFactory>(sp =>
+            _listeners = new ListenerSwitch(ActivatorUtilities.CreateInstance<SocketTransportFactory>(sp)));
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -54,7 +77,9 @@ public sealed class ServeHost : IAsyncDisposable
         });
         builder.Services.AddOpenApi();
         _app = builder.Build();
+        _app.Use(CloseWhenStopping);
         _app.Use(ErrorMiddleware.Handle);
+        if (options.ApiKey is { } key) _app.Use(new ApiKeyCheck(key).Handle);
         _app.MapOpenApi();
         Map(_app);
     }
@@ -65,26 +90,65 @@ public sealed class ServeHost : IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancel = default) => _app.StartAsync(cancel);
 
-    /// <summary>Serves until Ctrl-C / SIGTERM or <paramref name="cancel"/>.</summary>
-    public Task WaitForShutdownAsync(CancellationToken cancel = default) => _app.WaitForShutdownAsync(cancel);
+    /// <summary>Serves until Ctrl-C / SIGTERM or <paramref name="cancel"/>, then stops as <see cref="DrainAsync"/> says.</summary>
+    public async Task WaitForShutdownAsync(CancellationToken cancel = default)
+    {
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lifetime = _app.Services.GetRequiredService<IHostApplicationLifetime>();
+        using (lifetime.ApplicationStopping.Register(() => stop.TrySetResult()))
+        using (cancel.Register(() => stop.TrySetResult()))
+            await stop.Task;
+        await DrainAsync();
+    }
+
+    /// <summary>
+    /// Stops without losing a request: new connections are refused at once; answers from now on close their
+    /// connection; requests already on their way over open connections get up to <see cref="ServeLimits.Linger"/> to
+    /// arrive; then Kestrel answers every request it holds (within the drain timeout) and closes what is left.
+    /// </summary>
+    public async Task DrainAsync()
+    {
+        _stopping = true;
+        if (_listeners is { } listeners)
+        {
+            await listeners.StopAcceptingAsync();
+            var until = Stopwatch.GetTimestamp() + (long)(_limits.Linger.TotalSeconds * Stopwatch.Frequency);
+            while (listeners.Open > 0 && Stopwatch.GetTimestamp() < until) await Task.Delay(10);
+
+        }
+        await _app.StopAsync();
+    }
+
+    private Task CloseWhenStopping(HttpContext context, RequestDelegate next)
+    {
+        // Checked as the answer starts, so a request that arrived before the stop also closes its connection after it.
+        context.Response.OnStarting(static state =>
+        {
+            var (host, ctx) = ((ServeHost, HttpContext))state;
+            if (host._stopping) ctx.Response.Headers.Connection = "close";
+            return Task.CompletedTask;
+        }, (this, context));
+        return next(context);
+    }
 
     private void Map(WebApplication app)
     {
         foreach (var asset in PageAssets.All)
             app.MapGet(asset.Path, () => Results.Bytes(asset.Bytes, asset.ContentType)).ExcludeFromDescription();
 
-        app.MapGet("/health", () => new HealthResponse("ok")).WithSummary("Liveness: the model is loaded and the server answers");
+        app.MapGet("/health", () => new HealthResponse("ok", Volatile.Read(ref _inFlight), _batcher.Queued))
+            .WithSummary("Liveness: the model is loaded and the server answers; with the model requests in flight and queued now");
 
         app.MapGet("/api/model", () =>
         {
             var d = _model.Description;
             return new ModelResponse(ClassNames.All, d.Source, d.Runtime, d.Parameters, d.TestAccuracy, d.Config,
-                new BatchingSettings(_options.Batch, _options.BatchWaitMs), _options.Samples?.Count);
+                new BatchingSettings(_options.Batch, _options.BatchWaitMs, _limits.QueueLimit, _limits.DeadlineMs), _options.Samples?.Count);
         }).WithSummary("The served model: classes, source, runtime, parameter count, training config, test accuracy");
 
         app.MapGet("/api/samples/random", RandomSample)
             .WithSummary("A random Fashion-MNIST test image with its true class and the model's top 3")
-            .Produces<SampleResponse>().Produces<ErrorBody>(503);
+            .Produces<SampleResponse>().Produces<ErrorBody>(503).Produces<ErrorBody>(504);
 
         app.MapPost("/api/predict", Predict)
             .DisableAntiforgery()
@@ -99,32 +163,56 @@ public sealed class ServeHost : IAsyncDisposable
             .WithDescription("Each image is preprocessed like `fmnist predict` (grayscale, background to black, cropped, 28x28). "
                              + "Concurrent requests share forward passes (dynamic batching).")
             .Produces<PredictResponse>()
-            .Produces<ErrorBody>(400).Produces<ErrorBody>(413).Produces<ErrorBody>(415);
+            .Produces<ErrorBody>(400).Produces<ErrorBody>(413).Produces<ErrorBody>(415).Produces<ErrorBody>(503).Produces<ErrorBody>(504);
     }
 
-    private async Task<PredictResponse> Predict(HttpRequest request, CancellationToken cancel)
+    private Task<PredictResponse> Predict(HttpRequest request) => WithinDeadline(request.HttpContext, async cancel =>
     {
         long start = Stopwatch.GetTimestamp();
         var uploads = await UploadReader.ReadAsync(request, cancel);
         // Decoding runs on the request's own thread, in parallel with other requests; only inference is batched.
         var images = uploads.Select(u => PhotoPreprocessor.FromBytes(u.Bytes, u.Name)).ToList();
-        var result = await _batcher.PredictAsync(images.SelectMany(i => i).ToArray()).WaitAsync(cancel);
+        var result = await _batcher.PredictAsync(images.SelectMany(i => i).ToArray(), cancel).WaitAsync(cancel);
         var predictions = uploads.Select((u, i) => Describe(u.Name, images[i], result.Probabilities, i)).ToList();
         return new PredictResponse(predictions, result.BatchImages, Math.Round(result.InferenceMs, 3),
             Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3));
-    }
+    });
 
-    private async Task<IResult> RandomSample(CancellationToken cancel)
+    private Task<IResult> RandomSample(HttpRequest request) => WithinDeadline(request.HttpContext, async cancel =>
     {
         long start = Stopwatch.GetTimestamp();
         if (_options.Samples is not { Count: > 0 } samples)
             return Results.Json(new ErrorBody(503, "no_test_set", "the server was started without the Fashion-MNIST test set"), Json, statusCode: 503);
         int index = Random.Shared.Next(samples.Count);
         var image = samples.Image(index).ToArray();
-        var result = await _batcher.PredictAsync(image).WaitAsync(cancel);
+        var result = await _batcher.PredictAsync(image, cancel).WaitAsync(cancel);
         int label = samples.Labels[index];
         return Results.Json(new SampleResponse(index, label, ClassNames.All[label], Describe($"test image {index}", image, result.Probabilities, 0),
             result.BatchImages, Math.Round(result.InferenceMs, 3), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)), Json);
+    });
+
+    /// <summary>
+    /// Runs a request that needs the model: refused at once when the queue is full (before its body is even read),
+    /// and given up with 504 when the deadline passes; cancelling drops its images from the queue.
+    /// </summary>
+    private async Task<T> WithinDeadline<T>(HttpContext context, Func<CancellationToken, Task<T>> work)
+    {
+        if (_batcher.IsFull) throw new QueueFullException(_limits.QueueLimit);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(_limits.Deadline);
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            return await work(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            throw new ApiException(504, "deadline_exceeded", $"not answered within the {_limits.DeadlineMs} ms deadline (--deadline-ms); retry later");
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
     }
 
     private static ImagePrediction Describe(string name, byte[] image, float[] probs, int row)

@@ -105,6 +105,9 @@ public class ExportCliTests
             Assert.True(r.GetProperty("p99_ms").GetDouble() >= r.GetProperty("p50_ms").GetDouble());
         }
         Assert.Equal(["config.json", "model.pt"], ExportSupport.Files(run)); // the temporary export is gone
+        MachineJson.AssertNamesTheMachine(both);
+        Assert.True(both.GetProperty("gemm_peak").GetProperty("fp32_gflops").GetDouble() > 1);
+        Assert.All(runtimes, r => Assert.InRange(r.GetProperty("share_of_gemm_peak").GetDouble(), 1e-4, 2));
 
         Json("export", "--model", run, "--json");
         var onnx = Json("bench", "infer", "--model", Path.Combine(run, "model.onnx"), "--single-calls", "20", "--batches", "1", "--json");

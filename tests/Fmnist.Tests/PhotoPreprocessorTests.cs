@@ -149,7 +149,7 @@ public sealed class PhotoPreprocessorTests : IDisposable
         return stream.ToArray();
     }
 
-    private static void WriteChunk(Stream stream, string type, byte[] data)
+    internal static void WriteChunk(Stream stream, string type, byte[] data)
     {
         Span<byte> word = stackalloc byte[4];
         BinaryPrimitives.WriteInt32BigEndian(word, data.Length);
@@ -160,7 +160,7 @@ public sealed class PhotoPreprocessorTests : IDisposable
         stream.Write(word);
     }
 
-    private static uint Crc32(byte[] bytes)
+    internal static uint Crc32(byte[] bytes)
     {
         uint crc = 0xFFFFFFFF;
         foreach (byte b in bytes)

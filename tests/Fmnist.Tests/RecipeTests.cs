@@ -218,5 +218,71 @@ public class BenchTrainCliTests
         Assert.All(runs, r => Assert.True(r.GetProperty("images_per_second").GetDouble() > 0));
         double ratio = runs[1].GetProperty("images_per_second").GetDouble() / runs[0].GetProperty("images_per_second").GetDouble();
         Assert.Equal(Math.Round(ratio, 2), doc.RootElement.GetProperty("bf16_speedup").GetDouble(), 2);
+        // Every figure names its machine and is measured against that machine's own matrix-multiply peak.
+        MachineJson.AssertNamesTheMachine(doc.RootElement);
+        var peak = doc.RootElement.GetProperty("gemm_peak");
+        Assert.True(peak.GetProperty("fp32_gflops").GetDouble() > 1);
+        Assert.Equal(Fmnist.Platform.CpuInfo.Current.NativeBf16, peak.GetProperty("bf16_gflops").ValueKind == System.Text.Json.JsonValueKind.Number);
+        Assert.All(runs, r => Assert.InRange(r.GetProperty("share_of_gemm_peak").GetDouble(), 1e-4, 2));
+        Assert.Equal(!Fmnist.Platform.CpuInfo.Current.NativeBf16, runs[1].GetProperty("bf16_emulated").GetBoolean());
+        Assert.Contains("requested", runs[1].GetProperty("precision_reason").GetString());
+    }
+}
+
+public class BenchCliTests
+{
+    [Fact]
+    public void Bench_knn_names_the_machine_and_its_kernel()
+    {
+        var (code, output, err) = InProcessCli.Run("bench", "knn", "--repeat", "1", "--json");
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        MachineJson.AssertNamesTheMachine(doc.RootElement);
+        Assert.Equal(Fmnist.Models.Knn.HammingSearch.Name(Fmnist.Models.Knn.HammingSearch.Supported[0]), doc.RootElement.GetProperty("kernel").GetString());
+        Assert.Equal(0.7848, doc.RootElement.GetProperty("accuracy_k1").GetDouble(), 4);
+    }
+
+    [Fact]
+    public void Bench_train_layers_times_every_layer_forward_and_backward()
+    {
+        var (code, output, err) = InProcessCli.Run("bench", "train", "--lstm", "16", "--dense", "16", "--batch-size", "16", "--batches", "1",
+            "--train-limit", "256", "--layers", "--json");
+        Assert.True(code == 0, err);
+        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        var layers = doc.RootElement.GetProperty("layers").EnumerateArray().ToList();
+        Assert.Equal(["conv1a", "conv1b", "bn1", "pool1", "conv2a", "conv2b", "bn2", "pool2", "lstm", "dense", "output"],
+            layers.Select(l => l.GetProperty("layer").GetString()));
+        Assert.All(layers, l => Assert.True(l.GetProperty("forward_ms").GetDouble() > 0 && l.GetProperty("backward_ms").GetDouble() > 0));
+        Assert.All(layers.Where(l => l.GetProperty("layer").GetString()!.StartsWith("conv")),
+            l => Assert.True(l.GetProperty("channels_last_forward_ms").GetDouble() > 0));
+        Assert.Equal("(16,64,14,14)", layers[5].GetProperty("input").GetString());
+    }
+
+    [Fact]
+    public void Auto_precision_runs_fp32_when_onednn_is_capped_below_bf16()
+    {
+        // The Zen 3 profile by emulation: the best preset must not pick (emulated) bf16.
+        var env = new Dictionary<string, string> { ["ONEDNN_MAX_CPU_ISA"] = "AVX2" };
+        var (code, stdout, stderr) = CliProcess.Run(env, "bench", "train", "--preset", "best", "--width", "8", "--blocks", "1",
+            "--batch-size", "16", "--batches", "1", "--train-limit", "256", "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal("fp32", doc.RootElement.GetProperty("precision").GetString());
+        Assert.Contains("ONEDNN_MAX_CPU_ISA=AVX2", doc.RootElement.GetProperty("precision_reason").GetString()
+            + (Fmnist.Platform.CpuInfo.Current.NativeBf16 ? "" : "ONEDNN_MAX_CPU_ISA=AVX2"));
+    }
+}
+
+/// <summary>The `machine` object every benchmark and training JSON carries.</summary>
+public static class MachineJson
+{
+    public static void AssertNamesTheMachine(System.Text.Json.JsonElement root)
+    {
+        var m = root.GetProperty("machine");
+        Assert.Equal(Fmnist.Platform.CpuInfo.Current.Model, m.GetProperty("cpu").GetString());
+        Assert.Equal(Fmnist.Platform.CpuInfo.Current.InstructionSets, m.GetProperty("instruction_sets").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal(Fmnist.Platform.CpuInfo.DotnetVectorIsa(), m.GetProperty("dotnet_vector_isa").GetString());
+        Assert.True(m.GetProperty("threads").GetInt32() >= 1);
+        Assert.Equal(Fmnist.Platform.CpuInfo.Current.NativeBf16, m.GetProperty("native_bf16").GetBoolean());
     }
 }

@@ -219,7 +219,7 @@ public class SearchTests
         var dir = TestData.TempDir();
         var grid = WriteFile("""{"axes":{"lstm":[8,16]}}""");
         var outDir = Path.Combine(dir, "out");
-        using var task = ChildProcess.Fmnist(["sweep", "--grid", grid, "--out", outDir, "--trial-index"], new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "7" });
+        using var task = SweepProcess.Fmnist(["sweep", "--grid", grid, "--out", outDir, "--trial-index"], new Dictionary<string, string> { ["SLURM_ARRAY_TASK_ID"] = "7" });
         var r = task.Wait(TimeSpan.FromMinutes(2));
         Assert.Equal(1, r.Code);
         Assert.Equal("fmnist: trial index 7 is outside the search's trials 0..1", r.Err.Trim());

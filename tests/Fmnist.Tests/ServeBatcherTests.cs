@@ -10,13 +10,20 @@ public sealed class ServeBatcherTests
     private sealed class EchoModel(TimeSpan delay) : IClassifier
     {
         public List<int> Passes { get; } = [];
+        public List<byte> Seen { get; } = []; // every image's first pixel, in the order the model got them
         public Exception? Fail { get; set; }
+        public ManualResetEventSlim Gate { get; } = new(true); // reset it to hold a pass until the test lets it go
         public ModelDescription Description { get; } = new("echo", "fake", 0, null, null);
 
         public float[] Probabilities(byte[] images, bool flipTta = false)
         {
-            lock (Passes) Passes.Add(images.Length / 784);
+            lock (Passes)
+            {
+                Passes.Add(images.Length / 784);
+                for (int i = 0; i < images.Length; i += 784) Seen.Add(images[i]);
+            }
             Thread.Sleep(delay);
+            Gate.Wait();
             if (Fail is not null) throw Fail;
             var probs = new float[images.Length / 784 * 10];
             for (int i = 0; i < images.Length / 784; i++) probs[i * 10] = images[i * 784];
@@ -77,6 +84,67 @@ public sealed class ServeBatcherTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.PredictAsync(Images(7)));
         model.Fail = null;
         Assert.Equal(9, (await batcher.PredictAsync(Images(9))).Probabilities[0]);
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        for (int i = 0; i < 500 && !condition(); i++) await Task.Delay(10);
+        Assert.True(condition(), "timed out waiting for the batcher");
+    }
+
+    [Fact]
+    public async Task BeyondTheQueueLimit_RequestsAreRefusedAtOnce_AndTheQueuedOnesStillRun()
+    {
+        var model = new EchoModel(TimeSpan.Zero);
+        model.Gate.Reset();
+        await using var batcher = new PredictionBatcher(model, maxImages: 1, waitMs: 0, queueLimit: 2);
+        var running = batcher.PredictAsync(Images(1));
+        await WaitFor(() => model.Passes.Count == 1); // the first is in its pass (held there): the queue is empty again
+        var queued = new[] { batcher.PredictAsync(Images(2)), batcher.PredictAsync(Images(3)) };
+        Assert.Equal(2, batcher.Queued);
+        Assert.True(batcher.IsFull);
+        var refused = Assert.Throws<QueueFullException>(() => { _ = batcher.PredictAsync(Images(4)); });
+        Assert.Contains("--queue-limit", refused.Message);
+
+        model.Gate.Set();
+        Assert.Equal(1, (await running).Probabilities[0]);
+        Assert.Equal([2f, 3f], (await Task.WhenAll(queued)).Select(r => r.Probabilities[0]));
+        Assert.Equal(0, batcher.Queued);
+        Assert.Equal(5, (await batcher.PredictAsync(Images(5))).Probabilities[0]);
+        Assert.Equal([1, 2, 3, 5], model.Seen.Select(b => (int)b));
+    }
+
+    [Fact]
+    public async Task ACancelledRequest_EndsAtOnce_AndItsImagesNeverReachTheModel()
+    {
+        var model = new EchoModel(TimeSpan.Zero);
+        model.Gate.Reset();
+        await using var batcher = new PredictionBatcher(model, maxImages: 1, waitMs: 0, queueLimit: 1);
+        var running = batcher.PredictAsync(Images(1));
+        await WaitFor(() => model.Passes.Count == 1);
+        using var deadline = new CancellationTokenSource();
+        var late = batcher.PredictAsync(Images(2), deadline.Token);
+        Assert.Equal(1, batcher.Queued);
+        deadline.Cancel(); // its deadline passes while the pass before it still runs
+        Assert.True(late.IsCanceled, "a cancelled request waited for the pass ahead of it");
+        Assert.False(running.IsCompleted);
+        Assert.Equal(0, batcher.Queued); // its slot is free for the next request
+        var next = batcher.PredictAsync(Images(3));
+        model.Gate.Set();
+        await running;
+        Assert.Equal(3, (await next).Probabilities[0]);
+        Assert.Equal([1, 3], model.Seen.Select(b => (int)b));
+    }
+
+    [Fact]
+    public async Task Dispose_RunsEveryQueuedRequestBeforeItReturns()
+    {
+        var model = new EchoModel(TimeSpan.FromMilliseconds(50));
+        var batcher = new PredictionBatcher(model, maxImages: 2, waitMs: 0);
+        var tasks = Enumerable.Range(0, 8).Select(i => batcher.PredictAsync(Images((byte)i))).ToList();
+        await batcher.DisposeAsync();
+        Assert.All(tasks, t => Assert.True(t.IsCompletedSuccessfully));
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => (float)i), tasks.Select(t => t.Result.Probabilities[0]));
     }
 
     [Fact]

@@ -127,6 +127,34 @@ public sealed class ServeBrowserTests(TrainedModelFixture fixture) : IAsyncLifet
         Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
     }
 
+    [BrowserFact]
+    public async Task WithAnApiKey_ThePageAsksForIt_AndThenWorks()
+    {
+        const string key = "browser-key-0123456789";
+        await using var guarded = await ServeTestServer.StartAsync(fixture.Directory, apiKey: key);
+        _browser.Navigate().GoToUrl(guarded.Url + "/");
+
+        Until(() => _browser.FindElement(By.Id("key-form")).Displayed, "API key form");
+        Assert.Contains("needs an API key", _browser.FindElement(By.Id("error")).Text);
+        _browser.FindElement(By.Id("key-input")).SendKeys("wrong-key-000" + Keys.Enter);
+        Until(() => _browser.FindElement(By.Id("key-form")).Displayed && _browser.FindElement(By.Id("error")).Text.Contains("wrong API key"), "refusal of a wrong key");
+
+        _browser.FindElement(By.Id("key-input")).SendKeys(key + Keys.Enter);
+        Until(() => _browser.FindElement(By.Id("model-info")).Text.StartsWith("Model ", StringComparison.Ordinal), "model description");
+        Assert.False(_browser.FindElement(By.Id("key-form")).Displayed);
+        _browser.FindElement(By.Id("random-button")).Click();
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+        Assert.Contains(TopClass(), ClassNames.All);
+
+        // A link with the key in its fragment (never sent to the server) opens a working page at once, and drops it from the address.
+        ((IJavaScriptExecutor)_browser).ExecuteScript("sessionStorage.clear()");
+        _browser.Navigate().GoToUrl("about:blank"); // else a fragment-only change would not load the page again
+        _browser.Navigate().GoToUrl(guarded.Url + "/#key=" + key);
+        Until(() => _browser.FindElement(By.Id("model-info")).Text.StartsWith("Model ", StringComparison.Ordinal), "model description");
+        Assert.False(_browser.FindElement(By.Id("key-form")).Displayed);
+        Assert.DoesNotContain(key, _browser.Url);
+    }
+
     private string TopClass() => _browser.FindElement(By.CssSelector("#top li:first-child .class")).Text;
 
     /// <summary>The first test ankle boot the fixture's small model puts on top after the page's own preprocessing.</summary>

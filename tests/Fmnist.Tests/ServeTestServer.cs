@@ -23,10 +23,10 @@ public sealed class ServeTestServer : IAsyncDisposable
     public string Url { get; }
     public HttpClient Client { get; }
 
-    public static async Task<ServeTestServer> StartAsync(string modelDir, int batch = 32, double waitMs = 2)
+    public static async Task<ServeTestServer> StartAsync(string modelDir, int batch = 32, double waitMs = 2, ServeLimits? limits = null, string? apiKey = null)
     {
         var model = Classifiers.Open(modelDir);
-        var host = new ServeHost(model, new ServeOptions("http://127.0.0.1:0", batch, waitMs, TestData.Fashion.Test));
+        var host = new ServeHost(model, new ServeOptions("http://127.0.0.1:0", batch, waitMs, TestData.Fashion.Test, limits, apiKey));
         await host.StartAsync();
         return new ServeTestServer(model, host, host.Addresses.Single());
     }

@@ -41,9 +41,9 @@ public class SlurmTests
         Must(Bash(Path.Combine(Scripts, "local-cluster.sh"), "start", state), "starting the cluster");
         try
         {
-            var env = new Dictionary<string, string> { ["SLURM_CONF"] = Path.Combine(state, "slurm.conf"), ["FMNIST"] = $"dotnet {ChildProcess.Dll}" };
+            var env = new Dictionary<string, string> { ["SLURM_CONF"] = Path.Combine(state, "slurm.conf"), ["FMNIST"] = $"dotnet {SweepProcess.Dll}" };
             // Two tasks at a time (%2), one CPU each; --wait returns when every task has ended, non-zero if one failed.
-            using (var sbatch = ChildProcess.Start("sbatch", ["--wait", "--array=0-5%2", "-c", "1", "-D", root, "-o", Path.Combine(root, "task-%a.out"),
+            using (var sbatch = SweepProcess.Start("sbatch", ["--wait", "--array=0-5%2", "-c", "1", "-D", root, "-o", Path.Combine(root, "task-%a.out"),
                        Path.Combine(Scripts, "sweep-array.sbatch"), "--grid", grid, "--out", shared, "--test-limit", "200"], env))
             {
                 var r = sbatch.Wait(TimeSpan.FromMinutes(15));
@@ -52,9 +52,9 @@ public class SlurmTests
             for (int i = 0; i < 6; i++) // array task i ran trial i ($SLURM_ARRAY_TASK_ID)
                 Assert.Matches($@"(?m)^trial {i} \S+: epochs 1-1 done", File.ReadAllText(Path.Combine(root, $"task-{i}.out")));
 
-            var collected = ChildProcess.Run(["sweep", "--out", shared, "--collect", "--json"]);
+            var collected = SweepProcess.Run(["sweep", "--out", shared, "--collect", "--json"]);
             Assert.True(collected.Code == 0, collected.Err);
-            var single = ChildProcess.Run(["sweep", "--grid", grid, "--out", Path.Combine(root, "single"), "--test-limit", "200", "--json"]);
+            var single = SweepProcess.Run(["sweep", "--grid", grid, "--out", Path.Combine(root, "single"), "--test-limit", "200", "--json"]);
             Assert.True(single.Code == 0, single.Err);
             Assert.Equal(6, SweepWorkerTests.Table(single.Out).Count);
             Assert.Equal(SweepWorkerTests.Table(single.Out), SweepWorkerTests.Table(collected.Out));
@@ -67,7 +67,7 @@ public class SlurmTests
 
     private static (int Code, string Out, string Err) Bash(params string[] args)
     {
-        using var p = ChildProcess.Start("bash", args);
+        using var p = SweepProcess.Start("bash", args);
         return p.Wait(TimeSpan.FromMinutes(10));
     }
 
@@ -99,7 +99,7 @@ public class KubernetesManifestTests
         var (code, json, err) = ExportSupport.RunProcess("/usr/bin/python3", "-c",
             "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", manifest);
         Assert.True(code == 0, err);
-        var job = ChildProcess.Json(json);
+        var job = SweepProcess.Json(json);
         Assert.Equal("Job", job.GetProperty("kind").GetString());
         var spec = job.GetProperty("spec");
         Assert.Equal("Indexed", spec.GetProperty("completionMode").GetString());

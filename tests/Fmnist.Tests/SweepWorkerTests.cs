@@ -23,7 +23,7 @@ public class SweepWorkerTests
 
     /// <summary>What must agree between two runs of one search: each trial's name, outcome, epochs and accuracies (not its minutes).</summary>
     public static IReadOnlyList<string> Table(string sweepJson) =>
-        ChildProcess.Json(sweepJson).GetProperty("trials").EnumerateArray()
+        SweepProcess.Json(sweepJson).GetProperty("trials").EnumerateArray()
             .Select(t => string.Join(" | ", new[] { "name", "outcome", "epochs", "val_accuracy", "test_accuracy" }.Select(k => t.GetProperty(k).GetRawText())))
             .ToList();
 
@@ -34,13 +34,13 @@ public class SweepWorkerTests
         var grid = WriteGrid(root, HalvingSearch);
         var shared = Path.Combine(root, "shared");
         string[] Args(params string[] more) => ["sweep", "--grid", grid, "--out", shared, "--test-limit", "200", "--json", .. more];
-        using var w1 = ChildProcess.Fmnist(Args("--worker"));
-        using var w2 = ChildProcess.Fmnist(Args("--worker"));
-        using var task2 = ChildProcess.Fmnist(Args("--trial-index"), new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "2" });
-        using var task3 = ChildProcess.Fmnist(Args("--trial-index", "3"));
+        using var w1 = SweepProcess.Fmnist(Args("--worker"));
+        using var w2 = SweepProcess.Fmnist(Args("--worker"));
+        using var task2 = SweepProcess.Fmnist(Args("--trial-index"), new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "2" });
+        using var task3 = SweepProcess.Fmnist(Args("--trial-index", "3"));
         var runs = new[] { w1, w2, task2, task3 }.Select(p => p.Wait(TimeSpan.FromMinutes(8))).ToList();
         foreach (var r in runs) Assert.True(r.Code == 0, r.Err);
-        var reports = runs.Select(r => ChildProcess.Json(r.Out)).ToList();
+        var reports = runs.Select(r => SweepProcess.Json(r.Out)).ToList();
         Assert.All(reports.Take(2), w => Assert.True(w.GetProperty("complete").GetBoolean())); // workers stay until the end
 
         var ran = reports.SelectMany(r => r.GetProperty("jobs").EnumerateArray())
@@ -57,12 +57,12 @@ public class SweepWorkerTests
         Assert.Equal(6, claims.Count(c => c.Info.Outcome == "done"));
         Assert.DoesNotContain(claims, c => c.Info.Outcome is null or "failed");
 
-        var collected = ChildProcess.Run(["sweep", "--out", shared, "--collect", "--json"]);
+        var collected = SweepProcess.Run(["sweep", "--out", shared, "--collect", "--json"]);
         Assert.True(collected.Code == 0, collected.Err);
-        var single = ChildProcess.Run(["sweep", "--grid", grid, "--out", Path.Combine(root, "single"), "--test-limit", "200", "--json"]);
+        var single = SweepProcess.Run(["sweep", "--grid", grid, "--out", Path.Combine(root, "single"), "--test-limit", "200", "--json"]);
         Assert.True(single.Code == 0, single.Err);
         Assert.Equal(Table(single.Out), Table(collected.Out));
-        var outcomes = ChildProcess.Json(collected.Out).GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("outcome").GetString()).ToList();
+        var outcomes = SweepProcess.Json(collected.Out).GetProperty("trials").EnumerateArray().Select(t => t.GetProperty("outcome").GetString()).ToList();
         Assert.Equal(2, outcomes.Count(o => o == "finished"));
         Assert.Equal(2, outcomes.Count(o => o == "stopped"));
         Assert.True(File.Exists(Path.Combine(shared, "best_model", "model.pt")));
@@ -77,7 +77,7 @@ public class SweepWorkerTests
         // A stale limit far beyond the test's time: the dead worker is noticed by its process id, not by waiting.
         string[] args = ["sweep", "--grid", grid, "--out", dir, "--worker", "--stale-after", "3600", "--test-limit", "200", "--json"];
         int savedEpoch;
-        using (var doomed = ChildProcess.Fmnist(args))
+        using (var doomed = SweepProcess.Fmnist(args))
         {
             var state = Path.Combine(dir, "trials", "b32-d0.4-0.5-lstm16-dense8", "checkpoint.json");
             var deadline = DateTime.UtcNow.AddMinutes(4);
@@ -87,10 +87,10 @@ public class SweepWorkerTests
             savedEpoch = JsonFiles.Read<Training.CheckpointState>(state).Epoch;
         }
         Assert.InRange(savedEpoch, 1, 2);
-        var (code, stdout, stderr) = ChildProcess.Run(args);
+        var (code, stdout, stderr) = SweepProcess.Run(args);
         Assert.True(code == 0, stderr);
         Assert.Contains($"resuming after epoch {savedEpoch} of 3", stderr);
-        var job = Assert.Single(ChildProcess.Json(stdout).GetProperty("jobs").EnumerateArray());
+        var job = Assert.Single(SweepProcess.Json(stdout).GetProperty("jobs").EnumerateArray());
         Assert.Equal("done", job.GetProperty("outcome").GetString());
         var claims = Directory.GetFiles(Path.Combine(dir, "claims")).Order().Select(JsonFiles.Read<ClaimInfo>).ToList();
         Assert.Equal(2, claims.Count);            // generation 1, the dead worker's, left open; generation 2 took over
@@ -99,6 +99,6 @@ public class SweepWorkerTests
         Assert.NotEqual(claims[0].Pid, claims[1].Pid);
         var result = JsonFiles.Read<Experiments.RunResult>(Path.Combine(dir, "trials", "b32-d0.4-0.5-lstm16-dense8", "result.json"));
         Assert.Equal([1, 2, 3], result.History.Select(h => h.Epoch));
-        Assert.True(ChildProcess.Run(["sweep", "--out", dir, "--collect"]).Code == 0);
+        Assert.True(SweepProcess.Run(["sweep", "--out", dir, "--collect"]).Code == 0);
     }
 }

@@ -39,11 +39,20 @@ internal static class BenchCommand
                     "extended" => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
                     _ => Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
                 });
+            var peak = Platform.GemmPeak.Measure();
+            var machine = Experiments.MachineInfo.Current();
+            // FLOPs per image are known from a run folder's config; a bare .onnx file has no config to read them from.
+            long? flops = Inference.Classifiers.IsOnnxFile(r.Model) ? null : Models.ModelFactory.ForwardFlops(new Training.RunFolder(r.Model).ReadInfo().Config.Model);
+            double? Gflops(double imagesPerSecond) => flops is { } f ? Math.Round(imagesPerSecond * f / 1e9, 1) : null;
+            double? Share(double imagesPerSecond) => flops is { } f ? Math.Round(imagesPerSecond * f / 1e9 / peak.Fp32Gflops, 3) : null;
             if (parse.GetValue(json))
             {
                 io.WriteJson(new
                 {
                     model = r.Model,
+                    machine = machine.ToJson(),
+                    gemm_peak = new { size = peak.Size, threads = peak.Threads, fp32_gflops = Math.Round(peak.Fp32Gflops, 1) },
+                    forward_mflop_per_image = flops is { } f ? Math.Round(f / 1e6, 1) : (double?)null,
                     threads = r.Threads,
                     spinning = parse.GetValue(spinning),
                     ort_optimization = parse.GetValue(optimization),
@@ -53,6 +62,8 @@ internal static class BenchCommand
                         runtime = s.Runtime,
                         batch1_images_per_second = Math.Round(s.Batch1ImagesPerSecond, 1),
                         batch256_images_per_second = Math.Round(s.Batch256ImagesPerSecond, 1),
+                        batch256_gflops = Gflops(s.Batch256ImagesPerSecond),
+                        share_of_gemm_peak = Share(s.Batch256ImagesPerSecond),
                         p50_ms = Math.Round(s.P50Ms, 4),
                         p99_ms = Math.Round(s.P99Ms, 4),
                         single_calls = s.SingleCalls,
@@ -66,8 +77,12 @@ internal static class BenchCommand
             foreach (var s in r.Runtimes)
                 table.AddRow(s.Runtime, s.Batch1ImagesPerSecond.ToString("N0"), s.Batch256ImagesPerSecond.ToString("N0"), s.P50Ms.ToString("F3"), s.P99Ms.ToString("F3"));
             var console = io.Human(false);
+            console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)}); fp32 matrix multiply {peak.Fp32Gflops:F0} GFLOP/s");
             console.MarkupLineInterpolated($"{r.Model}: {r.Threads} threads, {r.Allocator} malloc, peak RSS {r.PeakRssMb:F0} MB");
             console.Write(table);
+            foreach (var s in r.Runtimes)
+                if (Share(s.Batch256ImagesPerSecond) is { } share)
+                    console.MarkupLineInterpolated($"{s.Runtime}, batch 256: {Gflops(s.Batch256ImagesPerSecond):F0} GFLOP/s, {share:P0} of the fp32 matrix-multiply peak");
             return 0;
         });
         return command;
@@ -78,26 +93,38 @@ internal static class BenchCommand
         var dataDir = Common.DataDir();
         var json = Common.Json();
         var batches = new Option<int>("--batches") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
-        var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration twice, in fp32 and in bf16 (fp32 master weights), and report the speed-up [default: False]" };
+        var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration in fp32 and in bf16 (fp32 master weights) and report the speed-up; where bf16 is not native it is emulated, so only 3 steps are timed [default: False]" };
+        var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions in channels-last layout [default: False]" };
         var hyper = new TrainOptions();
-        var command = new Command("train", "Training throughput (images/s) on real images, the seed's best config by default (--preset best: the ResNet recipe)") { dataDir, json, batches, compare };
+        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset best: the ResNet recipe)") { dataDir, json, batches, compare, layers };
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var config = hyper.Resolve(parse);
             var loaded = Common.Load(parse.GetValue(dataDir));
             var images = loaded.Data.Train.Take(config.TrainLimit ?? 20000);
+            var peak = Platform.GemmPeak.Measure();
+            var machine = Experiments.MachineInfo.Current();
             var configs = parse.GetValue(compare)
                 ? [config with { Precision = Training.Precision.Fp32 }, config with { Precision = Training.Precision.Bf16 }]
                 : new[] { config };
+            int timed = Math.Max(1, parse.GetValue(batches));
             var runs = configs.Select(c =>
             {
-                var r = Training.TrainBenchmark.Run(images, c, Math.Max(1, parse.GetValue(batches)));
+                bool emulated = Training.PrecisionChoice.Resolve(c.Precision).Used == Training.Precision.Bf16 && !machine.NativeBf16;
+                var r = Training.TrainBenchmark.Run(images, c, emulated ? Math.Min(timed, 3) : timed, emulated ? 1 : 3);
+                double? peakGflops = r.Precision.Used == Training.Precision.Bf16 ? peak.Bf16Gflops : peak.Fp32Gflops;
                 return new
                 {
-                    precision = c.Precision,
+                    precision = r.Precision.Name,
+                    precision_reason = r.Precision.Reason,
+                    bf16_emulated = emulated,
                     images_per_second = Math.Round(r.ImagesPerSecond, 1),
+                    train_gflops = Math.Round(r.TrainGflops, 1),
+                    share_of_gemm_peak = peakGflops is { } p ? Math.Round(r.TrainGflops / p, 3) : (double?)null,
                     inference_images_per_second = Math.Round(r.InferenceImagesPerSecond, 1),
+                    inference_gflops = Math.Round(r.InferenceGflops, 1),
+                    forward_mflop_per_image = Math.Round(r.ForwardFlops / 1e6, 1),
                     batch_size = r.BatchSize,
                     batches = r.Batches,
                     threads = r.Threads,
@@ -107,25 +134,47 @@ internal static class BenchCommand
                     rss_end_mb = Math.Round(r.RssEndMb),
                 };
             }).ToList();
+            var layerTimes = parse.GetValue(layers) && config.Model.Arch == Models.CnnLstm.ModelArch.CnnLstm
+                ? Training.LayerTimer.Run(config.Model, config.BatchSize) : null;
+            var layerJson = layerTimes?.Select(l => new
+            {
+                layer = l.Layer, input = l.Input, forward_ms = Math.Round(l.ForwardMs, 2), backward_ms = Math.Round(l.BackwardMs, 2),
+                channels_last_forward_ms = l.ChannelsLastForwardMs is { } cf ? Math.Round(cf, 2) : (double?)null,
+                channels_last_backward_ms = l.ChannelsLastBackwardMs is { } cb ? Math.Round(cb, 2) : (double?)null,
+            }).ToList();
             double? speedup = runs.Count == 2 ? Math.Round(runs[1].images_per_second / runs[0].images_per_second, 2) : null;
+            var gemm = new { size = peak.Size, threads = peak.Threads, fp32_gflops = Math.Round(peak.Fp32Gflops, 1), bf16_gflops = peak.Bf16Gflops is { } b ? Math.Round(b, 1) : (double?)null };
             if (parse.GetValue(json))
             {
                 var r = runs[0];
                 if (speedup is null)
                     io.WriteJson(new
                     {
-                        r.precision, r.images_per_second, r.inference_images_per_second, r.batch_size, r.batches, r.threads, r.allocator,
-                        r.augment, r.rss_start_mb, r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(),
+                        r.precision, r.precision_reason, r.images_per_second, r.train_gflops, r.share_of_gemm_peak, r.inference_images_per_second,
+                        r.inference_gflops, r.forward_mflop_per_image, r.batch_size, r.batches, r.threads, r.allocator, r.augment, r.rss_start_mb,
+                        r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson,
                     });
                 else
-                    io.WriteJson(new { runs, bf16_speedup = speedup, peak_rss_mb = ProcessMemory.PeakMb() });
+                    io.WriteJson(new { runs, bf16_speedup = speedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson });
                 return 0;
             }
             var console = io.Human(false);
+            console.MarkupLineInterpolated($"{machine.Cpu}: {string.Join(' ', machine.InstructionSets)}; {machine.Threads} threads, {machine.Allocator} malloc");
+            console.MarkupLineInterpolated($"matrix multiply {peak.Size}x{peak.Size}: fp32 {peak.Fp32Gflops:F0} GFLOP/s{(peak.Bf16Gflops is { } bf ? $", bf16 {bf:F0} GFLOP/s" : "; bf16 not native, not timed")}");
             foreach (var r in runs)
                 console.MarkupLineInterpolated(
-                    $"{r.precision.ToString().ToLowerInvariant()}: training {r.images_per_second:F0} images/s (batch {r.batch_size}, {r.batches} steps, {r.threads} threads, {r.allocator} malloc); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
+                    $"{r.precision}{(r.bf16_emulated ? " (emulated)" : "")}: training {r.images_per_second:F0} images/s = {r.train_gflops:F0} GFLOP/s{(r.share_of_gemm_peak is { } sh ? $" ({sh:P0} of the {r.precision} matrix-multiply peak)" : "")} (batch {r.batch_size}, {r.batches} steps); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
             if (speedup is not null) console.MarkupLineInterpolated($"bf16 trains {speedup:F2}x as fast as fp32");
+            if (layerTimes is not null)
+            {
+                var table = new Table().AddColumns("Layer", "Input", "forward ms", "backward ms", "channels-last fwd ms", "channels-last bwd ms");
+                foreach (var l in layerTimes)
+                    table.AddRow(l.Layer, l.Input, l.ForwardMs.ToString("F2"), l.BackwardMs.ToString("F2"),
+                        l.ChannelsLastForwardMs?.ToString("F2") ?? "", l.ChannelsLastBackwardMs?.ToString("F2") ?? "");
+                table.AddRow("sum", "", layerTimes.Sum(l => l.ForwardMs).ToString("F2"), layerTimes.Sum(l => l.BackwardMs).ToString("F2"), "", "");
+                console.Write(table);
+                console.MarkupLineInterpolated($"a whole step at this batch: {config.BatchSize / runs[0].images_per_second * 1000:F1} ms");
+            }
             console.MarkupLineInterpolated($"peak RSS {ProcessMemory.PeakMb():F0} MB");
             return 0;
         });
@@ -137,7 +186,7 @@ internal static class BenchCommand
         var dataDir = Common.DataDir();
         var json = Common.Json();
         var repeat = new Option<int>("--repeat") { Description = "Timed repetitions after one warm-up; the median is reported", DefaultValueFactory = _ => 5 };
-        var kernel = new Option<SearchKernel>("--kernel") { Description = "auto, avx512 or scalar", DefaultValueFactory = _ => SearchKernel.Auto };
+        var kernel = Common.KnnKernel();
         var command = new Command("knn", "Time the full 10,000 x 60,000 Hamming KNN scoring K = 1,4,9,20,50,100") { dataDir, json, repeat, kernel };
         command.SetAction(parse =>
         {
@@ -164,6 +213,7 @@ internal static class BenchCommand
                 pairs_per_second = Math.Round(pairs / median),
                 peak_rss_mb = ProcessMemory.PeakMb(),
                 accuracy_k1 = first.Results[0].Accuracy,
+                machine = Experiments.MachineInfo.Current().ToJson(),
             };
             if (parse.GetValue(json))
             {
@@ -171,8 +221,9 @@ internal static class BenchCommand
                 return 0;
             }
             var console = io.Human(false);
+            console.MarkupLineInterpolated($"{Experiments.MachineInfo.Current().Cpu} ({string.Join(' ', Platform.CpuInfo.Current.InstructionSets)})");
             console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {result.threads} threads");
-            console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s; peak RSS {result.peak_rss_mb:F0} MB");
+            console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.peak_rss_mb:F0} MB");
             return 0;
         });
         return command;

@@ -23,6 +23,18 @@ internal static class Common
         Description = $"Use only the first N {what} images [default: all]",
     };
 
+    /// <summary>`--kernel`: the KNN compare loop; auto picks the widest this CPU (and .NET's settings) allow.</summary>
+    public static Option<Models.Knn.SearchKernel> KnnKernel()
+    {
+        var option = new Option<Models.Knn.SearchKernel>("--kernel")
+        {
+            Description = $"KNN kernel: auto, avx512, avx2 or scalar; auto takes the widest this CPU offers (here: {Models.Knn.HammingSearch.Name(Models.Knn.HammingSearch.Supported[0])}) [default: auto]",
+            DefaultValueFactory = _ => Models.Knn.SearchKernel.Auto,
+        };
+        option.AcceptOnlyFromAmong("auto", "avx512", "avx2", "scalar");
+        return option;
+    }
+
     public sealed record Loaded(Dataset Data, DataLocation Location, double Seconds);
 
     public static Loaded Load(string? dataDir, IProgress<string>? progress = null)

@@ -168,6 +168,9 @@ internal static class ExperimentCommands
                     model_dir = results.BestCnn.ModelDir,
                     seconds = Math.Round(results.Steps.Sum(s => s.Seconds), 1),
                     steps = results.Steps.Select(s => new { step = s.Step, seconds = Math.Round(s.Seconds, 1) }),
+                    cnn_images_per_second = results.BestCnn.History.Count > 0 ? Math.Round(results.BestCnn.History.Average(h => h.ImagesPerSecond), 1) : (double?)null,
+                    cnn_precision = results.BestCnn.History.LastOrDefault()?.Precision,
+                    machine = results.Machine.ToJson(),
                 });
                 return 0;
             }

@@ -20,8 +20,9 @@ internal static class KnnCommand
         var shifted = new Option<bool>("--shifted") { Description = "Add one-pixel-shifted copies of each training image (5x slower) [default: False]" };
         var tune = new Option<bool>("--tune") { Description = "Choose threshold, K and weights on a validation split of the training set, then report test accuracy once [default: False]" };
         var seed = new Option<int>("--seed") { Description = "Seed of the validation split for --tune", DefaultValueFactory = _ => 1 };
+        var kernel = Common.KnnKernel();
         var command = new Command("knn", "Hamming-distance KNN on binarized images: the seed's K table")
-            { dataDir, json, ks, threshold, weights, shifted, trainLimit, testLimit, tune, seed };
+            { dataDir, json, ks, threshold, weights, shifted, trainLimit, testLimit, tune, seed, kernel };
         command.SetAction(parse =>
         {
             var wall = Stopwatch.StartNew();
@@ -34,7 +35,7 @@ internal static class KnnCommand
             int t = parse.GetValue(threshold);
             if (t is < 0 or > 254) throw new UsageException($"--threshold must be 0..254, got {t}");
             var kList = ParseKs(parse.GetValue(ks)!, train.Count);
-            var run = KnnClassifier.Run(train, test, new KnnOptions(kList, t, parse.GetValue(weights), Shifted: parse.GetValue(shifted)));
+            var run = KnnClassifier.Run(train, test, new KnnOptions(kList, t, parse.GetValue(weights), parse.GetValue(kernel), parse.GetValue(shifted)));
             var result = new
             {
                 threshold = run.Threshold,

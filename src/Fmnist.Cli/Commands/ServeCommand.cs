@@ -30,12 +30,35 @@ internal static class ServeCommand
             Description = $"How long a request waits for others to join its batch [default: {ServeOptions.DefaultBatchWaitMs}]",
             DefaultValueFactory = _ => ServeOptions.DefaultBatchWaitMs,
         };
+        var queue = new Option<int>("--queue-limit")
+        {
+            Description = $"Most requests waiting for a forward pass; one more is refused with 503 and Retry-After [default: {ServeLimits.DefaultQueueLimit}]",
+            DefaultValueFactory = _ => ServeLimits.DefaultQueueLimit,
+        };
+        var deadline = new Option<int>("--deadline-ms")
+        {
+            Description = $"A request not answered in this time gets 504, and its images are dropped if their pass has not started; SIGTERM waits this plus 5 s for requests in flight [default: {ServeLimits.DefaultDeadlineMs}]",
+            DefaultValueFactory = _ => ServeLimits.DefaultDeadlineMs,
+        };
+        var connections = new Option<int>("--max-connections")
+        {
+            Description = $"Most open connections; more are closed as they arrive [default: {ServeLimits.DefaultMaxConnections}]",
+            DefaultValueFactory = _ => ServeLimits.DefaultMaxConnections,
+        };
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = $"Require `Authorization: Bearer KEY` on /api/* (401 otherwise); needed to listen off loopback [default: ${ServeOptions.ApiKeyVariable}, else none]",
+        };
         var command = new Command("serve", "Serve a trained model: a web page at / and a JSON API (/api/predict, /api/model, /api/samples/random, /health, /openapi/v1.json)")
-            { dataDir, json, model, urls, batch, wait };
+            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, apiKey };
         command.SetAction(parse =>
         {
             var status = parse.GetValue(json) ? io.Stderr : io.Stdout;
-            var options = new ServeOptions(parse.GetValue(urls)!, parse.GetValue(batch), parse.GetValue(wait));
+            var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ServeOptions.ApiKeyVariable);
+            var limits = new ServeLimits(parse.GetValue(queue), parse.GetValue(deadline), parse.GetValue(connections));
+            var options = new ServeOptions(parse.GetValue(urls)!, parse.GetValue(batch), parse.GetValue(wait), Limits: limits,
+                ApiKey: string.IsNullOrEmpty(key) ? null : key);
+            // Before the model and the data load: a refused address or key is told at once.
             options.Validate();
             var path = parse.GetValue(model);
             if (path is null)
@@ -68,12 +91,18 @@ internal static class ServeCommand
         var d = classifier.Description;
         if (json)
         {
-            io.WriteJson(new { urls = host.Addresses, model = d.Source, runtime = d.Runtime, parameters = d.Parameters, test_accuracy = d.TestAccuracy, batch = options.Batch, batch_wait_ms = options.BatchWaitMs });
+            io.WriteJson(new
+            {
+                urls = host.Addresses, model = d.Source, runtime = d.Runtime, parameters = d.Parameters, test_accuracy = d.TestAccuracy,
+                batch = options.Batch, batch_wait_ms = options.BatchWaitMs, queue_limit = options.Limit.QueueLimit,
+                deadline_ms = options.Limit.DeadlineMs, api_key = options.ApiKey is not null,
+            });
         }
         else
         {
             var batching = options.Batch > 1 ? $"batching up to {options.Batch} images, {options.BatchWaitMs} ms wait" : "batching off";
-            io.Stdout.WriteLine($"Serving {d.Source} ({d.Runtime}, {d.Parameters:N0} parameters; {batching})");
+            io.Stdout.WriteLine($"Serving {d.Source} ({d.Runtime}, {d.Parameters:N0} parameters; {batching}; "
+                                + $"queue limit {options.Limit.QueueLimit}, deadline {options.Limit.DeadlineMs} ms{(options.ApiKey is null ? "" : "; API key required on /api/*")})");
             foreach (var url in host.Addresses) io.Stdout.WriteLine($"Listening on {url}  (page: {url}/, API: {url}/openapi/v1.json)");
             io.Stdout.WriteLine("Press Ctrl-C to stop.");
         }

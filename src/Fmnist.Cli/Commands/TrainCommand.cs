@@ -49,6 +49,9 @@ internal static class TrainCommand
                     validation_images = result.ValidationImages,
                     test_images = result.TestImages,
                     peak_rss_mb = ProcessMemory.PeakMb(),
+                    precision = result.History.LastOrDefault()?.Precision,
+                    images_per_second = result.History.Count > 0 ? Math.Round(result.History.Average(h => h.ImagesPerSecond), 1) : (double?)null,
+                    machine = Experiments.MachineInfo.Current().ToJson(),
                     history = result.History,
                 });
                 return 0;

@@ -44,18 +44,18 @@ public interface IStepProgress
 /// </summary>
 public static class Reproduce
 {
-    // Estimates for the progress view, from runs on the 2-core reference machine.
-    private const double TrainImagesPerSecond = 1000, KnnSeconds = 2, TuneSeconds = 35;
-
     public static ReproduceResults Run(ReproduceOptions o, IStepProgress progress)
     {
-        Directory.CreateDirectory(o.OutDir);
+        using var folderLock = FolderLock.Acquire(o.OutDir);
         var steps = new List<StepTiming>();
-        var baseConfig = o.Quick ? new TrainConfig { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : new TrainConfig();
+        var seed = Presets.Get("seed");
+        var baseConfig = o.Quick ? seed with { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : seed;
         var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new ConfigOverrides()];
-        double trainEstimate = trials.Sum(t => EstimateTrainingSeconds(t.Apply(baseConfig)));
-        var names = new List<(string Name, double Estimate)> { ("check the data", 3), ("KNN table", KnnSeconds) };
-        if (!o.Quick) names.Add(("tune the KNN on validation", TuneSeconds));
+        // Estimates from this machine's own speed (a few seconds), never from another CPU's figures.
+        var speed = SpeedProbe.Measure(baseConfig);
+        double trainEstimate = trials.Sum(t => speed.TrainingSeconds(t.Apply(baseConfig)));
+        var names = new List<(string Name, double Estimate)> { ("check the data", 3), ("KNN table", speed.KnnTableSeconds(60000, 10000)) };
+        if (!o.Quick) names.Add(("tune the KNN on validation", speed.KnnTuneSeconds(60000, 10000)));
         names.Add((o.FullSweep ? $"train the seed's grid ({trials.Count} trials)" : "train the seed's best CNN+LSTM", trainEstimate));
         names.Add(("evaluate and write the report", 10));
         int stepIndex = 0;
@@ -106,7 +106,7 @@ public static class Reproduce
         var final = Step(Command(ReproduceStep.Evaluate), () =>
         {
             var report = EvaluationWorkflow.Evaluate(best.ModelDir, data.Test, o.OutDir);
-            File.Copy(new RunFolder(best.ModelDir).CurvesPath, Path.Combine(o.OutDir, "curves.png"), overwrite: true);
+            AtomicFile.Write(Path.Combine(o.OutDir, "curves.png"), tmp => File.Copy(new RunFolder(best.ModelDir).CurvesPath, tmp));
             return new ReproduceResults
             {
                 Quick = o.Quick,
@@ -125,11 +125,5 @@ public static class Reproduce
         });
         AtomicFile.WriteAllText(Path.Combine(o.OutDir, "report.md"), ReproduceReport.Render(final));
         return final;
-    }
-
-    public static double EstimateTrainingSeconds(TrainConfig c)
-    {
-        double images = (c.TrainLimit ?? 60000) * (1 - c.ValidationFraction) * (c.Augment == Features.AugmentMode.Offline ? 2 : 1);
-        return c.Epochs * (images / TrainImagesPerSecond + 6);
     }
 }

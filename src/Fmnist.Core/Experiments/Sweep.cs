@@ -78,8 +78,9 @@ public static class Sweep
         // A temporary folder of this process's own: two collects at once must not share one.
         var tmp = $"{to}.{Environment.ProcessId}.{Guid.NewGuid().ToString("N")[..6]}.tmp";
         Directory.CreateDirectory(tmp);
-        foreach (var file in Directory.GetFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.'))) // a lock file is not the model's
-            File.Copy(file, Path.Combine(tmp, Path.GetFileName(file)));
+        // Dot files (the trial's lock) are not part of the model.
+        foreach (var file in Directory.GetFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            AtomicFile.Write(Path.Combine(tmp, Path.GetFileName(file)), t => File.Copy(file, t));
         if (Directory.Exists(to)) Directory.Delete(to, true);
         Directory.Move(tmp, to);
     }

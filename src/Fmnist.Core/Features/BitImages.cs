@@ -45,6 +45,17 @@ public sealed class BitImages
                 for (; p + 64 <= img.Length; p += 64)
                     dst[p >> 6] = Vector512.GreaterThan(Vector512.Create(img.Slice(p, 64)), limit).ExtractMostSignificantBits();
             }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                // AVX2 (or AVX-512 switched off): two 32-pixel masks per word, same layout.
+                var limit = Vector256.Create((byte)threshold);
+                for (; p + 64 <= img.Length; p += 64)
+                {
+                    ulong lo = Vector256.GreaterThan(Vector256.Create(img.Slice(p, 32)), limit).ExtractMostSignificantBits();
+                    ulong hi = Vector256.GreaterThan(Vector256.Create(img.Slice(p + 32, 32)), limit).ExtractMostSignificantBits();
+                    dst[p >> 6] = lo | hi << 32;
+                }
+            }
             for (; p < img.Length; p++)
                 if (img[p] > threshold) dst[p >> 6] |= 1UL << (p & 63);
         }

@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 
 namespace Fmnist.Training;
 
-/// <summary>Number format of the training step's forward and backward pass; weights and the optimizer stay fp32.</summary>
-public enum Precision { Fp32, Bf16 }
+/// <summary>Number format of the training step's forward and backward pass; weights and the optimizer stay fp32.
+/// Auto: bf16 where the CPU computes it natively, fp32 elsewhere (<see cref="PrecisionChoice"/>).</summary>
+public enum Precision { Auto, Fp32, Bf16 }
 
 /// <summary>
 /// bfloat16 compute with fp32 master weights, by hand (TorchSharp has no autocast): a bf16 copy of the

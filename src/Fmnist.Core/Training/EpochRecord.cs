@@ -2,8 +2,9 @@ namespace Fmnist.Training;
 
 /// <param name="ValLoss">Null when the run holds out no validation images.</param>
 /// <param name="RssMb">Resident memory of the process at the end of the epoch: it should stay flat.</param>
+/// <param name="Precision">The arithmetic the epoch's training steps ran in (fp32 or bf16).</param>
 public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double? ValLoss, double? ValAccuracy,
-    double LearningRate, double Seconds, double ImagesPerSecond, double RssMb = 0);
+    double LearningRate, double Seconds, double ImagesPerSecond, double RssMb = 0, string? Precision = null);
 
 /// <summary>How training reports to whoever renders it (the CLI draws bars; tests ignore it).</summary>
 public interface ITrainingProgress

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Fmnist.Features;
 using Fmnist.Models;
 using static TorchSharp.torch;
@@ -6,12 +5,21 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>What config.json holds: all that is needed to rebuild and use the model.</summary>
+/// <param name="Compute">What the training ran on and in (absent in runs made before it was recorded).</param>
 public sealed record RunInfo(TrainConfig Config, Normalization Normalization, IReadOnlyDictionary<string, string> Versions,
-    DateTimeOffset Created);
+    DateTimeOffset Created, ComputeInfo? Compute = null);
 
-/// <summary>Resumable progress, rewritten after every epoch.</summary>
+/// <summary>The precision that ran and why, on which CPU.</summary>
+public sealed record ComputeInfo(string Precision, string PrecisionReason, string Cpu, string InstructionSets)
+{
+    public static ComputeInfo Of(ResolvedPrecision p) =>
+        new(p.Name, p.Reason, Platform.CpuInfo.Current.Model, string.Join(' ', Platform.CpuInfo.Current.InstructionSets));
+}
+
+/// <summary>Resumable progress, rewritten after every epoch (see <see cref="Checkpoint"/>).</summary>
+/// <param name="TorchRandomState">libtorch's generator after the epoch, base64; null in checkpoints of older versions.</param>
 public sealed record CheckpointState(int Epoch, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
-    double Seconds);
+    double Seconds, string? TorchRandomState = null);
 
 /// <summary>The files of one run folder (runs/NAME) and how to read them back.</summary>
 public sealed class RunFolder(string directory)
@@ -28,6 +36,8 @@ public sealed class RunFolder(string directory)
     public string CurvesPath => Path.Combine(Directory, "curves.png");
     public string SummaryPath => Path.Combine(Directory, "summary.txt");
     public string ResultPath => Path.Combine(Directory, "result.json");
+    /// <summary>Where an epoch's files wait until all of them are written (see <see cref="Checkpoint"/>).</summary>
+    public string PendingDirectory => Path.Combine(Directory, ".pending");
 
     public bool IsComplete => File.Exists(ResultPath) && File.Exists(ModelPath);
 
@@ -76,25 +86,4 @@ public sealed class RunFolder(string directory)
 
     public void SaveWeights(nn.Module module, string path) =>
         AtomicFile.Write(path, tmp => module.save(tmp));
-
-    /// <summary>After an epoch: the best weights when this epoch is the best, then everything a resume needs.</summary>
-    public void SaveEpoch(TrainingStep step, CheckpointState state, bool best)
-    {
-        if (best) SaveWeights(step.EvalNet, ModelPath);
-        SaveWeights(step.Net, CheckpointPath);
-        if (step.Ema is not null) SaveWeights(step.Ema.Net, EmaPath);
-        AtomicFile.Write(OptimizerPath, tmp => step.Optimizer.save_state_dict(tmp));
-        JsonFiles.Write(StatePath, state);
-        WriteHistory(state.History);
-    }
-
-    private void WriteHistory(IReadOnlyList<EpochRecord> history)
-    {
-        JsonFiles.Write(HistoryJsonPath, history);
-        static string F(double? v) => v?.ToString("F6", CultureInfo.InvariantCulture) ?? "";
-        var csv = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds,images_per_second,rss_mb\n" + string.Concat(
-            history.Select(h => FormattableString.Invariant(
-                $"{h.Epoch},{h.TrainLoss:F6},{h.TrainAccuracy:F6},{F(h.ValLoss)},{F(h.ValAccuracy)},{h.LearningRate:G6},{h.Seconds:F2},{h.ImagesPerSecond:F1},{h.RssMb:F0}\n")));
-        AtomicFile.WriteAllText(HistoryCsvPath, csv);
-    }
 }

@@ -81,5 +81,15 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>libtorch's intra-op threads (what training and inference use), once initialized.</summary>
+    public static int Threads
+    {
+        get
+        {
+            Initialize();
+            return get_num_threads();
+        }
+    }
+
     public static string TorchSharpVersion => typeof(TorchSharp.torch).Assembly.GetName().Version?.ToString() ?? "unknown";
 }

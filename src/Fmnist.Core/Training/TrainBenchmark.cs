@@ -6,7 +6,13 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 public sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesPerSecond, double InferenceImagesPerSecond,
-    double RssStartMb, double RssEndMb, int Threads);
+    double RssStartMb, double RssEndMb, int Threads, ResolvedPrecision Precision, long ForwardFlops)
+{
+    /// <summary>Arithmetic rate of the training steps: a step costs about 3x the forward pass (forward, and
+    /// backward for activations and weights).</summary>
+    public double TrainGflops => ImagesPerSecond * 3.0 * ForwardFlops / 1e9;
+    public double InferenceGflops => InferenceImagesPerSecond * (double)ForwardFlops / 1e9;
+}
 
 /// <summary>
 /// Times <see cref="TrainingStep.Run"/>, the step `train` runs (augmentation, standardization, forward,
@@ -14,7 +20,8 @@ public sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesP
 /// </summary>
 public static class TrainBenchmark
 {
-    public static TrainBenchResult Run(LabeledImages images, TrainConfig config, int batches = 30, int warmup = 3)
+    /// <param name="inferenceImages">Images timed through inference after the steps (0: none).</param>
+    public static TrainBenchResult Run(LabeledImages images, TrainConfig config, int batches = 30, int warmup = 3, int inferenceImages = 5000)
     {
         TorchRuntime.Initialize();
         var norm = Features.Normalization.FromImages(images);
@@ -37,10 +44,15 @@ public static class TrainBenchmark
             step.Run(all, labels, idx, rng, b, totalSteps);
         }
         double trainRate = batches * config.BatchSize / watch.Elapsed.TotalSeconds;
-        var infer = Stopwatch.StartNew();
-        var subset = images.Take(Math.Min(images.Count, 5000));
-        Evaluator.Probabilities(step.Net, subset.Images, norm);
-        double inferRate = subset.Count / infer.Elapsed.TotalSeconds;
-        return new TrainBenchResult(config.BatchSize, batches, trainRate, inferRate, rssStart, ProcessMemory.ResidentMb(), get_num_threads());
+        double inferRate = 0;
+        if (inferenceImages > 0)
+        {
+            var infer = Stopwatch.StartNew();
+            var subset = images.Take(Math.Min(images.Count, inferenceImages));
+            Evaluator.Probabilities(step.Net, subset.Images, norm);
+            inferRate = subset.Count / infer.Elapsed.TotalSeconds;
+        }
+        return new TrainBenchResult(config.BatchSize, batches, trainRate, inferRate, rssStart, ProcessMemory.ResidentMb(), get_num_threads(),
+            step.Compute, Models.ModelFactory.ForwardFlops(config.Model));
     }
 }

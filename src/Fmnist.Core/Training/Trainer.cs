@@ -33,24 +33,22 @@ public static class Trainer
         progress ??= SilentProgress.Instance;
         TorchRuntime.Initialize();
         var folder = new RunFolder(outDir);
+        Checkpoint.Recover(folder);
         var saved = PrepareFolder(folder, config, resume, progress);
         using var data = TrainingData.Prepare(trainingSet, config, progress);
-        if (saved is null) JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow));
-
         using var step = new TrainingStep(config, data.Norm);
+        progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
+        if (saved is null)
+            JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow, ComputeInfo.Of(step.Compute)));
+
         var run = saved ?? new CheckpointState(0, 0, null, [], 0);
+        AtomicFile.WriteAllText(folder.SummaryPath, ModelSummary.Of(step.Net, config.Model).ToText());
         if (saved is not null)
         {
-            step.Net.load(folder.CheckpointPath);
-            step.Optimizer.load_state_dict(folder.OptimizerPath);
-            if (step.Ema is not null)
-            {
-                if (!File.Exists(folder.EmaPath)) throw new FmnistException($"{folder.EmaPath}: missing; cannot resume a run with EMA");
-                step.Ema.Net.load(folder.EmaPath);
-            }
+            Checkpoint.Restore(folder, step, saved, progress);
             progress.Message($"resuming after epoch {saved.Epoch} of {config.Epochs}");
+            afterEpoch?.Invoke(folder, saved.History); // a kill may have cut it short after the checkpoint
         }
-        AtomicFile.WriteAllText(folder.SummaryPath, ModelSummary.Of(step.Net, config.Model).ToText());
 
         var watch = Stopwatch.StartNew();
         var order = new long[data.Count]; // reused: a fresh 0.8 MB array per epoch is large-object garbage
@@ -59,8 +57,8 @@ public static class Trainer
             var record = RunEpoch(step, data, config, epoch, order, progress);
             bool best = record.ValAccuracy is not { } acc || run.BestValAccuracy is not { } top || acc > top;
             run = new CheckpointState(epoch, best ? epoch : run.BestEpoch, best ? record.ValAccuracy : run.BestValAccuracy,
-                [.. run.History, record], (saved?.Seconds ?? 0) + watch.Elapsed.TotalSeconds);
-            folder.SaveEpoch(step, run, best);
+                [.. run.History, record], (saved?.Seconds ?? 0) + watch.Elapsed.TotalSeconds, Checkpoint.TorchRandomState());
+            Checkpoint.Save(folder, step, run, best);
             afterEpoch?.Invoke(folder, run.History);
             progress.EpochDone(record, best);
         }
@@ -99,7 +97,7 @@ public static class Trainer
         double? valLoss = null, valAcc = null;
         if (data.ValCount > 0) (valLoss, valAcc) = Evaluator.Score(step.EvalNet, data.ValImages, data.ValLabels, data.Norm);
         return new EpochRecord(epoch, lossSum / seen, (double)correct / seen, valLoss, valAcc, lr,
-            epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb());
+            epochWatch.Elapsed.TotalSeconds, seen / trainSeconds, ProcessMemory.ResidentMb(), step.Compute.Name);
     }
 
     /// <summary>
@@ -163,5 +161,7 @@ public static class Trainer
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         ["threads"] = get_num_threads().ToString(),
         ["allocator"] = TorchRuntime.Allocator,
+        ["cpu"] = Platform.CpuInfo.Current.Model,
+        ["instruction_sets"] = string.Join(' ', Platform.CpuInfo.Current.InstructionSets),
     };
 }

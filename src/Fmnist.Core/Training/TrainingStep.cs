@@ -23,6 +23,9 @@ public sealed class TrainingStep : IDisposable
     public WeightAverage? Ema { get; }
     public Bf16Compute? Bf16 { get; }
 
+    /// <summary>The precision this step runs in (the config's, with `auto` decided for this CPU).</summary>
+    public ResolvedPrecision Compute { get; }
+
     /// <summary>The weights that are validated and saved as the run's model: the average when there is one.</summary>
     public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
 
@@ -34,7 +37,8 @@ public sealed class TrainingStep : IDisposable
         Net = ModelFactory.Create(config.Model);
         Optimizer = CreateOptimizer(Net, config);
         if (config.Ema > 0) Ema = new WeightAverage(Net, config.Model, config.Ema);
-        if (config.Precision == Precision.Bf16) Bf16 = new Bf16Compute(Net, config.Model);
+        Compute = PrecisionChoice.Resolve(config.Precision);
+        if (Compute.Used == Precision.Bf16) Bf16 = new Bf16Compute(Net, config.Model);
     }
 
     public static OptimizerHelper CreateOptimizer(nn.Module<Tensor, Tensor> net, TrainConfig c) => c.Optimizer switch

@@ -2,8 +2,19 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 
-async function call(url, options) {
+// `serve --api-key`: the API wants `Authorization: Bearer KEY`. The key comes from the address's fragment
+// (#key=..., which browsers never send to the server) or from the form shown after a 401; it is kept in
+// sessionStorage, so it lives only as long as this tab.
+const KEY_ITEM = "fmnist-api-key";
+if (location.hash.startsWith("#key=")) {
+  sessionStorage.setItem(KEY_ITEM, decodeURIComponent(location.hash.slice(5)));
+  history.replaceState(null, "", location.pathname + location.search);
+}
+
+async function call(url, options = {}) {
   const started = performance.now();
+  const key = sessionStorage.getItem(KEY_ITEM);
+  if (key) options = { ...options, headers: { ...(options.headers || {}), Authorization: "Bearer " + key } };
   let response;
   try {
     response = await fetch(url, options);
@@ -12,6 +23,11 @@ async function call(url, options) {
   }
   let body = null;
   try { body = await response.json(); } catch { /* not JSON */ }
+  if (response.status === 401) {
+    sessionStorage.removeItem(KEY_ITEM);
+    $("key-form").hidden = false;
+    $("key-input").focus();
+  }
   if (!response.ok) {
     throw new Error(body && body.message ? body.message : "Request failed with HTTP " + response.status + ".");
   }
@@ -135,8 +151,21 @@ $("random-button").addEventListener("click", async () => {
   }
 });
 
-call("/api/model").then((m) => {
-  const acc = m.test_accuracy == null ? "not scored" : (m.test_accuracy * 100).toFixed(2) + "% test accuracy";
-  $("model-info").textContent = "Model " + m.source + " (" + m.runtime + ", " + m.parameters.toLocaleString("en") +
-    " parameters, " + acc + ")";
-}).catch((e) => showError(e.message));
+function loadModelInfo() {
+  call("/api/model").then((m) => {
+    const acc = m.test_accuracy == null ? "not scored" : (m.test_accuracy * 100).toFixed(2) + "% test accuracy";
+    $("model-info").textContent = "Model " + m.source + " (" + m.runtime + ", " + m.parameters.toLocaleString("en") +
+      " parameters, " + acc + ")";
+    $("error").hidden = true;
+  }).catch((e) => showError(e.message));
+}
+
+$("key-form").addEventListener("submit", (e) => {
+  e.preventDefault();
+  sessionStorage.setItem(KEY_ITEM, $("key-input").value.trim());
+  $("key-input").value = "";
+  $("key-form").hidden = true;
+  loadModelInfo();
+});
+
+loadModelInfo();

@@ -35,12 +35,12 @@ public static class KnnClassifier
         var trainBits = BitImages.Pack(train.Images, options.Threshold);
         var testBits = BitImages.Pack(test.Images, options.Threshold);
         double pack = total.Elapsed.TotalSeconds;
-        var nb = HammingSearch.Search(trainBits, testBits, maxK, options.Kernel);
+        var kernel = HammingSearch.Resolve(options.Kernel);
+        var nb = HammingSearch.Search(trainBits, testBits, maxK, kernel);
         double search = total.Elapsed.TotalSeconds - pack;
         var scores = options.Ks.Select(k => Score(nb, labels, test.Labels, k, options.Weights)).ToList();
-        var kernel = options.Kernel == SearchKernel.Scalar || !HammingSearch.Avx512Available ? "scalar" : "avx512";
         return new KnnRun(options.Threshold, options.Weights, train.Count, test.Count, scores,
-            total.Elapsed.TotalSeconds, pack, search, kernel);
+            total.Elapsed.TotalSeconds, pack, search, HammingSearch.Name(kernel));
     }
 
     public static KnnScore Score(Neighbours nb, byte[] trainLabels, byte[] testLabels, int k, KnnWeights weights)

@@ -4,15 +4,17 @@ namespace Fmnist.Models.Knn;
 /// <summary>
 /// The K smallest (distance, index) pairs seen so far, as a max-heap of packed keys
 /// <c>distance &lt;&lt; 32 | index</c>: comparing keys compares (distance, index) exactly.
-/// Candidates arrive in increasing index order, so one with a distance equal to the current worst
-/// always loses: <see cref="Worst"/> is a strict bound.
+/// When candidates arrive in increasing index order (the scalar kernel), one with a distance equal to the
+/// current worst always loses, so <see cref="Worst"/> is a strict bound; in any other order (the vector
+/// kernels' popcount order) a candidate at exactly that distance may still win on its index, and Push
+/// decides by the full key.
 /// </summary>
 internal sealed class TopK(int k)
 {
     private readonly ulong[] _heap = new ulong[k];
     private int _count;
 
-    /// <summary>A candidate must have a distance strictly below this to enter.</summary>
+    /// <summary>The K-th smallest distance kept so far (int.MaxValue until K are kept).</summary>
     public int Worst => _count < _heap.Length ? int.MaxValue : (int)(_heap[0] >> 32);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per call: skip the slow first JIT tier

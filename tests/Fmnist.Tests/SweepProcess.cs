@@ -3,9 +3,8 @@ using System.Text.Json;
 
 namespace Fmnist.Tests;
 
-/// <summary>The `fmnist` command (the build beside the tests) or another program (bash, sbatch), run as a real process
-/// with its output captured, for tests that start several at once or kill one.</summary>
-public sealed class ChildProcess : IDisposable
+/// <summary>The `fmnist` command (the build beside the tests) or another program, run as a real process.</summary>
+public sealed class SweepProcess : IDisposable
 {
     private readonly Process _process;
     private readonly Task<string> _stdout, _stderr;
@@ -13,7 +12,7 @@ public sealed class ChildProcess : IDisposable
     /// <summary>fmnist.dll of the build the tests run from, started with `dotnet`.</summary>
     public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "fmnist.dll");
 
-    private ChildProcess(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env)
+    private SweepProcess(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -28,9 +27,9 @@ public sealed class ChildProcess : IDisposable
 
     public int Id => _process.Id;
 
-    public static ChildProcess Fmnist(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null) => new("dotnet", [Dll, .. args], env);
+    public static SweepProcess Fmnist(IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null) => new("dotnet", [Dll, .. args], env);
 
-    public static ChildProcess Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null) => new(file, args, env);
+    public static SweepProcess Start(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null) => new(file, args, env);
 
     public static (int Code, string Out, string Err) Run(IEnumerable<string> args, TimeSpan? timeout = null)
     {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The benchmark set behind docs/performance.md's per-CPU tables: KNN (every kernel), KNN tuning, training
+# (seed fp32 and bf16, per-layer times, the ResNet in both precisions), inference. Run it on a quiet machine;
+# `--emulate-avx2` repeats it with .NET, libtorch, oneDNN and MKL capped at AVX2 (the instruction set of a
+# Zen 3 CPU, not its speed). Writes one JSON file per benchmark into the folder given (default logs/bench).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="logs/bench"; tag="native"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --emulate-avx2) tag="avx2-emulated"
+      export DOTNET_EnableAVX512=0 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ;;
+    *) out="$1" ;;
+  esac
+  shift
+done
+model="${FMNIST_BENCH_MODEL:-runs/reproduce/cnn-seed}"
+mkdir -p "$out"
+run() { local name="$1"; shift; echo "== $tag $name: ./fmnist $*" >&2; ./fmnist "$@" --json > "$out/$tag-$name.json"; }
+for k in auto avx512 avx2 scalar; do
+  if [ "$tag" = avx2-emulated ] && [ "$k" = avx512 ]; then continue; fi
+  run "knn-$k" bench knn --kernel "$k"
+done
+run knn-tune knn --tune
+run train-seed bench train --layers
+run train-seed-bf16 bench train --precision bf16 --batches 10
+run train-best bench train --preset best --compare-precision
+if [ -d "$model" ]; then run infer bench infer --model "$model"; fi
+echo "wrote $out/$tag-*.json" >&2

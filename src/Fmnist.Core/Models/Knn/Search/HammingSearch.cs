@@ -1,0 +1,81 @@
+using System.Runtime.Intrinsics.X86;
+using Fmnist.Features;
+
+namespace Fmnist.Models.Knn;
+
+/// <summary>Which compare loop runs: chosen at run time from what .NET's JIT offers on this CPU.</summary>
+public enum SearchKernel { Auto, Avx512, Avx2, Scalar }
+
+/// <summary>
+/// Exact Hamming nearest-neighbour search. Three kernels give identical results: AVX-512 (16 training
+/// images per vector) and AVX2 (8 per vector), which skip training images whose popcount alone rules them
+/// out (<see cref="SortedBlocks"/>), and a brute-force portable 64-bit popcount loop that compares every
+/// pair (what ARM64 runs: .NET compiles BitOperations.PopCount to NEON's CNT; untested there). Only
+/// candidates within the current K-th distance are touched after the compare.
+/// </summary>
+public static class HammingSearch
+{
+    private const int QueryChunk = 32;     // queries that share one pass over a cache-sized tile
+
+    public static bool Avx512Available => Avx512BW.IsSupported && Avx512F.IsSupported;
+    public static bool Avx2Available => Avx2.IsSupported;
+
+    /// <summary>The kernels this process can run, fastest first (what tests run against the reference).</summary>
+    public static IReadOnlyList<SearchKernel> Supported =>
+        [.. new[] { SearchKernel.Avx512, SearchKernel.Avx2, SearchKernel.Scalar }.Where(IsSupported)];
+
+    public static bool IsSupported(SearchKernel kernel) => kernel switch
+    {
+        SearchKernel.Avx512 => Avx512Available,
+        SearchKernel.Avx2 => Avx2Available,
+        _ => true,
+    };
+
+    /// <summary>Auto becomes the widest supported kernel; a forced one the CPU lacks is an error.</summary>
+    public static SearchKernel Resolve(SearchKernel kernel)
+    {
+        if (kernel == SearchKernel.Auto) return Supported[0];
+        if (!IsSupported(kernel))
+            throw new FmnistException($"KNN kernel {Name(kernel)}: not available on this CPU " +
+                                      $"(.NET reports {Platform.CpuInfo.DotnetVectorIsa()} vectors; DOTNET_EnableAVX512=0 or DOTNET_EnableAVX2=0 switch them off)");
+        return kernel;
+    }
+
+    public static string Name(SearchKernel kernel) => kernel.ToString().ToLowerInvariant();
+
+    public static Neighbours Search(BitImages train, BitImages queries, int k, SearchKernel kernel = SearchKernel.Auto)
+    {
+        if (k < 1 || k > train.Count) throw new ArgumentOutOfRangeException(nameof(k), $"K must be 1..{train.Count}");
+        var chosen = Resolve(kernel);
+        var result = new Neighbours(queries.Count, k, new int[queries.Count * k], new int[queries.Count * k]);
+        var sorted = chosen switch
+        {
+            SearchKernel.Avx512 => HammingAvx512.Layout(train),
+            SearchKernel.Avx2 => HammingAvx2.Layout(train),
+            _ => null,
+        };
+        // Queries in popcount order: the 32 of a chunk then visit nearly the same training blocks.
+        var queryPops = SortedBlocks.Popcounts(queries);
+        var queryOrder = Enumerable.Range(0, queries.Count).ToArray();
+        Array.Sort(queryPops.ToArray(), queryOrder);
+        int chunks = (queries.Count + QueryChunk - 1) / QueryChunk;
+        Parallel.For(0, chunks, () => new TopK[QueryChunk], (c, _, heaps) =>
+        {
+            int q0 = c * QueryChunk, q1 = Math.Min(q0 + QueryChunk, queries.Count);
+            for (int q = q0; q < q1; q++) heaps[q - q0] ??= new TopK(k);
+            switch (chosen)
+            {
+                case SearchKernel.Avx512: HammingAvx512.Chunk(sorted!, queries, queryOrder, queryPops, q0, q1, heaps); break;
+                case SearchKernel.Avx2: HammingAvx2.Chunk(sorted!, queries, queryOrder, queryPops, q0, q1, heaps); break;
+                default: HammingScalar.Chunk(train, queries, queryOrder, q0, q1, heaps); break;
+            }
+            for (int i = q0; i < q1; i++)
+            {
+                int q = queryOrder[i];
+                heaps[i - q0].Drain(result.Index.AsSpan(q * k, k), result.Distance.AsSpan(q * k, k));
+            }
+            return heaps;
+        }, _ => { });
+        return result;
+    }
+}

@@ -1,0 +1,117 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace Fmnist.Platform;
+
+/// <summary>
+/// What the processor offers and what each library will actually use of it. Three layers can differ:
+/// the hardware (<c>/proc/cpuinfo</c> flags), .NET's intrinsics (switched off by <c>DOTNET_EnableAVX512=0</c>
+/// and friends), and libtorch's kernels (capped by <c>ATEN_CPU_CAPABILITY</c> for ATen and
+/// <c>ONEDNN_MAX_CPU_ISA</c> for oneDNN, which runs bf16 convolutions and matrix multiplies). Decisions
+/// (the KNN kernel, bf16 or fp32) follow the layer that executes them, so the same environment knobs
+/// that emulate an older CPU also change fmnist's choices.
+/// </summary>
+public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets, string DotnetVector, string TorchCapability,
+    bool NativeBf16, string Bf16Reason)
+{
+    /// <summary>The flags fmnist cares about, in the order they are reported.</summary>
+    private static readonly string[] Interesting =
+        ["avx512f", "avx512bw", "avx512vl", "avx512_vpopcntdq", "avx512_bf16", "amx_bf16", "avx2", "fma", "bmi2", "popcnt", "asimd", "bf16"];
+
+    private static readonly Lazy<CpuInfo> Lazy = new(() => Detect(Environment.GetEnvironmentVariable));
+
+    /// <summary>This process's CPU, read once.</summary>
+    public static CpuInfo Current => Lazy.Value;
+
+    /// <summary>Reads the CPU with the given environment lookup (tests pass their own to emulate caps).</summary>
+    public static CpuInfo Detect(Func<string, string?> env)
+    {
+        var (model, flags) = ReadProcCpuinfo();
+        var isa = Interesting.Where(flags.Contains).ToList();
+        if (isa.Count == 0) isa = DotnetFlags(); // not Linux: what .NET reports is all we know
+        string torch = TorchCapabilityOf(flags, env("ATEN_CPU_CAPABILITY"));
+        var (bf16, reason) = Bf16Of(flags, env("ONEDNN_MAX_CPU_ISA") ?? env("DNNL_MAX_CPU_ISA"));
+        return new CpuInfo(model, isa, DotnetVectorIsa(), torch, bf16, reason);
+    }
+
+    /// <summary>The widest vector instruction set .NET's JIT will use in this process.</summary>
+    public static string DotnetVectorIsa() =>
+        Avx512BW.IsSupported && Avx512F.IsSupported ? "avx512" :
+        Avx2.IsSupported ? "avx2" :
+        AdvSimd.IsSupported ? "neon" : "scalar";
+
+    /// <summary>One line for logs and benchmark headers.</summary>
+    public string Describe() =>
+        $"{Model}; {string.Join(' ', InstructionSets)}; .NET vectors {DotnetVector}, libtorch {TorchCapability}, bf16 {(NativeBf16 ? "native" : "not native")}";
+
+    private static string TorchCapabilityOf(HashSet<string> flags, string? cap)
+    {
+        string hw = flags.Contains("avx512f") && flags.Contains("avx512bw") && flags.Contains("avx512vl") ? "avx512"
+            : flags.Contains("avx2") && flags.Contains("fma") ? "avx2"
+            : RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "neon" : "default";
+        // ATen takes the lower of the hardware and the requested capability.
+        return (cap?.Trim().ToLowerInvariant(), hw) switch
+        {
+            ("default", _) => "default",
+            ("avx2", "avx512") => "avx2",
+            _ => hw,
+        };
+    }
+
+    /// <summary>
+    /// bf16 is worth using only where the CPU computes it natively (AVX512_BF16 or AMX-BF16) and oneDNN is
+    /// allowed to use those instructions (its convolutions and matrix multiplies run in oneDNN); elsewhere
+    /// libtorch emulates it, measured 15-300x slower than fp32 on an AVX2-only CPU.
+    /// </summary>
+    private static (bool, string) Bf16Of(HashSet<string> flags, string? onednnCap)
+    {
+        string? hw = flags.Contains("amx_bf16") ? "amx_bf16" : flags.Contains("avx512_bf16") ? "avx512_bf16" : null;
+        if (hw is null)
+            return (false, "the CPU has no native bf16 (neither avx512_bf16 nor amx_bf16): bf16 would be emulated, many times slower than fp32");
+        if (onednnCap is { Length: > 0 } cap && !CapAllowsBf16(cap))
+            return (false, $"ONEDNN_MAX_CPU_ISA={cap} keeps oneDNN below {hw}: bf16 would be emulated");
+        return (true, $"the CPU computes bf16 natively ({hw})");
+    }
+
+    /// <summary>oneDNN's ISA names that include bf16 arithmetic (AVX512_CORE_BF16 and everything above it).</summary>
+    private static bool CapAllowsBf16(string cap) => cap.Trim().ToUpperInvariant() switch
+    {
+        "AVX512_CORE_BF16" or "AVX512_CORE_FP16" or "AVX512_CORE_AMX" or "AVX512_CORE_AMX_FP16" or "AVX10_1_512"
+            or "AVX10_1_512_AMX" or "AVX10_1_512_AMX_FP16" or "AVX10_2_512" or "AVX10_2_512_AMX_2" or "ALL" or "DEFAULT" => true,
+        _ => false,
+    };
+
+    private static (string Model, HashSet<string> Flags) ReadProcCpuinfo()
+    {
+        string model = RuntimeInformation.ProcessArchitecture.ToString();
+        var flags = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+            {
+                int colon = line.IndexOf(':');
+                if (colon < 0) continue;
+                string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
+                if (key is "model name" or "Model" && model == RuntimeInformation.ProcessArchitecture.ToString()) model = value;
+                else if (key is "flags" or "Features" && flags.Count == 0) flags.UnionWith(value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                if (line.Length == 0 && flags.Count > 0) break; // the first processor says it all
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return (model, flags);
+    }
+
+    private static List<string> DotnetFlags()
+    {
+        var list = new List<string>();
+        if (Avx512F.IsSupported) list.Add("avx512f");
+        if (Avx512BW.IsSupported) list.Add("avx512bw");
+        if (Avx2.IsSupported) list.Add("avx2");
+        if (Fma.IsSupported) list.Add("fma");
+        if (Popcnt.IsSupported) list.Add("popcnt");
+        if (AdvSimd.IsSupported) list.Add("asimd");
+        return list;
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Fmnist.Models.CnnLstm;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Fmnist.Training;
+
+/// <summary>One layer's share of a training step: forward, and backward (gradients of its input and weights).</summary>
+public sealed record LayerTime(string Layer, string Input, double ForwardMs, double BackwardMs, double? ChannelsLastForwardMs, double? ChannelsLastBackwardMs)
+{
+    public double TotalMs => ForwardMs + BackwardMs;
+}
+
+/// <summary>
+/// Where a CNN+LSTM training step's time goes: each layer of the seed network run alone on a batch of the
+/// shape it sees in the network, forward then backward, median of several repetitions after a warm-up. The
+/// convolutions are also timed in channels-last layout (NHWC strides on input and weights, which makes oneDNN
+/// pick its channels-last kernels; TorchSharp 0.107 has no memory-format API, so the strides are made by a
+/// permute-contiguous-permute). Elementwise layers between them (ReLU, dropout) are left out: they are cheap.
+/// </summary>
+public static class LayerTimer
+{
+    public static IReadOnlyList<LayerTime> Run(ModelConfig c, int batch, int repetitions = 7)
+    {
+        TorchRuntime.Initialize();
+        manual_seed(1);
+        using var scope = NewDisposeScope();
+        int f1 = c.Filters1, f2 = c.Filters2;
+        var rows = new List<LayerTime>
+        {
+            Conv("conv1a", nn.Conv2d(1, f1, 3, padding: 1), [batch, 1, 28, 28], repetitions),
+            Conv("conv1b", nn.Conv2d(f1, f1, 3, padding: 1), [batch, f1, 28, 28], repetitions),
+            Plain("bn1", nn.BatchNorm2d(f1), [batch, f1, 28, 28], repetitions),
+            Plain("pool1", nn.MaxPool2d(2), [batch, f1, 28, 28], repetitions),
+            Conv("conv2a", nn.Conv2d(f1, f2, 3, padding: 1), [batch, f1, 14, 14], repetitions),
+            Conv("conv2b", nn.Conv2d(f2, f2, 3, padding: 1), [batch, f2, 14, 14], repetitions),
+            Plain("bn2", nn.BatchNorm2d(f2), [batch, f2, 14, 14], repetitions),
+            Plain("pool2", nn.MaxPool2d(2), [batch, f2, 14, 14], repetitions),
+        };
+        var lstm = nn.LSTM(f2 * 7, c.Lstm, batchFirst: true);
+        rows.Add(Time("lstm", [batch, 7, f2 * 7], x => lstm.call(x, null).Item1, repetitions, null));
+        rows.Add(Plain("dense", nn.Linear(7 * c.Lstm, c.Dense), [batch, 7 * c.Lstm], repetitions));
+        rows.Add(Plain("output", nn.Linear(c.Dense, 10), [batch, c.Dense], repetitions));
+        return rows;
+    }
+
+    private static LayerTime Plain(string name, nn.Module<Tensor, Tensor> layer, long[] shape, int reps)
+    {
+        layer.train();
+        return Time(name, shape, layer.call, reps, null);
+    }
+
+    private static LayerTime Conv(string name, Conv2d conv, long[] shape, int reps)
+    {
+        var plain = Time(name, shape, conv.call, reps, null);
+        // The same weights in NHWC strides.
+        using (no_grad()) conv.weight = new Parameter(ChannelsLast(conv.weight!.detach()));
+        var last = Time(name, shape, conv.call, reps, ChannelsLast);
+        return plain with { ChannelsLastForwardMs = last.ForwardMs, ChannelsLastBackwardMs = last.BackwardMs };
+    }
+
+    /// <summary>The same values with NHWC strides: (B,C,H,W) -> (B,H,W,C) contiguous, viewed back as (B,C,H,W).</summary>
+    public static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    private static LayerTime Time(string name, long[] shape, Func<Tensor, Tensor> forward, int reps, Func<Tensor, Tensor>? layout)
+    {
+        var fwd = new List<double>();
+        var bwd = new List<double>();
+        for (int r = 0; r < reps + 2; r++)
+        {
+            using var scope = NewDisposeScope();
+            var x = randn(shape);
+            if (layout is not null) x = layout(x);
+            x.requires_grad_(true);
+            var watch = Stopwatch.StartNew();
+            var y = forward(x);
+            double f = watch.Elapsed.TotalMilliseconds;
+            var g = ones_like(y);
+            watch.Restart();
+            y.backward([g]);
+            double b = watch.Elapsed.TotalMilliseconds;
+            if (r < 2) continue; // warm-up: oneDNN builds its kernels on first use
+            fwd.Add(f);
+            bwd.Add(b);
+        }
+        return new LayerTime(name, $"({string.Join(",", shape)})", Median(fwd), Median(bwd), null, null);
+    }
+
+    private static double Median(List<double> v)
+    {
+        v.Sort();
+        return v[v.Count / 2];
+    }
+}

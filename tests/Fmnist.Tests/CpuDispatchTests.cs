@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Fmnist.Models.Knn;
+using Fmnist.Platform;
+using Fmnist.Training;
+
+namespace Fmnist.Tests;
+
+/// <summary>
+/// Kernel and precision choice on CPUs with and without AVX-512 and bf16, the second by emulation: .NET's
+/// DOTNET_EnableAVX512=0 (read when the runtime starts, so in a child process) and oneDNN's ONEDNN_MAX_CPU_ISA.
+/// </summary>
+public class CpuDispatchTests
+{
+    private static Dictionary<string, string> NoAvx512 => new() { ["DOTNET_EnableAVX512"] = "0" };
+
+    private static JsonElement KnnJson(Dictionary<string, string>? env, params string[] extra)
+    {
+        var (code, stdout, stderr) = CliProcess.Run(env, ["knn", "--train-limit", "700", "--test-limit", "40", "--k", "1,5", "--json", .. extra]);
+        Assert.True(code == 0, stderr);
+        return JsonDocument.Parse(stdout).RootElement;
+    }
+
+    [Fact]
+    public void Auto_takes_the_widest_kernel_and_without_avx512_the_avx2_one_with_the_same_answers()
+    {
+        var native = KnnJson(null);
+        string expected = HammingSearch.Supported[0] == SearchKernel.Avx512 ? "avx512" : HammingSearch.Avx2Available ? "avx2" : "scalar";
+        Assert.Equal(expected, native.GetProperty("kernel").GetString());
+        if (!HammingSearch.Avx2Available) return; // nothing narrower to emulate
+        var emulated = KnnJson(NoAvx512);
+        Assert.Equal("avx2", emulated.GetProperty("kernel").GetString());
+        Assert.Equal(native.GetProperty("results").GetRawText(), emulated.GetProperty("results").GetRawText());
+    }
+
+    [Fact]
+    public void A_forced_kernel_the_cpu_lacks_is_a_one_line_error()
+    {
+        var (code, stdout, stderr) = CliProcess.Run(NoAvx512, "knn", "--train-limit", "100", "--test-limit", "10", "--kernel", "avx512");
+        Assert.NotEqual(0, code);
+        Assert.Equal("", stdout);
+        var line = Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Contains("avx512", line);
+        Assert.Contains("not available", line);
+    }
+
+    [Fact]
+    public void Scalar_kernel_can_be_forced_and_says_so()
+    {
+        Assert.Equal("scalar", KnnJson(null, "--kernel", "scalar").GetProperty("kernel").GetString());
+    }
+
+    [Fact]
+    public void Auto_precision_is_bf16_only_where_native()
+    {
+        var cpu = CpuInfo.Current;
+        var auto = PrecisionChoice.Resolve(Precision.Auto, cpu);
+        Assert.Equal(cpu.NativeBf16 ? Precision.Bf16 : Precision.Fp32, auto.Used);
+        Assert.StartsWith("auto:", auto.Reason);
+        // The same CPU with oneDNN capped at AVX2 (the Zen 3 profile) must train in fp32.
+        var capped = CpuInfo.Detect(name => name == "ONEDNN_MAX_CPU_ISA" ? "AVX2" : null);
+        Assert.False(capped.NativeBf16);
+        Assert.Equal(Precision.Fp32, PrecisionChoice.Resolve(Precision.Auto, capped).Used);
+        Assert.Contains(cpu.NativeBf16 ? "ONEDNN_MAX_CPU_ISA=AVX2" : "no native bf16", capped.Bf16Reason);
+        // Explicit requests are honoured, with the reason stated.
+        Assert.Equal(Precision.Bf16, PrecisionChoice.Resolve(Precision.Bf16, capped).Used);
+        Assert.Equal(Precision.Fp32, PrecisionChoice.Resolve(Precision.Fp32, cpu).Used);
+        Assert.True(CpuInfo.Detect(n => n == "ONEDNN_MAX_CPU_ISA" ? "AVX512_CORE_AMX" : null).NativeBf16 == cpu.NativeBf16);
+    }
+
+    [Fact]
+    public void Dotnet_vector_isa_follows_the_runtime_switch()
+    {
+        var (code, stdout, stderr) = CliProcess.Run(NoAvx512, "bench", "knn", "--help");
+        Assert.True(code == 0, stderr);
+        // The --kernel help names the kernel auto would take in that process.
+        Assert.Contains(HammingSearch.Avx2Available ? "(here: avx2)" : "(here: scalar)", stdout);
+    }
+}

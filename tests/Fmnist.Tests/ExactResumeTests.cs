@@ -1,0 +1,109 @@
+using Fmnist.Experiments;
+using Fmnist.Training;
+
+namespace Fmnist.Tests;
+
+/// <summary>A short training run, finished without interruption: what every interrupted twin must equal.</summary>
+public sealed class UninterruptedRun
+{
+    public UninterruptedRun()
+    {
+        DataDir = CliProcess.SmallDataset(train: 600, test: 300);
+        Directory = Path.Combine(TestData.TempDir(), "twin");
+        var (code, _, err) = CliProcess.Run(Args(Directory));
+        Assert.True(code == 0, err);
+    }
+
+    public string DataDir { get; }
+    public string Directory { get; }
+
+    /// <summary>Dropout (libtorch's generator), online augmentation and shuffling (reseeded per epoch), Adam's
+    /// moments and the cosine schedule all carry state from one epoch to the next.</summary>
+    public string[] Args(string outDir, params string[] more) =>
+    [
+        "train", "--data-dir", DataDir, "--out", outDir, "--epochs", "3", "--batch-size", "50", "--lstm", "32", "--dense", "32",
+        "--augment", "online", "--seed", "7", .. more,
+    ];
+}
+
+/// <summary>
+/// A run killed at any moment and resumed must be the run that was never killed: the same history, the same
+/// weights to the byte, the same test score. Real child processes killed with SIGKILL, as a crash would.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class ExactResumeTests(UninterruptedRun twin) : IClassFixture<UninterruptedRun>
+{
+    [Fact]
+    public void Killed_mid_epoch_2_and_resumed_equals_the_uninterrupted_run()
+    {
+        var dir = Path.Combine(TestData.TempDir(), "killed");
+        KillDuringEpoch2(dir);
+
+        var (code, output, err) = CliProcess.Run(twin.Args(dir, "--resume"));
+        Assert.True(code == 0, err);
+        Assert.Contains("resuming after epoch 1 of 3", output);
+        AssertSameRun(twin.Directory, dir);
+    }
+
+    [Fact]
+    public void A_checkpoint_the_disk_refuses_ends_in_one_line_keeps_the_previous_one_and_resume_continues()
+    {
+        var dir = Path.Combine(TestData.TempDir(), "full");
+        KillDuringEpoch2(dir);
+        var folder = new RunFolder(dir);
+        string[] kept = [folder.StatePath, folder.CheckpointPath, folder.OptimizerPath, folder.ModelPath];
+        var before = kept.Select(File.ReadAllBytes).ToList();
+
+        // 200 KB: every weights file (~540 KB) is refused, the small files are not.
+        using (var limited = CliProcess.StartWithFileSizeLimit(200, twin.Args(dir, "--resume")))
+        {
+            var (code, _, err) = limited.Wait();
+            Assert.Equal(1, code);
+            var line = Assert.Single(err.Split('\n'), l => l.StartsWith("fmnist:"));
+            Assert.Matches($@"^fmnist: {folder.Directory}/(model|checkpoint)\.pt: cannot write \(file too large.*\); the folder keeps epoch 1's checkpoint", line);
+            Assert.DoesNotContain("   at ", err); // no stack trace
+        }
+        Assert.Equal(before, kept.Select(File.ReadAllBytes).ToList());
+        Assert.False(Directory.Exists(folder.PendingDirectory));
+
+        var (resumed, _, resumeErr) = CliProcess.Run(twin.Args(dir, "--resume"));
+        Assert.True(resumed == 0, resumeErr);
+        AssertSameRun(twin.Directory, dir);
+    }
+
+    /// <summary>Starts the run and kills it about half-way through epoch 2, after epoch 1's checkpoint.</summary>
+    private void KillDuringEpoch2(string dir)
+    {
+        using var run = CliProcess.Start(twin.Args(dir));
+        var state = Path.Combine(dir, "checkpoint.json");
+        CheckpointState? saved = null;
+        Assert.True(run.WaitUntil(() => (saved = TryRead(state)) is { Epoch: >= 1 }), run.Printed);
+        Thread.Sleep(TimeSpan.FromSeconds(saved!.History[0].Seconds / 2));
+        run.Kill();
+        Assert.Equal(1, TryRead(state)?.Epoch); // it died inside epoch 2, not after it
+    }
+
+    private static CheckpointState? TryRead(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? JsonFiles.Read<CheckpointState>(path) : null;
+        }
+        catch (Exception e) when (e is IOException or FmnistException)
+        {
+            return null;
+        }
+    }
+
+    internal static void AssertSameRun(string expected, string actual)
+    {
+        // Wall-clock fields differ between any two runs; every number the training computed must not.
+        static List<EpochRecord> History(string dir) => JsonFiles.Read<List<EpochRecord>>(new RunFolder(dir).HistoryJsonPath)
+            .Select(h => h with { Seconds = 0, ImagesPerSecond = 0, RssMb = 0 }).ToList();
+        Assert.Equal(History(expected), History(actual));
+        foreach (var file in new[] { "model.pt", "checkpoint.pt", "optimizer.pt" })
+            Assert.True(File.ReadAllBytes(Path.Combine(expected, file)).SequenceEqual(File.ReadAllBytes(Path.Combine(actual, file))), $"{file} differs");
+        var (a, b) = (JsonFiles.Read<RunResult>(new RunFolder(expected).ResultPath), JsonFiles.Read<RunResult>(new RunFolder(actual).ResultPath));
+        Assert.Equal((a.BestEpoch, a.ValAccuracy, a.TestAccuracy), (b.BestEpoch, b.ValAccuracy, b.TestAccuracy));
+    }
+}
