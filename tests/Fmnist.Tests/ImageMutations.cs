@@ -60,7 +60,14 @@ public static class ImageMutations
     {
         // IHDR: length at 8, type at 12, width at 16, height at 20, CRC over type + 13 data bytes at 29.
         int[] sizes = [0, 1, 2, 65535, 100_000, 0x7FFFFFFF, unchecked((int)0x80000000), 6_000, 7_000];
-        BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(16 + 4 * rng.Next(2)), sizes[rng.Next(sizes.Length)]);
+        if (rng.Next(3) == 0)
+        {
+            // Both sides: a header claiming more than the 40 MP limit, refused before any pixel is decoded.
+            int side = new[] { 7_000, 65535, 0x7FFFFFFF }[rng.Next(3)];
+            BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(16), side);
+            BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(20), side);
+        }
+        else BinaryPrimitives.WriteInt32BigEndian(b.AsSpan(16 + 4 * rng.Next(2)), sizes[rng.Next(sizes.Length)]);
         if (rng.Next(4) > 0) BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(29), PhotoPreprocessorTests.Crc32(b[12..29]));
         return b;
     }
@@ -80,9 +87,13 @@ public static class ImageMutations
         // SOF0..SOF15 (not DHT C4, JPG C8, DAC CC): length, precision, height, width, components.
         var frame = JpegSegments(b).FirstOrDefault(s => b[s.Offset - 1] is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC);
         if (frame.Offset == 0) return Mutate(b, "bit-flips", rng);
-        int field = frame.Offset + 3 + 2 * rng.Next(2);
         int[] sizes = [0, 1, 2, 8, 65535, 30000, 6500];
-        BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(field), (ushort)sizes[rng.Next(sizes.Length)]);
+        if (rng.Next(3) == 0) // both sides, above the pixel limit
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(frame.Offset + 3), 65535);
+            BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(frame.Offset + 5), 65535);
+        }
+        else BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(frame.Offset + 3 + 2 * rng.Next(2)), (ushort)sizes[rng.Next(sizes.Length)]);
         if (rng.Next(3) == 0) b[frame.Offset + 2] = (byte)new[] { 0, 12, 16, 255 }[rng.Next(4)]; // sample precision
         return b;
     }
