@@ -56,7 +56,7 @@ normalize() { # command, out dir
   python3 - "$1" "$2" <<'EOF'
 import hashlib, json, os, re, sys
 cmd, d = sys.argv[1], sys.argv[2]
-timing = {"seconds", "images_per_second", "rss_mb", "skipped", "model_dir", "directory", "best_model_dir", "peak_rss_mb"}
+timing = {"seconds", "images_per_second", "rss_mb", "skipped", "model_dir", "directory", "best_model", "best_model_dir", "peak_rss_mb"}
 def clean(x):
     if isinstance(x, dict): return {k: clean(v) for k, v in x.items() if k not in timing}
     if isinstance(x, list): return [clean(v) for v in x]
@@ -74,7 +74,7 @@ elif cmd == "sweep":
     print(json.dumps({"trials": trials, "sweep": clean(json.load(open(os.path.join(d, "sweep.json")))),
                       "best": hashlib.sha256(open(os.path.join(d, "best_model", "model.pt"), "rb").read()).hexdigest()}, sort_keys=True))
 else:
-    report = open(os.path.join(d, "report.md")).read()
+    report = open(os.path.join(d, "report.md")).read().replace(os.path.abspath(d), "<out>")  # the commands name the folder
     report = re.sub(r"^Run on .*$", "", report, flags=re.M)                      # date and machine
     report = re.sub(r"\d+(\.\d+)? ?(ms|s|min)\b", "<time>", report)             # wall times
     report = re.sub(r"\| [0-9.]+ \|$", "| <minutes> |", report, flags=re.M)     # the Minutes column

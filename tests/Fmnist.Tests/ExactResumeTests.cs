@@ -107,3 +107,36 @@ public sealed class ExactResumeTests(UninterruptedRun twin) : IClassFixture<Unin
         Assert.Equal((a.BestEpoch, a.ValAccuracy, a.TestAccuracy), (b.BestEpoch, b.ValAccuracy, b.TestAccuracy));
     }
 }
+
+/// <summary>The epoch commit's recovery, for kills in the narrow window between staging and renaming.</summary>
+public sealed class CheckpointCommitTests
+{
+    [Fact]
+    public void A_staging_without_its_mark_is_discarded_and_a_commit_cut_short_is_finished()
+    {
+        var folder = new RunFolder(TestData.TempDir());
+        string Pending(string name) => Path.Combine(folder.PendingDirectory, name);
+        File.WriteAllText(folder.CheckpointPath, "weights 1");
+        File.WriteAllText(folder.OptimizerPath, "optimizer 1");
+        File.WriteAllText(folder.StatePath, "state 1");
+
+        // Killed while staging epoch 2: its files are dropped, epoch 1 stays.
+        Directory.CreateDirectory(folder.PendingDirectory);
+        File.WriteAllText(Pending("checkpoint.pt"), "weights 2");
+        File.WriteAllText(Pending(".optimizer.pt.123.1.tmp"), "optimizer 2, half written");
+        Checkpoint.Recover(folder);
+        Assert.False(Directory.Exists(folder.PendingDirectory));
+        Assert.Equal(["weights 1", "optimizer 1", "state 1"], new[] { folder.CheckpointPath, folder.OptimizerPath, folder.StatePath }.Select(File.ReadAllText));
+
+        // Killed after the mark, with checkpoint.pt already moved: the rest follows, the mark last.
+        Directory.CreateDirectory(folder.PendingDirectory);
+        File.WriteAllText(folder.CheckpointPath, "weights 2");
+        File.WriteAllText(Pending("optimizer.pt"), "optimizer 2");
+        File.WriteAllText(Pending(".history.json.123.1.tmp"), "a temporary file is never part of the epoch");
+        File.WriteAllText(Pending("checkpoint.json"), "state 2");
+        Checkpoint.Recover(folder);
+        Assert.False(Directory.Exists(folder.PendingDirectory));
+        Assert.Equal(["weights 2", "optimizer 2", "state 2"], new[] { folder.CheckpointPath, folder.OptimizerPath, folder.StatePath }.Select(File.ReadAllText));
+        Assert.False(File.Exists(Path.Combine(folder.Directory, ".history.json.123.1.tmp")));
+    }
+}
