@@ -35,7 +35,9 @@ public class CnnTests
         manual_seed(3);
         using var net = new CnnLstmNet(new ModelConfig { Lstm = 32, Dense = 32 });
         using var opt = optim.Adam(net.parameters(), 1e-3);
-        var (first, last) = LossCheck.OnTinyBatch(net, opt, 25);
+        // 40 steps: tests run in parallel and share libtorch's global generator, so the initial weights are not
+        // always the same draw; 25 steps left one draw at 54% of the first loss.
+        var (first, last) = LossCheck.OnTinyBatch(net, opt, 40);
         Assert.True(last < first * 0.5, $"loss {first} -> {last}");
     }
 
