@@ -138,9 +138,10 @@ internal static class BenchCommand
                 ? Training.LayerTimer.Run(config.Model, config.BatchSize) : null;
             var layerJson = layerTimes?.Select(l => new
             {
-                layer = l.Layer, input = l.Input, forward_ms = Math.Round(l.ForwardMs, 2), backward_ms = Math.Round(l.BackwardMs, 2),
-                channels_last_forward_ms = l.ChannelsLastForwardMs is { } cf ? Math.Round(cf, 2) : (double?)null,
-                channels_last_backward_ms = l.ChannelsLastBackwardMs is { } cb ? Math.Round(cb, 2) : (double?)null,
+                // Four decimals (0.1 µs): the output layer of a small network takes well under 0.01 ms.
+                layer = l.Layer, input = l.Input, forward_ms = Math.Round(l.ForwardMs, 4), backward_ms = Math.Round(l.BackwardMs, 4),
+                channels_last_forward_ms = l.ChannelsLastForwardMs is { } cf ? Math.Round(cf, 4) : (double?)null,
+                channels_last_backward_ms = l.ChannelsLastBackwardMs is { } cb ? Math.Round(cb, 4) : (double?)null,
             }).ToList();
             double? speedup = runs.Count == 2 ? Math.Round(runs[1].images_per_second / runs[0].images_per_second, 2) : null;
             var gemm = new { size = peak.Size, threads = peak.Threads, fp32_gflops = Math.Round(peak.Fp32Gflops, 1), bf16_gflops = peak.Bf16Gflops is { } b ? Math.Round(b, 1) : (double?)null };
@@ -201,6 +202,7 @@ internal static class BenchCommand
             }).Order().ToArray();
             double median = times[n / 2];
             double pairs = (double)loaded.Data.Train.Count * loaded.Data.Test.Count;
+            var machine = Experiments.MachineInfo.Current(threads: Environment.ProcessorCount); // the search's Parallel.For threads
             var result = new
             {
                 train = loaded.Data.Train.Count,
@@ -213,7 +215,7 @@ internal static class BenchCommand
                 pairs_per_second = Math.Round(pairs / median),
                 peak_rss_mb = ProcessMemory.PeakMb(),
                 accuracy_k1 = first.Results[0].Accuracy,
-                machine = Experiments.MachineInfo.Current().ToJson(),
+                machine = machine.ToJson(),
             };
             if (parse.GetValue(json))
             {
@@ -221,7 +223,7 @@ internal static class BenchCommand
                 return 0;
             }
             var console = io.Human(false);
-            console.MarkupLineInterpolated($"{Experiments.MachineInfo.Current().Cpu} ({string.Join(' ', Platform.CpuInfo.Current.InstructionSets)})");
+            console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)})");
             console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {result.threads} threads");
             console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.peak_rss_mb:F0} MB");
             return 0;

@@ -15,7 +15,9 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string 
     public int Threads { get; init; }
     public string Allocator { get; init; } = "";
 
-    public static MachineInfo Current()
+    /// <param name="threads">The threads the measured work uses; by default libtorch's (which loads libtorch).
+    /// The KNN, which never touches libtorch, passes its own.</param>
+    public static MachineInfo Current(int? threads = null)
     {
         double memory = 0;
         try
@@ -33,7 +35,7 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string 
             DotnetVectorIsa = cpu.DotnetVector,
             LibtorchCapability = cpu.TorchCapability,
             NativeBf16 = cpu.NativeBf16,
-            Threads = Training.TorchRuntime.Threads,
+            Threads = threads ?? Training.TorchRuntime.Threads,
             Allocator = Training.TorchRuntime.Allocator,
         };
     }

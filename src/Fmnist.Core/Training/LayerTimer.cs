@@ -25,22 +25,27 @@ public static class LayerTimer
         TorchRuntime.Initialize();
         manual_seed(1);
         using var scope = NewDisposeScope();
+        // The network's own modules (not a copy of its layer list), each fed the shape it sees in forward().
+        using var net = new CnnLstmNet(c);
+        var m = net.named_children().ToDictionary(x => x.name, x => x.module);
+        Conv2d Conv2(string name) => (Conv2d)m[name];
+        nn.Module<Tensor, Tensor> Layer(string name) => (nn.Module<Tensor, Tensor>)m[name];
         int f1 = c.Filters1, f2 = c.Filters2;
         var rows = new List<LayerTime>
         {
-            Conv("conv1a", nn.Conv2d(1, f1, 3, padding: 1), [batch, 1, 28, 28], repetitions),
-            Conv("conv1b", nn.Conv2d(f1, f1, 3, padding: 1), [batch, f1, 28, 28], repetitions),
-            Plain("bn1", nn.BatchNorm2d(f1), [batch, f1, 28, 28], repetitions),
-            Plain("pool1", nn.MaxPool2d(2), [batch, f1, 28, 28], repetitions),
-            Conv("conv2a", nn.Conv2d(f1, f2, 3, padding: 1), [batch, f1, 14, 14], repetitions),
-            Conv("conv2b", nn.Conv2d(f2, f2, 3, padding: 1), [batch, f2, 14, 14], repetitions),
-            Plain("bn2", nn.BatchNorm2d(f2), [batch, f2, 14, 14], repetitions),
-            Plain("pool2", nn.MaxPool2d(2), [batch, f2, 14, 14], repetitions),
+            Conv("conv1a", Conv2("conv1a"), [batch, 1, 28, 28], repetitions),
+            Conv("conv1b", Conv2("conv1b"), [batch, f1, 28, 28], repetitions),
+            Plain("bn1", Layer("bn1"), [batch, f1, 28, 28], repetitions),
+            Plain("pool1", Layer("pool"), [batch, f1, 28, 28], repetitions),
+            Conv("conv2a", Conv2("conv2a"), [batch, f1, 14, 14], repetitions),
+            Conv("conv2b", Conv2("conv2b"), [batch, f2, 14, 14], repetitions),
+            Plain("bn2", Layer("bn2"), [batch, f2, 14, 14], repetitions),
+            Plain("pool2", Layer("pool"), [batch, f2, 14, 14], repetitions),
         };
-        var lstm = nn.LSTM(f2 * 7, c.Lstm, batchFirst: true);
+        var lstm = (LSTM)m["lstm"];
         rows.Add(Time("lstm", [batch, 7, f2 * 7], x => lstm.call(x, null).Item1, repetitions, null));
-        rows.Add(Plain("dense", nn.Linear(7 * c.Lstm, c.Dense), [batch, 7 * c.Lstm], repetitions));
-        rows.Add(Plain("output", nn.Linear(c.Dense, 10), [batch, c.Dense], repetitions));
+        rows.Add(Plain("dense", Layer("dense"), [batch, 7 * c.Lstm], repetitions));
+        rows.Add(Plain("output", Layer("output"), [batch, c.Dense], repetitions));
         return rows;
     }
 

@@ -162,7 +162,5 @@ public static class Trainer
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         ["threads"] = get_num_threads().ToString(),
         ["allocator"] = TorchRuntime.Allocator,
-        ["cpu"] = Platform.CpuInfo.Current.Model,
-        ["instruction_sets"] = string.Join(' ', Platform.CpuInfo.Current.InstructionSets),
     };
 }
