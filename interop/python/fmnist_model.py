@@ -1,4 +1,4 @@
-"""fmnist's networks (the seed's CNN+LSTM and the ResNet) in PyTorch, for the weights that
+"""fmnist's networks (the seed's CNN+LSTM, the ResNet and the speed network) in PyTorch, for the weights that
 `fmnist export --format pytorch` writes.
 
     import fmnist_model
@@ -101,6 +101,45 @@ class ResNetNet(nn.Module):
         return self.output(x)
 
 
+class ConvGroup(nn.Module):
+    """conv3x3 (no bias) - maxpool 2 - BN - GELU, then (depth-1) x [conv3x3 - BN - GELU]."""
+
+    def __init__(self, in_channels, out_channels, depth):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1, bias=False)
+                                   for i in range(depth))
+        self.norms = nn.ModuleList(nn.BatchNorm2d(out_channels) for _ in range(depth))
+
+    def forward(self, x):
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = conv(x)
+            if i == 0:
+                x = torch.nn.functional.max_pool2d(x, 2)
+            x = torch.nn.functional.gelu(norm(x))
+        return x
+
+
+class SpeedNet(nn.Module):
+    """Frozen patch-whitening conv (its filters are in the state_dict), GELU, one conv group per width, global
+    max-pool, bias-free linear layer times a fixed logit scale. Returns logits."""
+
+    def __init__(self, widths=(64, 128, 256), depth=2, whiten_patch=3, logit_scale=1 / 9):
+        super().__init__()
+        self.whiten = nn.Conv2d(1, 2 * whiten_patch * whiten_patch, whiten_patch, bias=True)
+        groups, channels = OrderedDict(), 2 * whiten_patch * whiten_patch
+        for g, width in enumerate(widths):
+            groups[f"g{g + 1}"] = ConvGroup(channels, width, depth)
+            channels = width
+        self.groups = nn.Sequential(groups)
+        self.output = nn.Linear(channels, 10, bias=False)
+        self.logit_scale = logit_scale
+
+    def forward(self, x):
+        x = torch.nn.functional.gelu(self.whiten(x))
+        x = self.groups(x).amax(dim=(2, 3))
+        return self.output(x) * self.logit_scale
+
+
 class FmnistClassifier(nn.Module):
     """Raw pixels in (0-255), class probabilities out: the training normalization is applied here."""
 
@@ -126,9 +165,12 @@ def build(model_config, state_dict):
     arch = model_config.get("arch", "cnn-lstm")
     if arch == "resnet":
         return ResNetNet(width=model_config.get("width", 32), blocks=tuple(model_config.get("blocks", (2, 2, 2))))
+    if arch == "speed":
+        return SpeedNet(widths=tuple(model_config.get("widths", (64, 128, 256))), depth=model_config.get("depth", 2),
+                        whiten_patch=model_config.get("whiten_patch", 3), logit_scale=model_config.get("logit_scale", 1 / 9))
     if arch == "cnn-lstm":
         return CnnLstmNet(**sizes(state_dict))
-    raise ValueError(f"unknown architecture '{arch}' in config.json (known: cnn-lstm, resnet)")
+    raise ValueError(f"unknown architecture '{arch}' in config.json (known: cnn-lstm, resnet, speed)")
 
 
 def load(weights_path, config_path):

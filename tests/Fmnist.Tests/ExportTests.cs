@@ -23,7 +23,7 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
         log.WriteLine($"max |dp| {ExportSupport.AssertAgree(ExportSupport.TorchProbabilities(run, images), onnx.Probabilities(images), 1e-4):E2}");
         // with flip TTA too: both runtimes mirror the same way
         using var torch = new TorchClassifier(run);
-        ExportSupport.AssertAgree(torch.Probabilities(images, flipTta: true), onnx.Probabilities(images, flipTta: true), 1e-4);
+        ExportSupport.AssertAgree(torch.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), onnx.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), 1e-4);
         Assert.Equal(torch.Description.Parameters, onnx.Description.Parameters);
         Assert.Equal(128, onnx.Description.Config!.Model.Lstm);
         Assert.Equal(256, onnx.Description.Config!.Model.Dense);

@@ -24,7 +24,7 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
         using var torch = new TorchClassifier(Run);
         using var onnx = new OnnxClassifier(file);
         log.WriteLine($"max |dp| ONNX Runtime vs TorchSharp {ExportSupport.AssertAgree(torch.Probabilities(images), onnx.Probabilities(images), 1e-4):E2}");
-        ExportSupport.AssertAgree(torch.Probabilities(images, flipTta: true), onnx.Probabilities(images, flipTta: true), 1e-4);
+        ExportSupport.AssertAgree(torch.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), onnx.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), 1e-4);
         Assert.Equal(torch.Description.Parameters, onnx.Description.Parameters);
         var model = onnx.Description.Config!.Model;
         Assert.Equal((ModelArch.ResNet, 8), (model.Arch, model.Width));

@@ -119,7 +119,7 @@ public class ResNetTests
         Assert.Equal(ModelArch.ResNet, info.Config.Model.Arch);
         using var classifier = new TorchClassifier(dir);
         Assert.IsType<ResNetNet>(classifier.Net);
-        var probs = classifier.Probabilities(TestData.Fashion.Test.Take(10).Images, flipTta: true);
+        var probs = classifier.Probabilities(TestData.Fashion.Test.Take(10).Images, tta: Fmnist.Evaluation.TtaMode.Flip);
         Assert.Equal(100, probs.Length);
         Assert.All(Enumerable.Range(0, 10), i => Assert.Equal(1.0, probs.Skip(i * 10).Take(10).Sum(), 3));
     }

@@ -15,7 +15,7 @@ public sealed class ServeBatcherTests
         public ManualResetEventSlim Gate { get; } = new(true); // reset it to hold a pass until the test lets it go
         public ModelDescription Description { get; } = new("echo", "fake", 0, null, null);
 
-        public float[] Probabilities(byte[] images, bool flipTta = false)
+        public float[] Probabilities(byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
         {
             lock (Passes)
             {

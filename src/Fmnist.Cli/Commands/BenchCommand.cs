@@ -97,9 +97,12 @@ internal static class BenchCommand
         var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions in channels-last layout [default: False]" };
         var hyper = new TrainOptions();
         var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset best: the ResNet recipe)") { dataDir, json, batches, compare, layers };
+        var threads = Common.Threads();
+        command.Options.Add(threads);
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
+            Common.ApplyThreads(parse, threads);
             var config = hyper.Resolve(parse);
             var loaded = Common.Load(parse.GetValue(dataDir));
             var images = loaded.Data.Train.Take(config.TrainLimit ?? 20000);

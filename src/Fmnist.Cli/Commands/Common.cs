@@ -23,6 +23,19 @@ internal static class Common
         Description = $"Use only the first N {what} images [default: all]",
     };
 
+    /// <summary>`--threads`: libtorch's intra-op threads, set before anything loads libtorch.</summary>
+    public static Option<int?> Threads() => new("--threads")
+    {
+        Description = $"Threads libtorch computes with [default: all cores, here {Environment.ProcessorCount}]",
+        Validators = { r => { if (r.GetValueOrDefault<int?>() is < 1) r.AddError("--threads must be at least 1"); } },
+    };
+
+    /// <summary>Applies `--threads` (when given) before libtorch is first used.</summary>
+    public static void ApplyThreads(ParseResult parse, Option<int?> threads)
+    {
+        if (parse.GetValue(threads) is { } t) Training.TorchRuntime.Initialize(t);
+    }
+
     /// <summary>`--kernel`: the KNN compare loop; auto picks the widest this CPU (and .NET's settings) allow.</summary>
     public static Option<Models.Knn.SearchKernel> KnnKernel()
     {

@@ -10,15 +10,19 @@ internal static class ExportCommand
     public static Command Create(CliIo io)
     {
         var json = Common.Json();
-        var model = new Option<string>("--model") { Description = "Run folder holding config.json and model.pt (e.g. runs/reproduce/cnn-seed)", Required = true };
+        var model = new Option<string>("--model") { Description = "Run folder holding config.json and model.pt (e.g. runs/reproduce/cnn-seed), or an ensemble folder (`train --ensemble`: one ONNX graph averaging its members)", Required = true };
+        var tta = ModelCommands.TtaOption();
+        tta.Description = "ONNX: test-time augmentation inside the graph (the views go through the network as one batch, their probabilities averaged): none, flip, shift or flip-shift; a bare --tta is flip [default: none]";
         var format = new Option<string>("--format") { Description = "onnx (opset 17, normalization inside the graph) or pytorch (state_dict for torch.load; see interop/python)", DefaultValueFactory = _ => "onnx" };
         format.AcceptOnlyFromAmong("onnx", "pytorch");
         var output = new Option<string?>("--out") { Description = "File to write; its folder must exist [default: model.onnx or model.pth in the run folder]" };
-        var command = new Command("export", "Write a trained model for use outside fmnist: ONNX (ONNX Runtime: C#, Python, browser) or PyTorch weights") { json, model, format, output };
+        var command = new Command("export", "Write a trained model for use outside fmnist: ONNX (ONNX Runtime: C#, Python, browser) or PyTorch weights") { json, model, format, output, tta };
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(model)!;
-            var r = parse.GetValue(format) == "onnx" ? OnnxExporter.Export(dir, parse.GetValue(output)) : PyTorchExporter.Export(dir, parse.GetValue(output));
+            if (parse.GetValue(format) != "onnx" && parse.GetValue(tta) != Evaluation.TtaMode.None)
+                throw new UsageException("--tta: only an ONNX graph can hold the views; a PyTorch state_dict is the weights alone");
+            var r = parse.GetValue(format) == "onnx" ? OnnxExporter.Export(dir, parse.GetValue(output), parse.GetValue(tta)) : PyTorchExporter.Export(dir, parse.GetValue(output));
             if (parse.GetValue(json))
             {
                 io.WriteJson(new { model_dir = r.ModelDir, format = r.Format, file = r.File, bytes = r.Bytes, parameters = r.Parameters, test_accuracy = r.TestAccuracy, opset = r.Format == "onnx" ? OnnxGraphBuilder.Opset : (int?)null });

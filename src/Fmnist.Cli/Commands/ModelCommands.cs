@@ -17,9 +17,26 @@ internal static class ModelCommands
         Arity = ArgumentArity.OneOrMore,
     };
 
-    private static Option<bool> TtaOption() => new("--tta")
+    /// <summary>`--tta MODE`; a bare `--tta` means flip (its meaning before the modes existed).</summary>
+    public static Option<Evaluation.TtaMode> TtaOption() => new("--tta")
     {
-        Description = "Average predictions over each image and its mirror image (test-time augmentation) [default: False]",
+        Description = "Test-time augmentation, the views whose predictions are averaged: none, flip (the image and its mirror), shift (and its four 1-pixel shifts) or flip-shift (those five and their mirrors: 10 views); a bare --tta is flip [default: none]",
+        Arity = ArgumentArity.ZeroOrOne,
+        HelpName = "none|flip|shift|flip-shift",
+        DefaultValueFactory = _ => Evaluation.TtaMode.None,
+        CustomParser = r =>
+        {
+            if (r.Tokens.Count == 0) return Evaluation.TtaMode.Flip;
+            try
+            {
+                return Evaluation.Tta.Parse(r.Tokens[0].Value);
+            }
+            catch (FmnistException e)
+            {
+                r.AddError(e.Message);
+                return Evaluation.TtaMode.None;
+            }
+        },
     };
 
     public static Command Evaluate(CliIo io)
@@ -50,7 +67,7 @@ internal static class ModelCommands
                 outDir = modelDirs.Length == 1 ? Classifiers.DefaultOutputFolder(modelDirs[0]) : Path.Combine("runs", "ensemble");
                 if (validation) outDir = Path.Combine(outDir, "validation");
             }
-            var report = EvaluationWorkflow.Evaluate(modelDirs, test, outDir, flipTta: parse.GetValue(tta));
+            var report = EvaluationWorkflow.Evaluate(modelDirs, test, outDir, tta: parse.GetValue(tta));
             var m = report.Metrics;
             if (parse.GetValue(json))
             {
@@ -59,7 +76,7 @@ internal static class ModelCommands
                     model_dir = report.ModelDirs[0],
                     models = report.ModelDirs,
                     split = parse.GetValue(split),
-                    tta = parse.GetValue(tta),
+                    tta = Evaluation.Tta.Name(parse.GetValue(tta)),
                     accuracy = m.Accuracy,
                     test_images = report.TestImages,
                     per_class = m.PerClass.Select(c => new { @class = c.Class, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
@@ -73,7 +90,7 @@ internal static class ModelCommands
             var table = new Table().AddColumns("Class", "Precision", "Recall", "F1", "Support");
             foreach (var c in m.PerClass) table.AddRow(c.Class, $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:P1}", c.Support.ToString("N0"));
             var what = validation ? "Validation" : "Test";
-            console.MarkupLineInterpolated($"[bold]{what} accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images{(parse.GetValue(tta) ? " with flip TTA" : "")} ({string.Join(" + ", report.ModelDirs)})");
+            console.MarkupLineInterpolated($"[bold]{what} accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images{(parse.GetValue(tta) is var t && t != Evaluation.TtaMode.None ? $" with {Evaluation.Tta.Name(t)} TTA ({Evaluation.Tta.Views(t).Count} views)" : "")} ({string.Join(" + ", report.ModelDirs)})");
             console.Write(table);
             console.MarkupLineInterpolated($"wrote {report.ConfusionPng} and {report.ErrorsPng}");
             return 0;
@@ -90,7 +107,7 @@ internal static class ModelCommands
         var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities (averaged over the models when several)") { json, model, files, tta };
         command.SetAction(parse =>
         {
-            var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!, flipTta: parse.GetValue(tta));
+            var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!, tta: parse.GetValue(tta));
             if (parse.GetValue(json))
             {
                 io.WriteJson(new

@@ -18,13 +18,27 @@ internal static class TrainCommand
         {
             Description = "Also write TensorBoard logs into the run folder's tensorboard/ (step loss and learning rate, epoch metrics, weight histograms, confusion matrix and misclassified test images; view with tensorboard --logdir runs/) [default: False]",
         };
-        var command = new Command("train", "Train a network (the seed's CNN+LSTM or a ResNet, --arch); writes a run folder with weights, config, history, curves and summary")
-            { dataDir, json, output, resume, testLimit, tensorboard };
+        var threads = Common.Threads();
+        var ensemble = new Option<int?>("--ensemble")
+        {
+            Description = "Train N members that differ only in their seed (shared validation split) into one ensemble folder (ensemble.json, member-1, ...), which evaluate, predict, export and serve take as one model averaging the members [default: one model, no ensemble]",
+        };
+        var parallel = new Option<int?>("--ensemble-parallel")
+        {
+            Description = $"Ensemble: members trained at once, each in its own process with its share of the cores (--threads cores/N); 1 trains them one after another in this process with all cores [default: 1]",
+        };
+        var command = new Command("train", "Train a network (the seed's CNN+LSTM, a ResNet or the speed network, --arch), or an ensemble of them (--ensemble); writes a run folder with weights, config, history, curves and summary")
+            { dataDir, json, output, resume, testLimit, tensorboard, threads, ensemble, parallel };
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
+            Common.ApplyThreads(parse, threads);
             bool asJson = parse.GetValue(json);
             var config = hyper.Resolve(parse);
+            if (parse.GetValue(ensemble) is { } members)
+                return TrainEnsemble(io, parse, config, members, parse.GetValue(parallel) ?? 1, parse.GetValue(output), parse.GetValue(dataDir),
+                    parse.GetValue(resume), parse.GetValue(testLimit), asJson);
+            if (parse.GetValue(parallel) is not null) throw new UsageException("--ensemble-parallel needs --ensemble");
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");
             if (File.Exists(outDir)) throw new UsageException($"--out {outDir}: is a file, not a folder");
             var loaded = Common.Load(parse.GetValue(dataDir));
@@ -69,5 +83,51 @@ internal static class TrainCommand
             return 0;
         });
         return command;
+    
+    }
+
+    private static int TrainEnsemble(CliIo io, ParseResult parse, Training.TrainConfig config, int members, int parallel, string? output,
+        string? dataDir, bool resume, int? testLimit, bool asJson)
+    {
+        if (members < 1) throw new UsageException($"--ensemble must be at least 1, got {members}");
+        if (parallel < 1 || parallel > members) throw new UsageException($"--ensemble-parallel must be 1..{members} (the members), got {parallel}");
+        var outDir = output ?? Path.Combine("runs", $"{config.Preset}-ensemble{members}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        var loaded = Common.Load(dataDir);
+        var view = new TrainingView(io, asJson);
+        view.Message($"training an ensemble of {members} ({config.Preset} preset, {config.Model.Describe()}, {config.Epochs} epochs each, {parallel} at a time) -> {outDir}");
+        int childThreads = Math.Max(1, Environment.ProcessorCount / parallel);
+        Ensembles.MemberTrainer trainer = parallel == 1
+            ? (i, c, dir, again) => TrainingWorkflow.TrainAndTest(loaded.Data, c, dir, new TrainingView(io, asJson) { Prefix = $"[member {i + 1}] " }, again, testLimit)
+            : (i, c, dir, again) => MemberProcess.Train(c, dir, again, loaded.Location.Directory, childThreads, testLimit);
+        Ensembles.EnsembleResult result;
+        try
+        {
+            result = Ensembles.EnsembleTrainer.TrainAndTest(loaded.Data, config, members, outDir, trainer, parallel, resume, testLimit, view);
+        }
+        catch (Training.RunExistsException e)
+        {
+            throw new UsageException($"{e.Directory}: already holds an ensemble; pass --resume to continue it or choose another --out");
+        }
+        if (asJson)
+        {
+            io.WriteJson(new
+            {
+                model_dir = result.ModelDir,
+                members = result.Members,
+                parallel = result.Parallel,
+                val_accuracy = result.ValAccuracy,
+                test_accuracy = result.TestAccuracy,
+                seconds = Math.Round(result.Seconds, 1),
+                wall_seconds = Math.Round(result.WallSeconds, 1),
+                member_val_accuracy = result.MemberResults.Select(m => m.ValAccuracy).ToList(),
+                machine = Experiments.MachineInfo.Current().ToJson(),
+            });
+            return 0;
+        }
+        var console = io.Human(false);
+        var valText = result.ValAccuracy is { } v ? $"validation {v:P2} (members {string.Join(", ", result.MemberResults.Select(m => $"{m.ValAccuracy:P2}"))}); " : "";
+        console.MarkupLineInterpolated($"ensemble of {result.Members}: {valText}[bold]test {result.TestAccuracy:P2}[/] (averaged probabilities, measured once)");
+        console.MarkupLineInterpolated($"training {result.Seconds / 60:F1} min summed over members, {result.WallSeconds / 60:F1} min wall; ensemble folder {result.ModelDir}");
+        return 0;
     }
 }

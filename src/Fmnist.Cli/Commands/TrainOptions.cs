@@ -32,6 +32,10 @@ internal sealed class TrainOptions
     }
 
     public Option<string> Preset { get; } = new("--preset") { Description = $"Starting configuration: {string.Join(" or ", Presets.Names)} (seed = the seed's best row)", DefaultValueFactory = _ => "seed" };
+    public Option<string?> ConfigFile { get; } = new("--config")
+    {
+        Description = "Start from the settings in this JSON file (a run's config.json, or training settings as that file's \"config\" holds them) instead of --preset; other options still override them",
+    };
     public Option<int?> BatchSize { get; } = new("--batch-size") { Description = $"Mini-batch size {Default(c => c.BatchSize)}" };
     public Option<double?> Dropout1 { get; } = new("--dropout1") { Description = $"Dropout before the first dense layer {Default(c => c.Model.Dropout1)}" };
     public Option<double?> Dropout2 { get; } = new("--dropout2") { Description = $"Dropout before the output layer {Default(c => c.Model.Dropout2)}" };
@@ -40,8 +44,8 @@ internal sealed class TrainOptions
     public Option<int?> Epochs { get; } = new("--epochs") { Description = $"Epochs {Default(c => c.Epochs)}" };
     public Option<ModelArch?> Arch { get; } = new("--arch")
     {
-        Description = $"Network: cnn-lstm (the seed's) or resnet {Default(c => c.Model.Arch)}",
-        HelpName = "cnn-lstm|resnet",
+        Description = $"Network: cnn-lstm (the seed's), resnet, or speed (frozen patch-whitening conv, conv groups, after the CIFAR-10 speedruns) {Default(c => c.Model.Arch)}",
+        HelpName = "cnn-lstm|resnet|speed",
         CustomParser = r => Parsed(r, ModelArchNames.Parse),
     };
     public Option<int?> Width { get; } = new("--width") { Description = $"ResNet: channels of the first stage, doubled at each later stage {Default(c => c.Model.Width)}" };
@@ -50,6 +54,16 @@ internal sealed class TrainOptions
         Description = $"ResNet: residual blocks per stage, comma-separated (stages at 28, 14, 7, 4 pixels) {Default(c => c.Model.Blocks)}",
         CustomParser = r => Parsed(r, v => ModelConfig.ParseBlocks(v).ToArray()),
     };
+    public Option<int[]?> Widths { get; } = new("--widths")
+    {
+        Description = $"Speed: channels of each conv group, comma-separated (each group halves the side: 26, 13, 6, 3) {Default(c => c.Model.Widths)}",
+        CustomParser = r => Parsed(r, v => ModelConfig.ParseWidths(v).ToArray()),
+    };
+    public Option<int?> Depth { get; } = new("--depth") { Description = $"Speed: convolutions per group {Default(c => c.Model.Depth)}" };
+    public Option<int?> WhitenPatch { get; } = new("--whiten-patch") { Description = $"Speed: side of the whitening layer's patches (2 x side² frozen filters) {Default(c => c.Model.WhitenPatch)}" };
+    public Option<double?> LogitScale { get; } = new("--logit-scale") { Description = $"Speed: factor on the logits {Default(c => Math.Round(c.Model.LogitScale, 4))}" };
+    public Option<double?> Momentum { get; } = new("--momentum") { Description = $"SGD: Nesterov momentum {Default(c => c.Momentum)}" };
+    public Option<bool?> AlternateFlip { get; } = new("--alternate-flip") { Description = $"Crop augmentation: mirror each image in every other epoch instead of by a fresh coin (true/false) {Default(c => c.Augmentation.AlternateFlip)}" };
     public Option<double?> Lr { get; } = new("--lr") { Description = $"Learning rate (peak rate for onecycle) {Default(c => c.LearningRate)}" };
     public Option<LrSchedule?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: cosine (decay to 0, after --warmup), onecycle or constant {Default(c => c.Schedule)}" };
     public Option<double?> Warmup { get; } = new("--warmup") { Description = $"Cosine schedule: share of the steps spent warming up linearly {Default(c => c.Warmup)}" };
@@ -73,12 +87,12 @@ internal sealed class TrainOptions
     public Option<double?> Shift { get; } = new("--shift") { Description = $"Augmentation: shift range, fraction of the side {Default(c => c.Augmentation.Shift)}" };
     public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability {Default(c => c.Augmentation.FlipProbability)}" };
 
-    public IEnumerable<Option> All => [Preset, Arch, Width, Blocks, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
+    public IEnumerable<Option> All => [Preset, ConfigFile, Arch, Width, Blocks, Widths, Depth, WhitenPatch, LogitScale, Momentum, AlternateFlip, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
         Optimizer, WeightDecay, Ema, Precision, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
         ValidationFraction];
 
     /// <summary>The options that shape the network (what `summary` takes).</summary>
-    public IEnumerable<Option> ModelOptions => [Preset, Arch, Width, Blocks, Dropout1, Dropout2, Lstm, Dense];
+    public IEnumerable<Option> ModelOptions => [Preset, Arch, Width, Blocks, Widths, Depth, WhitenPatch, LogitScale, Dropout1, Dropout2, Lstm, Dense];
 
     /// <summary>A value parsed by core code; its FmnistException becomes a parse error (a usage message, not a crash).</summary>
     private static T? Parsed<T>(System.CommandLine.Parsing.ArgumentResult r, Func<string, T> parse)
@@ -100,6 +114,12 @@ internal sealed class TrainOptions
         Arch = p.GetValue(Arch),
         Width = p.GetValue(Width),
         Blocks = p.GetValue(Blocks) is { Length: > 0 } blocks ? blocks : null, // an unset list option reads as empty
+        Widths = p.GetValue(Widths) is { Length: > 0 } widths ? widths : null,
+        Depth = p.GetValue(Depth),
+        WhitenPatch = p.GetValue(WhitenPatch),
+        LogitScale = p.GetValue(LogitScale),
+        Momentum = p.GetValue(Momentum),
+        AlternateFlip = p.GetValue(AlternateFlip),
         BatchSize = p.GetValue(BatchSize),
         Dropout1 = p.GetValue(Dropout1),
         Dropout2 = p.GetValue(Dropout2),
@@ -128,7 +148,15 @@ internal sealed class TrainOptions
     };
 
     /// <summary>The preset with the user's options applied, validated (a bad value is a usage error).</summary>
-    public TrainConfig Resolve(ParseResult p) => Validated(Overrides(p).Apply(Presets.Get(p.GetValue(Preset)!)));
+    public TrainConfig Resolve(ParseResult p)
+    {
+        if (p.GetValue(ConfigFile) is { } file)
+        {
+            if (p.GetResult(Preset) is { Implicit: false }) throw new UsageException("--config and --preset: give one starting point, not both");
+            return Validated(Overrides(p).Apply(TrainConfig.FromFile(file)));
+        }
+        return Validated(Overrides(p).Apply(Presets.Get(p.GetValue(Preset)!)));
+    }
 
     public static TrainConfig Validated(TrainConfig c)
     {

@@ -18,28 +18,28 @@ public static class Evaluator
         bytes.to_type(ScalarType.Float32).div_(255.0).sub_(norm.Mean).div_(norm.Std);
 
     /// <summary>Class probabilities, N*10 row-major.</summary>
-    /// <param name="flipTta">Test-time augmentation: average the softmax of each image and its mirror
-    /// (horizontal flips are part of training, so both views are in-distribution).</param>
-    public static float[] Probabilities(nn.Module<Tensor, Tensor> net, byte[] images, Normalization norm, bool flipTta = false, int batch = 256)
+    /// <param name="tta">Test-time augmentation: average the softmax over these views of each image
+    /// (<see cref="Tta.Views"/>; flips and shifts are part of training, so the views are in-distribution).</param>
+    public static float[] Probabilities(nn.Module<Tensor, Tensor> net, byte[] images, Normalization norm, TtaMode tta = TtaMode.None, int batch = 256)
     {
         using var set = ImageTensor(images);
-        return Run(net, set, norm, batch, null, flipTta).Probabilities;
+        return Run(net, set, norm, batch, null, tta).Probabilities;
     }
 
     /// <summary>Mean cross-entropy and accuracy against labels.</summary>
-    public static (double Loss, double Accuracy) Score(nn.Module<Tensor, Tensor> net, LabeledImages set, Normalization norm, bool flipTta = false, int batch = 256)
+    public static (double Loss, double Accuracy) Score(nn.Module<Tensor, Tensor> net, LabeledImages set, Normalization norm, TtaMode tta = TtaMode.None, int batch = 256)
     {
         using var images = ImageTensor(set.Images);
         using var labels = LabelTensor(set.Labels);
-        return Score(net, images, labels, norm, flipTta, batch);
+        return Score(net, images, labels, norm, tta, batch);
     }
 
     /// <summary>Scores images already in tensors (a training run keeps its validation set resident).</summary>
     /// <param name="images">(N,1,28,28) uint8, from <see cref="ImageTensor"/>.</param>
     /// <param name="labels">(N) int64, from <see cref="LabelTensor"/>.</param>
-    public static (double Loss, double Accuracy) Score(nn.Module<Tensor, Tensor> net, Tensor images, Tensor labels, Normalization norm, bool flipTta = false, int batch = 256)
+    public static (double Loss, double Accuracy) Score(nn.Module<Tensor, Tensor> net, Tensor images, Tensor labels, Normalization norm, TtaMode tta = TtaMode.None, int batch = 256)
     {
-        var r = Run(net, images, norm, batch, labels, flipTta);
+        var r = Run(net, images, norm, batch, labels, tta);
         return (r.Loss, r.Accuracy);
     }
 
@@ -53,7 +53,7 @@ public static class Evaluator
 
     private sealed record Output(float[] Probabilities, double Loss, double Accuracy);
 
-    private static Output Run(nn.Module<Tensor, Tensor> net, Tensor images, Normalization norm, int batch, Tensor? labels, bool flipTta)
+    private static Output Run(nn.Module<Tensor, Tensor> net, Tensor images, Normalization norm, int batch, Tensor? labels, TtaMode tta)
     {
         int n = (int)images.shape[0];
         var probs = new float[n * ClassNames.Count];
@@ -61,16 +61,22 @@ public static class Evaluator
         net.eval();
         double lossSum = 0;
         long correct = 0;
+        var views = Tta.Views(tta);
         using (no_grad())
         {
             for (int start = 0; start < n; start += batch)
             {
                 using var scope = NewDisposeScope();
                 int count = Math.Min(batch, n - start);
-                var x = ToInput(images.narrow(0, start, count), norm);
-                var p = nn.functional.softmax(net.call(x), 1);
-                if (flipTta) p = p.add_(nn.functional.softmax(net.call(x.flip(3)), 1)).div_(2);
-                p.data<float>().CopyTo(probs, start * ClassNames.Count);
+                var raw = images.narrow(0, start, count);
+                Tensor? p = null;
+                foreach (var view in views)
+                {
+                    var q = nn.functional.softmax(net.call(ToInput(Tta.Apply(raw, view), norm)), 1);
+                    p = p is null ? q : p.add_(q);
+                }
+                if (views.Count > 1) p!.div_(views.Count);
+                p!.data<float>().CopyTo(probs, start * ClassNames.Count);
                 if (labels is null) continue;
                 var y = labels.narrow(0, start, count);
                 lossSum += nn.functional.nll_loss(p.clamp_min(1e-12).log(), y, reduction: nn.Reduction.Sum).item<float>();

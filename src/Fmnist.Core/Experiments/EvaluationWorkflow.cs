@@ -6,7 +6,7 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
-/// <summary>What <see cref="EvaluationWorkflow.Evaluate(string, LabeledImages, string?, int, bool)"/> measured and drew.</summary>
+/// <summary>What <see cref="EvaluationWorkflow.Evaluate(string, LabeledImages, string?, int, Evaluation.TtaMode)"/> measured and drew.</summary>
 /// <param name="ModelDirs">The run folders whose averaged predictions were scored (one, or an ensemble).</param>
 /// <param name="Metrics">Accuracy, confusion matrix, per-class scores.</param>
 /// <param name="TestImages">How many images were scored.</param>
@@ -28,19 +28,19 @@ public static class EvaluationWorkflow
     /// <param name="test">The images to score, usually the test split.</param>
     /// <param name="outDir">Where the figures go.</param>
     /// <param name="errorExamples">How many misclassified images errors.png shows.</param>
-    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
-    public static EvaluationReport Evaluate(string modelDir, LabeledImages test, string? outDir = null, int errorExamples = 40, bool flipTta = false)
-        => Evaluate([modelDir], test, outDir ?? Classifiers.DefaultOutputFolder(modelDir), errorExamples, flipTta);
+    /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
+    public static EvaluationReport Evaluate(string modelDir, LabeledImages test, string? outDir = null, int errorExamples = 40, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
+        => Evaluate([modelDir], test, outDir ?? Classifiers.DefaultOutputFolder(modelDir), errorExamples, tta);
 
-    /// <summary>As <see cref="Evaluate(string, LabeledImages, string?, int, bool)"/> for an ensemble: the models' probabilities are averaged.</summary>
+    /// <summary>As <see cref="Evaluate(string, LabeledImages, string?, int, Evaluation.TtaMode)"/> for an ensemble: the models' probabilities are averaged.</summary>
     /// <param name="modelDirs">Run folders or .onnx files.</param>
     /// <param name="test">The images to score.</param>
     /// <param name="outDir">Where the figures go.</param>
     /// <param name="errorExamples">How many misclassified images errors.png shows.</param>
-    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
-    public static EvaluationReport Evaluate(IReadOnlyList<string> modelDirs, LabeledImages test, string outDir, int errorExamples = 40, bool flipTta = false)
+    /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
+    public static EvaluationReport Evaluate(IReadOnlyList<string> modelDirs, LabeledImages test, string outDir, int errorExamples = 40, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
-        var probs = Probabilities(modelDirs, test.Images, flipTta);
+        var probs = Probabilities(modelDirs, test.Images, tta);
         var predicted = Evaluator.ArgMax(probs);
         var metrics = Metrics.From(predicted, test.Labels);
         Directory.CreateDirectory(outDir);
@@ -54,7 +54,7 @@ public static class EvaluationWorkflow
     }
 
     /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>
-    public static float[] Probabilities(IReadOnlyList<string> modelDirs, byte[] images, bool flipTta = false)
+    public static float[] Probabilities(IReadOnlyList<string> modelDirs, byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
         if (modelDirs.Count == 0) throw new ArgumentException("no model given", nameof(modelDirs));
         foreach (var dir in modelDirs) Classifiers.Check(dir);
@@ -62,7 +62,7 @@ public static class EvaluationWorkflow
         foreach (var dir in modelDirs)
         {
             float[] p;
-            using (var model = Classifiers.Open(dir)) p = model.Probabilities(images, flipTta);
+            using (var model = Classifiers.Open(dir)) p = model.Probabilities(images, tta);
             if (sum is null) sum = p;
             else for (int i = 0; i < sum.Length; i++) sum[i] += p[i];
         }
@@ -79,6 +79,7 @@ public static class EvaluationWorkflow
     {
         if (modelDirs.FirstOrDefault(Classifiers.IsOnnxFile) is { } onnx)
             throw new FmnistException($"{onnx}: --split validation needs the run folder (the held-out split is rebuilt from its config); use --split test for an .onnx file");
+        modelDirs = modelDirs.SelectMany(Classifiers.RunFolders).ToList(); // an ensemble: its members
         var folder = new RunFolder(modelDirs[0]);
         var c = folder.ReadInfo().Config;
         if (!c.HasValidation)
@@ -86,31 +87,31 @@ public static class EvaluationWorkflow
         foreach (var other in modelDirs.Skip(1).Select(d => new RunFolder(d)))
         {
             var o = other.ReadInfo().Config;
-            if (o.ValidationFraction != c.ValidationFraction || o.Seed != c.Seed || o.TrainLimit != c.TrainLimit)
+            if (o.ValidationFraction != c.ValidationFraction || (o.SplitSeed ?? o.Seed) != (c.SplitSeed ?? c.Seed) || o.TrainLimit != c.TrainLimit)
                 throw new FmnistException($"{other.ConfigPath}: held out other validation images than {folder.ConfigPath} (seed, fraction or limit differ); an ensemble can be validated only on a split all its members held out");
         }
         var source = train.Take(c.TrainLimit);
-        return source.Select(Splits.Stratified(source.Labels, c.ValidationFraction, c.Seed).Validation);
+        return source.Select(Splits.Stratified(source.Labels, c.ValidationFraction, c.SplitSeed ?? c.Seed).Validation);
     }
 
     /// <summary>The <paramref name="top"/> classes for each photo in <paramref name="files"/> (PNG or JPEG, any size), preprocessed like the dataset (<see cref="Imaging.PhotoPreprocessor"/>).</summary>
     /// <param name="modelDir">A run folder or an exported .onnx file.</param>
     /// <param name="files">The photos; every one is decoded before the model loads, so a bad file fails first.</param>
     /// <param name="top">How many classes per photo.</param>
-    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
-    public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<string> files, int top = 3, bool flipTta = false)
-        => Predict([modelDir], files, top, flipTta);
+    /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
+    public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<string> files, int top = 3, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
+        => Predict([modelDir], files, top, tta);
 
-    /// <summary>As <see cref="Predict(string, IReadOnlyList{string}, int, bool)"/> for an ensemble.</summary>
+    /// <summary>As <see cref="Predict(string, IReadOnlyList{string}, int, Evaluation.TtaMode)"/> for an ensemble.</summary>
     /// <param name="modelDirs">Run folders or .onnx files.</param>
     /// <param name="files">The photos.</param>
     /// <param name="top">How many classes per photo.</param>
-    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
-    public static IReadOnlyList<Prediction> Predict(IReadOnlyList<string> modelDirs, IReadOnlyList<string> files, int top = 3, bool flipTta = false)
+    /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
+    public static IReadOnlyList<Prediction> Predict(IReadOnlyList<string> modelDirs, IReadOnlyList<string> files, int top = 3, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
         // Decode every file first: a bad file fails before the model is loaded.
         var images = files.Select(PhotoPreprocessor.Load).ToList();
-        var probs = Probabilities(modelDirs, images.SelectMany(b => b).ToArray(), flipTta);
+        var probs = Probabilities(modelDirs, images.SelectMany(b => b).ToArray(), tta);
         return files.Select((f, i) => new Prediction(f, Enumerable.Range(0, ClassNames.Count)
             .Select(c => (ClassNames.All[c], (double)probs[i * ClassNames.Count + c]))
             .OrderByDescending(p => p.Item2).Take(top).ToList())).ToList();

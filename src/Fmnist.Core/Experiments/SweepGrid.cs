@@ -15,8 +15,8 @@ public static class TrialNames
     /// never share a folder.</summary>
     public static string Of(TrainConfig c, ConfigOverrides? trial = null)
     {
-        var name = c.Model.Arch == Models.CnnLstm.ModelArch.ResNet
-            ? $"resnet-b{c.BatchSize}"
+        var name = c.Model.Arch != Models.CnnLstm.ModelArch.CnnLstm
+            ? $"{Models.CnnLstm.ModelArchNames.Name(c.Model.Arch)}-b{c.BatchSize}"
             : FormattableString.Invariant($"b{c.BatchSize}-d{c.Model.Dropout1}-{c.Model.Dropout2}-lstm{c.Model.Lstm}-dense{c.Model.Dense}");
         if (trial is null) return name;
         foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())

@@ -9,11 +9,11 @@ namespace Fmnist.Export;
 /// <see cref="CnnLstmNet"/> as an ONNX graph, layer for layer in the order of its forward(), in inference
 /// form: Dropout is the identity and disappears; BatchNorm uses its running statistics. BatchNorm stays a
 /// node of its own: in this network it follows a ReLU, so it cannot be folded into the preceding conv.
-/// The input is raw pixels; the training normalization ((x/255 - mean)/std) is the first three nodes.
+/// Its input is the standardized image; OnnxExporter adds the normalization, views and outputs around it.
 /// </summary>
 internal static class CnnLstmOnnx
 {
-    public static void Emit(OnnxGraphBuilder g, CnnLstmNet net, Normalization norm)
+    public static string Body(OnnxGraphBuilder g, CnnLstmNet net, string x)
     {
         var p = ModuleWeights.Of(net);
         var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);
@@ -23,10 +23,6 @@ internal static class CnnLstmOnnx
             g.BatchNorm(x, name, p[$"{name}.weight"], p[$"{name}.bias"], p[$"{name}.running_mean"], p[$"{name}.running_var"],
                 ((BatchNorm2d)modules[name]).eps);
 
-        var x = g.Input("images", [null, 1, ImageShape.Side, ImageShape.Side], ["batch", "channels", "height", "width"]);
-        x = g.Node("Div", [x, g.Scalar("pixel_scale", 255f)]);
-        x = g.Node("Sub", [x, g.Scalar("norm_mean", (float)norm.Mean)]);
-        x = g.Node("Div", [x, g.Scalar("norm_std", (float)norm.Std)]);
         // (B,1,28,28) -> (B,F1,14,14)
         x = g.MaxPool(Bn(Conv(Conv(x, "conv1a"), "conv1b"), "bn1"), 2);
         // (B,F1,14,14) -> (B,F2,7,7)
@@ -39,8 +35,7 @@ internal static class CnnLstmOnnx
         x = g.Reshape(g.Transpose(x, 2, 0, 1, 3), 0, -1);
         x = g.Relu(g.Linear(x, "dense", p["dense.weight"], p["dense.bias"]));
         var logits = g.Linear(x, "output", p["output.weight"], p["output.bias"]);
-        g.Output(g.Softmax(logits), "probabilities", [null, 10], ["batch", "classes"]);
-        g.Output(logits, "logits", [null, 10], ["batch", "classes"]);
+        return logits;
     }
 }
 

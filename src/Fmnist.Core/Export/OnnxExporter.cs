@@ -30,24 +30,38 @@ public static class OnnxMetadata
     public const string Parameters = "fmnist.parameters";
     /// <summary>What the input is (raw pixel values 0-255, shape [N,1,28,28]).</summary>
     public const string Input = "fmnist.input";
+    /// <summary>The test-time augmentation inside the graph (none, flip, shift, flip-shift).</summary>
+    public const string Tta = "fmnist.tta";
+    /// <summary>How many networks the graph averages (1 unless it is an ensemble).</summary>
+    public const string Members = "fmnist.members";
 }
 
 /// <summary>A run folder's best weights as a self-contained ONNX file (opset 17).</summary>
 public static class OnnxExporter
 {
-    /// <summary>Writes the best weights of the run in <paramref name="modelDir"/> as ONNX to <paramref name="outPath"/> (default: model.onnx in the run folder).</summary>
-    public static ExportResult Export(string modelDir, string? outPath = null)
+    /// <summary>Writes the best weights of the run in <paramref name="modelDir"/> (or of every member of an
+    /// ensemble folder, averaged in one graph) as ONNX to <paramref name="outPath"/> (default: model.onnx in the folder).</summary>
+    /// <param name="modelDir">A run folder or an ensemble folder.</param>
+    /// <param name="outPath">The .onnx file to write.</param>
+    /// <param name="tta">Test-time views computed inside the graph (<see cref="Evaluation.Tta"/>).</param>
+    public static ExportResult Export(string modelDir, string? outPath = null, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
-        var folder = new RunFolder(modelDir);
-        var path = AtomicFile.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.onnx"), "model.onnx");
-        var (net, info) = folder.LoadBest();
-        using (net)
+        var path = AtomicFile.CheckTarget(outPath ?? Path.Combine(Path.GetFullPath(modelDir), "model.onnx"), "model.onnx");
+        bool ensemble = Ensembles.EnsembleFolder.IsEnsemble(modelDir);
+        var members = new List<(nn.Module<Tensor, Tensor> Net, RunInfo Info)>();
+        try
         {
-            var test = Experiments.TrainingWorkflow.ReadResult(folder.Directory)?.TestAccuracy;
-            var model = Build(net, info, test);
+            foreach (var dir in Inference.Classifiers.RunFolders(modelDir)) members.Add(new RunFolder(dir).LoadBest());
+            var test = ensemble ? new Ensembles.EnsembleFolder(modelDir).ReadResult()?.TestAccuracy : Experiments.TrainingWorkflow.ReadResult(modelDir)?.TestAccuracy;
+            // a graph with views inside has another accuracy than the one measured without them
+            var model = Build(members, tta == Evaluation.TtaMode.None ? test : null, tta);
             var bytes = model.ToByteArray();
             AtomicFile.WriteAllBytes(path, bytes);
-            return new ExportResult(modelDir, "onnx", path, bytes.Length, Models.ModelFactory.Parameters(net), test);
+            return new ExportResult(modelDir, "onnx", path, bytes.Length, members.Sum(m => Models.ModelFactory.Parameters(m.Net)), test);
+        }
+        finally
+        {
+            foreach (var (net, _) in members) net.Dispose();
         }
     }
 
@@ -55,29 +69,73 @@ public static class OnnxExporter
     /// <param name="net">The network, in eval mode.</param>
     /// <param name="info">Its run's config and normalization.</param>
     /// <param name="testAccuracy">Stored in the metadata when known.</param>
-    public static ModelProto Build(nn.Module<Tensor, Tensor> net, RunInfo info, double? testAccuracy)
+    /// <param name="tta">Test-time augmentation inside the graph: every view of the batch goes through the network
+    /// and the probabilities are averaged.</param>
+    public static ModelProto Build(nn.Module<Tensor, Tensor> net, RunInfo info, double? testAccuracy, Evaluation.TtaMode tta = Evaluation.TtaMode.None) =>
+        Build([(net, info)], testAccuracy, tta);
+
+    /// <summary>
+    /// One graph for one or several networks (an ensemble: their probabilities averaged) and optional
+    /// test-time views: raw pixels in; the views concatenated along the batch axis (B -> V*B); each member's
+    /// normalization and layers (its weights prefixed m1., m2., ... when there are several); softmax; the mean
+    /// over views and members. Outputs "probabilities" and "logits" (for a single network without views its
+    /// logits, otherwise the log of the averaged probabilities, whose softmax gives them back).
+    /// </summary>
+    public static ModelProto Build(IReadOnlyList<(nn.Module<Tensor, Tensor> Net, RunInfo Info)> members, double? testAccuracy,
+        Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
+        if (members.Count == 0) throw new ArgumentException("no network to export", nameof(members));
         var g = new OnnxGraphBuilder();
-        switch (net)
+        const int side = ImageShape.Side;
+        var images = g.Input("images", [null, 1, side, side], ["batch", "channels", "height", "width"]);
+        var views = Evaluation.Tta.Views(tta);
+        // (B,1,28,28) -> (V*B,1,28,28): each view is computed from the raw pixels, whose background is 0
+        var x = g.Concat([.. views.Select(v =>
         {
-            case CnnLstmNet cnnLstm:
-                CnnLstmOnnx.Emit(g, cnnLstm, info.Normalization);
-                break;
-            case Models.ResNet.ResNetNet resNet:
-                ResNetOnnx.Emit(g, resNet, info.Config.Model, info.Normalization);
-                break;
-            default:
-                throw new FmnistException($"ONNX export of the {info.Config.Model.Arch.ToString().ToLowerInvariant()} architecture is not supported yet");
+            var view = v.Flip ? g.FlipWidth(images) : images;
+            return v.Dx == 0 && v.Dy == 0 ? view : g.Shift(view, v.Dx, v.Dy, side, side);
+        })], 0);
+        var probabilities = new List<string>();
+        string? singleLogits = null;
+        for (int m = 0; m < members.Count; m++)
+        {
+            var (net, info) = members[m];
+            g.Prefix = members.Count > 1 ? $"m{m + 1}." : "";
+            var norm = info.Normalization;
+            var input = g.Node("Div", [x, g.Scalar("pixel_scale", 255f)]);
+            input = g.Node("Sub", [input, g.Scalar("norm_mean", (float)norm.Mean)]);
+            input = g.Node("Div", [input, g.Scalar("norm_std", (float)norm.Std)]);
+            var logits = net switch
+            {
+                CnnLstmNet cnnLstm => CnnLstmOnnx.Body(g, cnnLstm, input),
+                Models.ResNet.ResNetNet resNet => ResNetOnnx.Body(g, resNet, info.Config.Model, input),
+                Models.Speed.SpeedNet speed => SpeedOnnx.Body(g, speed, info.Config.Model, input),
+                _ => throw new FmnistException($"ONNX export of the {info.Config.Model.Arch.ToString().ToLowerInvariant()} architecture is not supported yet"),
+            };
+            singleLogits = logits;
+            var p = g.Softmax(logits);
+            // (V*B,10) -> (V,B,10) -> (B,10)
+            if (views.Count > 1) p = g.Mean(g.Reshape(p, views.Count, -1, 10), 0);
+            probabilities.Add(p);
         }
+        g.Prefix = "";
+        var mean = probabilities.Count == 1 ? probabilities[0]
+            : g.Node("Mul", [g.Node("Sum", [.. probabilities]), g.Scalar("member_weight", 1f / probabilities.Count)]);
+        g.Output(mean, "probabilities", [null, 10], ["batch", "classes"]);
+        g.Output(members.Count == 1 && views.Count == 1 ? singleLogits! : g.Node("Log", [mean]), "logits", [null, 10], ["batch", "classes"]);
+
+        var (_, first) = members[0];
         var version = Exports.FmnistVersion;
         var metadata = new Dictionary<string, string>
         {
             [OnnxMetadata.ClassNames] = Exports.Json(ClassNames.All),
-            [OnnxMetadata.Normalization] = Exports.Json(info.Normalization),
-            [OnnxMetadata.TrainingConfig] = Exports.Json(info.Config),
+            [OnnxMetadata.Normalization] = Exports.Json(first.Normalization),
+            [OnnxMetadata.TrainingConfig] = Exports.Json(first.Config),
             [OnnxMetadata.Version] = version,
-            [OnnxMetadata.Parameters] = Models.ModelFactory.Parameters(net).ToString(CultureInfo.InvariantCulture),
+            [OnnxMetadata.Parameters] = members.Sum(m => Models.ModelFactory.Parameters(m.Net)).ToString(CultureInfo.InvariantCulture),
             [OnnxMetadata.Input] = "images: float32 [batch,1,28,28], raw pixel values 0-255, light garment on black (Fashion-MNIST style); normalization is inside the graph",
+            [OnnxMetadata.Tta] = Evaluation.Tta.Name(tta),
+            [OnnxMetadata.Members] = members.Count.ToString(CultureInfo.InvariantCulture),
         };
         if (testAccuracy is { } acc) metadata[OnnxMetadata.TestAccuracy] = acc.ToString("R", CultureInfo.InvariantCulture);
         return g.Build(metadata, version);

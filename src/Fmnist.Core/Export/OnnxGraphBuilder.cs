@@ -22,6 +22,10 @@ internal sealed class OnnxGraphBuilder
     private readonly GraphProto graph = new() { Name = "fmnist" };
     private int counter;
 
+    /// <summary>Put before every initializer name: "m1." while one member of an ensemble is emitted, so the
+    /// members' weights keep apart in one graph.</summary>
+    public string Prefix { get; set; } = "";
+
     /// <summary>A new unique value name with a readable prefix.</summary>
     private string Fresh(string prefix) => $"{prefix}_{counter++}";
 
@@ -43,6 +47,7 @@ internal sealed class OnnxGraphBuilder
     {
         if (data.Length != dims.Aggregate(1L, (a, b) => a * b))
             throw new ArgumentException($"{name}: {data.Length} values do not fill shape [{string.Join(",", dims)}]");
+        name = Prefix + name;
         var t = new TensorProto { Name = name, DataType = FloatType };
         t.Dims.AddRange(dims);
         var bytes = new byte[data.Length * sizeof(float)];
@@ -54,6 +59,7 @@ internal sealed class OnnxGraphBuilder
 
     public string Constant(string name, long[] data)
     {
+        name = Prefix + name;
         var t = new TensorProto { Name = name, DataType = Int64Type };
         t.Dims.Add(data.Length);
         t.Int64Data.AddRange(data);
@@ -116,6 +122,36 @@ internal sealed class OnnxGraphBuilder
     }
 
     public string Relu(string x) => Node("Relu", [x]);
+
+    /// <summary>Exact GELU, x * (1 + erf(x / sqrt 2)) / 2 (PyTorch's default; ONNX has a Gelu op only from opset 20).</summary>
+    public string Gelu(string x)
+    {
+        var erf = Node("Erf", [Node("Mul", [x, Scalar(Fresh("inv_sqrt2"), (float)(1 / Math.Sqrt(2)))])]);
+        var half = Node("Mul", [x, Scalar(Fresh("half"), 0.5f)]);
+        return Node("Mul", [half, Node("Add", [erf, Scalar(Fresh("one"), 1f)])]);
+    }
+
+    /// <summary>(B,C,H,W) -> (B,C): the largest value of each feature map.</summary>
+    public string GlobalMaxPool(string x) => Node("Flatten", [Node("GlobalMaxPool", [x])], null, Int("axis", 1));
+
+    /// <summary>Mean over <paramref name="axis"/>, which is dropped.</summary>
+    public string Mean(string x, long axis) => Node("ReduceMean", [x], null, Ints("axes", axis), Int("keepdims", 0));
+
+    /// <summary>Values concatenated along <paramref name="axis"/>.</summary>
+    public string Concat(string[] xs, long axis) => xs.Length == 1 ? xs[0] : Node("Concat", xs, null, Int("axis", axis));
+
+    /// <summary>(B,C,H,W) mirrored left-right: a slice of the last axis with step -1.</summary>
+    public string FlipWidth(string x) =>
+        Node("Slice", [x, Constant(Fresh("starts"), [-1L]), Constant(Fresh("ends"), [long.MinValue]), Constant(Fresh("axes"), [3L]), Constant(Fresh("steps"), [-1L])]);
+
+    /// <summary>(B,C,H,W) moved by (dx, dy) pixels (positive: right, down) with zeros shifted in.</summary>
+    public string Shift(string x, int dx, int dy, int height, int width)
+    {
+        // ONNX pads: begin of every axis, then end of every axis
+        var padded = Node("Pad", [x, Constant(Fresh("pads"), [0L, 0, Math.Max(dy, 0), Math.Max(dx, 0), 0, 0, Math.Max(-dy, 0), Math.Max(-dx, 0)])]);
+        long top = Math.Max(-dy, 0), left = Math.Max(-dx, 0);
+        return Node("Slice", [padded, Constant(Fresh("starts"), [top, left]), Constant(Fresh("ends"), [top + height, left + width]), Constant(Fresh("axes"), [2L, 3L])]);
+    }
 
     /// <summary>Elementwise sum of two same-shaped values (a residual connection).</summary>
     public string Add(string a, string b) => Node("Add", [a, b]);

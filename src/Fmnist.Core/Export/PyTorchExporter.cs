@@ -15,6 +15,8 @@ public static class PyTorchExporter
     /// <summary>Writes the best weights of the run in <paramref name="modelDir"/> as a PyTorch state_dict to <paramref name="outPath"/> (default: model.pth in the run folder).</summary>
     public static ExportResult Export(string modelDir, string? outPath = null)
     {
+        if (Ensembles.EnsembleFolder.IsEnsemble(modelDir))
+            throw new FmnistException($"{modelDir}: an ensemble; export its members one by one ({string.Join(", ", new Ensembles.EnsembleFolder(modelDir).ReadInfo().Members)}) or export it as one ONNX graph (--format onnx)");
         var folder = new RunFolder(modelDir);
         var path = AtomicFile.CheckTarget(outPath ?? Path.Combine(folder.Directory, "model.pth"), "model.pth");
         var (net, _) = folder.LoadBest();

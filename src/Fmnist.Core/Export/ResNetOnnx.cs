@@ -13,11 +13,11 @@ namespace Fmnist.Export;
 /// the same for every runtime and optimization level (ONNX Runtime would fuse them itself only at its
 /// "basic" level and above, onnxruntime-web or a plain interpreter may not). Folded initializers are named
 /// after the conv with "_bn" appended, because their values are no longer the PyTorch parameter's.
-/// The input is raw pixels; the training normalization ((x/255 - mean)/std) is the first three nodes.
+/// Its input is the standardized image; OnnxExporter adds the normalization, views and outputs around it.
 /// </summary>
 internal static class ResNetOnnx
 {
-    public static void Emit(OnnxGraphBuilder g, ResNetNet net, ModelConfig config, Normalization norm)
+    public static string Body(OnnxGraphBuilder g, ResNetNet net, ModelConfig config, string x)
     {
         var p = ModuleWeights.Of(net);
         var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);
@@ -32,10 +32,6 @@ internal static class ResNetOnnx
             return g.Conv(x, $"{conv}_bn", w, b, padding: (int)weight.Shape[^1] / 2, stride: stride);
         }
 
-        var x = g.Input("images", [null, 1, ImageShape.Side, ImageShape.Side], ["batch", "channels", "height", "width"]);
-        x = g.Node("Div", [x, g.Scalar("pixel_scale", 255f)]);
-        x = g.Node("Sub", [x, g.Scalar("norm_mean", (float)norm.Mean)]);
-        x = g.Node("Div", [x, g.Scalar("norm_std", (float)norm.Std)]);
         // (B,1,28,28) -> (B,W,28,28)
         x = g.Relu(ConvBn(x, "stem", "stemBn", 1));
         // The blocks as ResNetShape lists them (the same loop that built the network): name, stride, shortcut.
@@ -57,7 +53,6 @@ internal static class ResNetOnnx
         x = g.GlobalAveragePool(x);
         // (B,C) -> (B,10)
         var logits = g.Linear(x, "output", W("output.weight"), W("output.bias"));
-        g.Output(g.Softmax(logits), "probabilities", [null, 10], ["batch", "classes"]);
-        g.Output(logits, "logits", [null, 10], ["batch", "classes"]);
+        return logits;
     }
 }

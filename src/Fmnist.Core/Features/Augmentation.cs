@@ -18,6 +18,11 @@ public sealed record AugmentConfig
     public double Shift { get; init; } = 0.1;
     public double FlipProbability { get; init; } = 0.5;
 
+    /// <summary>Crop mode: instead of a fresh coin per image and epoch, each image is mirrored in every other
+    /// epoch (which ones fixed per image by the seed): every image is seen both ways in any two consecutive
+    /// epochs (airbench's alternating flip). <see cref="FlipProbability"/> is then unused.</summary>
+    public bool AlternateFlip { get; init; }
+
     /// <summary>Share of images transformed at all; the rest pass unchanged (online mode's answer to the
     /// seed's half-clean training set).</summary>
     public double Probability { get; init; } = 1.0;

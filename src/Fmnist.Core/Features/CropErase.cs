@@ -11,7 +11,12 @@ public static class CropErase
 {
     /// <summary>Pads by <paramref name="padding"/> zero pixels and cuts a random HxW window from each image
     /// (a shift of -padding..+padding per axis), mirroring it left-right with probability <paramref name="flipProbability"/>.</summary>
-    public static Tensor CropFlip(Tensor images, int padding, double flipProbability, Random rng)
+    public static Tensor CropFlip(Tensor images, int padding, double flipProbability, Random rng) =>
+        CropFlip(images, padding, _ => rng.NextDouble() < flipProbability, rng);
+
+    /// <summary>As above, with image <c>i</c> of the batch mirrored when <paramref name="flip"/>(i) says so
+    /// (called after that image's two crop draws, so a coin drawn from <paramref name="rng"/> keeps the order).</summary>
+    public static Tensor CropFlip(Tensor images, int padding, Func<long, bool> flip, Random rng)
     {
         long b = images.shape[0], h = images.shape[2], w = images.shape[3];
         using var scope = NewDisposeScope();
@@ -21,11 +26,25 @@ public static class CropErase
         for (long i = 0; i < b; i++)
         {
             int top = rng.Next(2 * padding + 1), left = rng.Next(2 * padding + 1);
-            bool flip = rng.NextDouble() < flipProbability;
             var crop = padded[i].narrow(1, top, h).narrow(2, left, w);
-            crops[i] = flip ? crop.flip(2) : crop;
+            crops[i] = flip(i) ? crop.flip(2) : crop;
         }
         return stack(crops).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Alternating flip: whether training image <paramref name="index"/> is mirrored in
+    /// <paramref name="epoch"/> (1-based). A fixed per-image bit from the seed (a SplitMix64 hash, the same in
+    /// every process) picks whether the odd or the even epochs are the mirrored ones.</summary>
+    public static bool AlternateFlip(int seed, long index, int epoch)
+    {
+        unchecked
+        {
+            ulong z = (ulong)index * 0x9E3779B97F4A7C15UL + (ulong)(uint)seed * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return ((int)(z >> 63) + epoch) % 2 == 1;
+        }
     }
 
     /// <summary>

@@ -20,6 +20,6 @@ public interface IClassifier : IDisposable
 
     /// <summary>N*784 bytes in, N*10 class probabilities (row-major) out.</summary>
     /// <param name="images">N images of 784 raw pixel bytes each.</param>
-    /// <param name="flipTta">Average each image's probabilities with its mirror image's.</param>
-    float[] Probabilities(byte[] images, bool flipTta = false);
+    /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
+    float[] Probabilities(byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None);
 }

@@ -77,13 +77,15 @@ public sealed class OnnxClassifier : IClassifier
         return o;
     }
 
-    public float[] Probabilities(byte[] images, bool flipTta = false)
+    public float[] Probabilities(byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
         if (images.Length % Pixels != 0) throw new ArgumentException($"{images.Length} bytes is not a whole number of 28x28 images", nameof(images));
         int n = images.Length / Pixels;
         var probs = new float[n * ClassNames.Count];
         var input = new float[Math.Min(n, Batch) * Pixels];
-        var mirrored = flipTta ? new float[input.Length] : null;
+        var views = Evaluation.Tta.Views(tta);
+        var view = views.Count > 1 ? new float[input.Length] : null;
+        var viewProbs = views.Count > 1 ? new float[Math.Min(n, Batch) * ClassNames.Count] : null;
         for (int start = 0; start < n; start += Batch)
         {
             int count = Math.Min(Batch, n - start);
@@ -91,14 +93,15 @@ public sealed class OnnxClassifier : IClassifier
             for (int i = 0; i < x.Length; i++) x[i] = images[start * Pixels + i];
             var target = probs.AsSpan(start * ClassNames.Count, count * ClassNames.Count);
             Run(input, count, target);
-            if (mirrored is null) continue;
-            for (int img = 0; img < count; img++)
-                for (int row = 0; row < ImageShape.Side; row++)
-                    for (int col = 0; col < ImageShape.Side; col++)
-                        mirrored[img * Pixels + row * ImageShape.Side + col] = input[img * Pixels + row * ImageShape.Side + ImageShape.Side - 1 - col];
-            var flipped = new float[count * ClassNames.Count];
-            Run(mirrored, count, flipped);
-            for (int i = 0; i < target.Length; i++) target[i] = (target[i] + flipped[i]) / 2;
+            if (view is null) continue;
+            var extra = viewProbs.AsSpan(0, target.Length);
+            foreach (var v in views.Skip(1))
+            {
+                Evaluation.Tta.Apply(input.AsSpan(0, count * Pixels), view.AsSpan(0, count * Pixels), v);
+                Run(view, count, extra);
+                for (int i = 0; i < target.Length; i++) target[i] += extra[i];
+            }
+            for (int i = 0; i < target.Length; i++) target[i] /= views.Count;
         }
         return probs;
     }

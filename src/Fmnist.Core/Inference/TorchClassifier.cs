@@ -19,8 +19,8 @@ public sealed class TorchClassifier : IClassifier
         Description = new ModelDescription(runDir, "torchsharp", Models.ModelFactory.Parameters(Net), Info.Config, test);
     }
 
-    public float[] Probabilities(byte[] images, bool flipTta = false) =>
-        Evaluator.Probabilities(Net, images, Info.Normalization, flipTta);
+    public float[] Probabilities(byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None) =>
+        Evaluator.Probabilities(Net, images, Info.Normalization, tta);
 
     public void Dispose() => Net.Dispose();
 }
@@ -37,13 +37,18 @@ public static class Classifiers
     public static IClassifier Open(string path)
     {
         if (IsOnnxFile(path)) return new OnnxClassifier(path);
+        if (Ensembles.EnsembleFolder.IsEnsemble(path)) return new Ensembles.EnsembleClassifier(path);
         return new TorchClassifier(path);
     }
+
+    /// <summary>The run folders behind a model path: an ensemble's members, or the folder itself.</summary>
+    public static IReadOnlyList<string> RunFolders(string path) =>
+        !IsOnnxFile(path) && Ensembles.EnsembleFolder.IsEnsemble(path) ? new Ensembles.EnsembleFolder(path).MemberDirs() : [path];
 
     /// <summary>Fails on the first unusable model before any is loaded (cheap checks only).</summary>
     public static void Check(string path)
     {
         if (IsOnnxFile(path)) OnnxClassifier.CheckFile(path);
-        else new RunFolder(path).ReadInfo();
+        else foreach (var dir in RunFolders(path)) new RunFolder(dir).ReadInfo();
     }
 }

@@ -11,6 +11,7 @@ public static class ModelFactory
     public static nn.Module<Tensor, Tensor> Create(ModelConfig c) => c.Arch switch
     {
         ModelArch.ResNet => new ResNetNet(c),
+        ModelArch.Speed => new Speed.SpeedNet(c),
         _ => new CnnLstmNet(c),
     };
 
@@ -22,6 +23,7 @@ public static class ModelFactory
     public static long ForwardFlops(ModelConfig c)
     {
         if (c.Arch == ModelArch.ResNet) return ResNetShape.ForwardFlops(c);
+        if (c.Arch == ModelArch.Speed) return Speed.SpeedShape.ForwardFlops(c);
         long f1 = c.Filters1, f2 = c.Filters2, h = c.Lstm;
         long convs = 28 * 28 * f1 * 9 * (1 + f1) + 14 * 14 * f2 * 9 * (f1 + f2);
         long lstm = 7 * 4 * h * (f2 * 7 + h); // 7 steps, 4 gates, input and recurrent matrices

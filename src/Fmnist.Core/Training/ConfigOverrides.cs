@@ -15,6 +15,12 @@ public sealed record ConfigOverrides
     public ModelArch? Arch { get; init; }
     public int? Width { get; init; }
     public int[]? Blocks { get; init; }
+    public int[]? Widths { get; init; }
+    public int? Depth { get; init; }
+    public int? WhitenPatch { get; init; }
+    public double? LogitScale { get; init; }
+    public double? Momentum { get; init; }
+    public bool? AlternateFlip { get; init; }
     public int? BatchSize { get; init; }
     public double? Dropout1 { get; init; }
     public double? Dropout2 { get; init; }
@@ -52,6 +58,10 @@ public sealed record ConfigOverrides
             Arch = Arch ?? c.Model.Arch,
             Width = Width ?? c.Model.Width,
             Blocks = Blocks ?? c.Model.Blocks,
+            Widths = Widths ?? c.Model.Widths,
+            Depth = Depth ?? c.Model.Depth,
+            WhitenPatch = WhitenPatch ?? c.Model.WhitenPatch,
+            LogitScale = LogitScale ?? c.Model.LogitScale,
         },
         Augmentation = c.Augmentation with
         {
@@ -59,6 +69,7 @@ public sealed record ConfigOverrides
             Zoom = Zoom ?? c.Augmentation.Zoom,
             Shift = Shift ?? c.Augmentation.Shift,
             FlipProbability = Flip ?? c.Augmentation.FlipProbability,
+            AlternateFlip = AlternateFlip ?? c.Augmentation.AlternateFlip,
             CropPadding = CropPadding ?? c.Augmentation.CropPadding,
             EraseProbability = Erase ?? c.Augmentation.EraseProbability,
             EraseMaxArea = EraseMaxArea ?? c.Augmentation.EraseMaxArea,
@@ -70,6 +81,7 @@ public sealed record ConfigOverrides
         Warmup = Warmup ?? c.Warmup,
         Optimizer = Optimizer ?? c.Optimizer,
         WeightDecay = WeightDecay ?? c.WeightDecay,
+        Momentum = Momentum ?? c.Momentum,
         Ema = Ema ?? c.Ema,
         Precision = Precision ?? c.Precision,
         Augment = Augment ?? c.Augment,

@@ -49,6 +49,8 @@ public sealed record TrainConfig
     public double Warmup { get; init; }
     /// <summary>The optimizer.</summary>
     public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+    /// <summary>SGD: the Nesterov momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
     /// <summary>Weight decay (decoupled for AdamW, L2 otherwise); 0 = none.</summary>
     public double WeightDecay { get; init; }
     /// <summary>Decay of an exponential moving average of the weights, used for validation and the saved
@@ -67,8 +69,29 @@ public sealed record TrainConfig
     public bool HasValidation => ValidationFraction > 0;
     /// <summary>Seeds the split, shuffling, augmentation and initialisation: the same config trains the same weights.</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>Seeds the stratified validation split alone; null = <see cref="Seed"/>. The members of an
+    /// ensemble differ in their seed but share one split, so the ensemble can be scored on validation.</summary>
+    public int? SplitSeed { get; init; }
     /// <summary>Use only the first N training images (before the split); null = all 60,000.</summary>
     public int? TrainLimit { get; init; }
+
+    /// <summary>The settings in a JSON file: a run's config.json (its "config") or a bare TrainConfig object.</summary>
+    public static TrainConfig FromFile(string path)
+    {
+        var node = JsonFiles.Read<System.Text.Json.Nodes.JsonObject>(path);
+        var configNode = node["config"] is System.Text.Json.Nodes.JsonObject inner ? inner : node;
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<TrainConfig>(configNode, JsonFiles.Options) ?? throw new FmnistException($"{path}: empty settings");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new FmnistException($"{path}: not training settings ({e.Message.Split('.')[0]})");
+        }
+    }
+
+    /// <summary>These settings as a JSON file (the form <see cref="FromFile"/> reads).</summary>
+    public void WriteFile(string path) => JsonFiles.Write(path, this);
 
     /// <summary>Checks the settings; throws <see cref="FmnistException"/> naming the first bad one.</summary>
     public void Validate()
@@ -78,6 +101,7 @@ public sealed record TrainConfig
         if (Epochs < 1) throw new FmnistException($"epochs must be positive, got {Epochs}");
         if (LearningRate is <= 0 or > 1) throw new FmnistException($"learning rate must be in (0, 1], got {LearningRate}");
         if (Warmup is < 0 or >= 1) throw new FmnistException($"warm-up must be a share of the steps in [0, 1), got {Warmup}");
+        if (Momentum is < 0 or >= 1) throw new FmnistException($"momentum must be in [0, 1), got {Momentum}");
         if (WeightDecay is < 0 or > 1) throw new FmnistException($"weight decay must be in [0, 1], got {WeightDecay}");
         if (Ema is < 0 or >= 1) throw new FmnistException($"EMA decay must be in [0, 1) (0 = off), got {Ema}");
         if (LabelSmoothing is < 0 or >= 1) throw new FmnistException($"label smoothing must be in [0, 1), got {LabelSmoothing}");

@@ -36,7 +36,8 @@ public static class Trainer
         Checkpoint.Recover(folder);
         var saved = PrepareFolder(folder, config, resume, progress);
         using var data = TrainingData.Prepare(trainingSet, config, progress);
-        using var step = new TrainingStep(config, data.Norm);
+        using var whitening = TrainingStep.WhiteningSample(data.Images, Math.Min(data.CleanCount, TrainingStep.WhiteningImages), data.Norm);
+        using var step = new TrainingStep(config, data.Norm, whitening);
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
         if (saved is null)
             JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow, ComputeInfo.Of(step.Compute)));
@@ -82,7 +83,7 @@ public static class Trainer
         {
             int start = b * config.BatchSize, count = (int)Math.Min(config.BatchSize, n - start);
             var r = step.Run(data.Images, data.Labels, order[start..(start + count)], augmentRng,
-                (long)(epoch - 1) * batches + b, (long)batches * config.Epochs);
+                (long)(epoch - 1) * batches + b, (long)batches * config.Epochs, epoch);
             CheckFinite(r.Loss, epoch, b + 1, config.LearningRate);
             lossSum += r.Loss * count;
             correct += r.Correct;

@@ -27,7 +27,7 @@ public sealed class TrainingData : IDisposable
     public static TrainingData Prepare(LabeledImages trainingSet, TrainConfig config, ITrainingProgress progress)
     {
         var source = trainingSet.Take(config.TrainLimit);
-        var (fitIdx, valIdx) = Splits.Stratified(source.Labels, config.ValidationFraction, config.Seed);
+        var (fitIdx, valIdx) = Splits.Stratified(source.Labels, config.ValidationFraction, config.SplitSeed ?? config.Seed);
         if (config.HasValidation && valIdx.Length == 0)
             throw new FmnistException($"validation fraction {config.ValidationFraction} of {source.Count} images holds out none; raise it, or use 0 for no validation");
         var fit = source.Select(fitIdx);

@@ -29,12 +29,16 @@ public sealed class TrainingStep : IDisposable
     /// <summary>The weights that are validated and saved as the run's model: the average when there is one.</summary>
     public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
 
-    public TrainingStep(TrainConfig config, Normalization norm)
+    /// <param name="whitening">Standardized training images (B,1,28,28) for the speed network's whitening
+    /// filters (<see cref="WhiteningSample"/>); unused by the other networks.</param>
+    public TrainingStep(TrainConfig config, Normalization norm, Tensor? whitening = null)
     {
         _config = config;
         _norm = norm;
         manual_seed(config.Seed);
         Net = ModelFactory.Create(config.Model);
+        if (Net is Models.Speed.SpeedNet speed)
+            speed.InitWhitening(whitening ?? throw new ArgumentException("the speed network needs training images for its whitening layer", nameof(whitening)));
         Optimizer = CreateOptimizer(Net, config);
         if (config.Ema > 0) Ema = new WeightAverage(Net, config.Model, config.Ema);
         Compute = PrecisionChoice.Resolve(config.Precision);
@@ -43,20 +47,25 @@ public sealed class TrainingStep : IDisposable
 
     public static OptimizerHelper CreateOptimizer(nn.Module<Tensor, Tensor> net, TrainConfig c) => c.Optimizer switch
     {
-        OptimizerKind.Sgd => optim.SGD(net.parameters(), c.LearningRate, momentum: 0.9, weight_decay: c.WeightDecay, nesterov: true),
-        OptimizerKind.AdamW => optim.AdamW(net.parameters(), c.LearningRate, weight_decay: c.WeightDecay),
-        _ => optim.Adam(net.parameters(), c.LearningRate, weight_decay: c.WeightDecay),
+        OptimizerKind.Sgd => optim.SGD(Trainable(net), c.LearningRate, momentum: c.Momentum, weight_decay: c.WeightDecay, nesterov: true),
+        OptimizerKind.AdamW => optim.AdamW(Trainable(net), c.LearningRate, weight_decay: c.WeightDecay),
+        _ => optim.Adam(Trainable(net), c.LearningRate, weight_decay: c.WeightDecay),
     };
+
+    /// <summary>The parameters the optimizer updates: all but the frozen ones (the speed network's whitening
+    /// filters and BatchNorm scales), which weight decay would otherwise shrink.</summary>
+    private static IEnumerable<Parameter> Trainable(nn.Module net) => net.parameters().Where(p => p.requires_grad);
 
     /// <summary>One step on the images at <paramref name="indices"/> of <paramref name="images"/> (uint8) with their labels.</summary>
     /// <param name="step">Global step number (0-based), for the learning-rate schedule and the EMA warm-up.</param>
-    public StepResult Run(Tensor images, Tensor labels, long[] indices, Random augmentRng, long step, long totalSteps)
+    /// <param name="epoch">1-based, for the alternating flip.</param>
+    public StepResult Run(Tensor images, Tensor labels, long[] indices, Random augmentRng, long step, long totalSteps, int epoch = 1)
     {
         using var scope = NewDisposeScope();
         Net.train();
         var idx = tensor(indices);
         var x = images.index_select(0, idx).to_type(ScalarType.Float32).div_(255.0);
-        x = Augment(x, _config, augmentRng);
+        x = Augment(x, _config, augmentRng, indices, epoch);
         x = x.sub_(_norm.Mean).div_(_norm.Std);
         var y = labels.index_select(0, idx);
 
@@ -82,15 +91,30 @@ public sealed class TrainingStep : IDisposable
     }
 
     /// <summary>The batch's online augmentation, on pixel values in [0,1]; offline copies were made before training.</summary>
-    public static Tensor Augment(Tensor x, TrainConfig c, Random rng)
+    /// <param name="indices">The batch's image numbers in the training tensor and <paramref name="epoch"/>: for the alternating flip.</param>
+    public static Tensor Augment(Tensor x, TrainConfig c, Random rng, long[]? indices = null, int epoch = 1)
     {
         var a = c.Augmentation;
         if (c.Augment == AugmentMode.Online) x = Augmenter.Apply(x, a, rng);
+        else if (c.Augment == AugmentMode.Crop && a.AlternateFlip && indices is not null)
+            x = CropErase.CropFlip(x, a.CropPadding, i => CropErase.AlternateFlip(c.Seed, indices[i], epoch), rng);
         else if (c.Augment == AugmentMode.Crop) x = CropErase.CropFlip(x, a.CropPadding, a.FlipProbability, rng);
         if (c.Augment is AugmentMode.Online or AugmentMode.Crop && a.EraseProbability > 0)
             x = CropErase.Erase(x, a.EraseProbability, a.EraseMinArea, a.EraseMaxArea, rng);
         return x;
     }
+
+    /// <summary>The first <paramref name="count"/> of the uint8 images (B,1,28,28), scaled and standardized as
+    /// training sees them: the sample the speed network's whitening filters are computed from.</summary>
+    public static Tensor WhiteningSample(Tensor images, int count, Normalization norm)
+    {
+        using var scope = NewDisposeScope();
+        var x = images.narrow(0, 0, Math.Min(count, images.shape[0])).to_type(ScalarType.Float32).div_(255.0);
+        return x.sub_(norm.Mean).div_(norm.Std).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Images the whitening filters are computed from: 5,000 patches-worth of statistics is plenty (3.4M 3x3 patches).</summary>
+    public const int WhiteningImages = 5000;
 
     public static double LearningRate(TrainConfig c, long step, long totalSteps)
     {

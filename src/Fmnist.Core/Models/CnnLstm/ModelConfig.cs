@@ -8,18 +8,20 @@ public enum ModelArch
 {
     [JsonStringEnumMemberName("cnn-lstm")] CnnLstm,
     [JsonStringEnumMemberName("resnet")] ResNet,
+    [JsonStringEnumMemberName("speed")] Speed,
 }
 
 public static class ModelArchNames
 {
-    public static readonly IReadOnlyList<string> Names = ["cnn-lstm", "resnet"];
+    public static readonly IReadOnlyList<string> Names = ["cnn-lstm", "resnet", "speed"];
 
-    public static string Name(ModelArch a) => a == ModelArch.ResNet ? "resnet" : "cnn-lstm";
+    public static string Name(ModelArch a) => a switch { ModelArch.ResNet => "resnet", ModelArch.Speed => "speed", _ => "cnn-lstm" };
 
     public static ModelArch Parse(string name) => name.ToLowerInvariant() switch
     {
         "cnn-lstm" or "cnnlstm" or "cnn_lstm" => ModelArch.CnnLstm,
         "resnet" => ModelArch.ResNet,
+        "speed" => ModelArch.Speed,
         _ => throw new FmnistException($"unknown architecture '{name}' (known: {string.Join(", ", Names)})"),
     };
 }
@@ -49,6 +51,18 @@ public sealed record ModelConfig
     /// <summary>ResNet: residual blocks per stage (28x28, 14x14, 7x7, ...); one entry per stage.</summary>
     public IReadOnlyList<int> Blocks { get; init; } = [2, 2, 2];
 
+    /// <summary>Speed: channels of each conv group; each group halves the side (26, 13, 6, 3 with a 3x3 whitening).</summary>
+    public IReadOnlyList<int> Widths { get; init; } = [64, 128, 256];
+
+    /// <summary>Speed: convolutions per group (the first one before the group's max-pool).</summary>
+    public int Depth { get; init; } = 2;
+
+    /// <summary>Speed: side of the whitening layer's patches; it has 2 x side² filters.</summary>
+    public int WhitenPatch { get; init; } = 3;
+
+    /// <summary>Speed: the logits are the linear layer's outputs times this (airbench: 1/9).</summary>
+    public double LogitScale { get; init; } = 1.0 / 9;
+
     public void Validate()
     {
         if (Filters1 < 1 || Filters2 < 1 || Lstm < 1 || Dense < 1)
@@ -59,6 +73,12 @@ public sealed record ModelConfig
         // 28 -> 14 -> 7 -> 4: a fourth stage still has a 4x4 map; a fifth would be 2x2.
         if (Blocks is null || Blocks.Count is < 1 or > 4 || Blocks.Any(b => b is < 1 or > 16))
             throw new FmnistException($"resnet blocks must be 1 to 4 stages of 1..16 blocks, got '{(Blocks is null ? "" : string.Join(",", Blocks))}'");
+        if (WhitenPatch is < 1 or > 5) throw new FmnistException($"whitening patch must be 1..5 pixels, got {WhitenPatch}");
+        // each group halves the side: 26 -> 13 -> 6 -> 3 -> 1
+        if (Widths is null || Widths.Count < 1 || Widths.Any(w => w is < 1 or > 1024) || (28 - WhitenPatch + 1) >> Widths.Count < 1)
+            throw new FmnistException($"speed widths must be 1 to {(Math.Log2(28 - WhitenPatch + 1) is var l ? (int)l : 0)} groups of 1..1024 channels, got '{(Widths is null ? "" : string.Join(",", Widths))}'");
+        if (Depth is < 1 or > 8) throw new FmnistException($"speed depth must be 1..8 convolutions per group, got {Depth}");
+        if (!(LogitScale > 0 && LogitScale <= 100)) throw new FmnistException($"logit scale must be in (0, 100], got {LogitScale}");
     }
 
     /// <summary>By content, blocks included (a record would compare the list by reference).</summary>
@@ -67,20 +87,28 @@ public sealed record ModelConfig
     public override int GetHashCode() => JsonFiles.Serialize(this).GetHashCode();
 
     /// <summary>The sizes that matter for this architecture, for one-line messages.</summary>
-    public string Describe() => Arch == ModelArch.ResNet
-        ? $"resnet width {Width}, blocks {string.Join(",", Blocks)}"
-        : FormattableString.Invariant($"cnn-lstm dropout {Dropout1}/{Dropout2}, LSTM {Lstm}, dense {Dense}");
+    public string Describe() => Arch switch
+    {
+        ModelArch.ResNet => $"resnet width {Width}, blocks {string.Join(",", Blocks)}",
+        ModelArch.Speed => FormattableString.Invariant($"speed widths {string.Join(",", Widths)}, depth {Depth}, whitening {WhitenPatch}x{WhitenPatch}"),
+        _ => FormattableString.Invariant($"cnn-lstm dropout {Dropout1}/{Dropout2}, LSTM {Lstm}, dense {Dense}"),
+    };
 
     /// <summary>"2,2,2" -> [2,2,2], for the command line.</summary>
-    public static IReadOnlyList<int> ParseBlocks(string text)
+    public static IReadOnlyList<int> ParseBlocks(string text) => ParseList(text, "--blocks", "block counts (e.g. 2,2,2)");
+
+    /// <summary>"64,128,256" -> [64,128,256], for the command line.</summary>
+    public static IReadOnlyList<int> ParseWidths(string text) => ParseList(text, "--widths", "channel counts (e.g. 64,128,256)");
+
+    private static List<int> ParseList(string text, string option, string what)
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var blocks = new List<int>();
+        var list = new List<int>();
         foreach (var p in parts)
         {
-            if (!int.TryParse(p, out var n)) throw new FmnistException($"--blocks: '{text}' is not a comma-separated list of block counts (e.g. 2,2,2)");
-            blocks.Add(n);
+            if (!int.TryParse(p, out var n)) throw new FmnistException($"{option}: '{text}' is not a comma-separated list of {what}");
+            list.Add(n);
         }
-        return blocks;
+        return list;
     }
 }

@@ -23,7 +23,7 @@ public static class ModelSummary
 {
     public static ModelSummaryTable Of(nn.Module<Tensor, Tensor> net, ModelConfig c)
     {
-        var rows = c.Arch == ModelArch.ResNet ? ResNetRows(net, c) : CnnLstmRows(net, c);
+        var rows = c.Arch switch { ModelArch.ResNet => ResNetRows(net, c), ModelArch.Speed => SpeedRows(net, c), _ => CnnLstmRows(net, c) };
         long total = ModelFactory.Parameters(net);
         long trainable = net.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
         return new ModelSummaryTable(rows, total, trainable, ModelFactory.ForwardFlops(c));
@@ -53,6 +53,27 @@ public static class ModelSummary
             new("dropout2", $"Dropout {c.Dropout2}", $"(B, {c.Dense})", 0),
             new("output", "Linear + Softmax", "(B, 10)", P("output")),
         };
+        return rows;
+    }
+
+    /// <summary>The whitening layer, then one row per conv group.</summary>
+    private static List<SummaryRow> SpeedRows(nn.Module<Tensor, Tensor> net, ModelConfig c)
+    {
+        var counts = net.named_modules().ToDictionary(m => m.name, m => m.module.parameters().Sum(p => p.numel()));
+        long P(string name) => counts.TryGetValue(name, out var n) ? n : 0;
+        int ws = Speed.SpeedShape.WhitenSide(c), wc = Speed.SpeedShape.WhitenChannels(c);
+        var rows = new List<SummaryRow>
+        {
+            new("input", "Input", "(B, 1, 28, 28)", 0),
+            new("whiten", $"Conv2d {c.WhitenPatch}x{c.WhitenPatch} frozen + GELU", $"(B, {wc}, {ws}, {ws})", P("whiten")),
+        };
+        for (int g = 0; g < c.Widths.Count; g++)
+        {
+            int side = Speed.SpeedShape.SideAfter(c, g);
+            rows.Add(new($"g{g + 1}", $"ConvGroup x{c.Depth} + pool", $"(B, {c.Widths[g]}, {side}, {side})", P($"groups.g{g + 1}")));
+        }
+        rows.Add(new("pool", "Global max pool", $"(B, {c.Widths[^1]})", 0));
+        rows.Add(new("output", FormattableString.Invariant($"Linear x {c.LogitScale:0.###}"), "(B, 10)", P("output")));
         return rows;
     }
 

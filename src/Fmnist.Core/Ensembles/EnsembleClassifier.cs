@@ -1,0 +1,51 @@
+using Fmnist.Evaluation;
+using Fmnist.Inference;
+
+namespace Fmnist.Ensembles;
+
+/// <summary>An ensemble folder as one model: every member's probabilities (TorchSharp), averaged.</summary>
+public sealed class EnsembleClassifier : IClassifier
+{
+    private readonly TorchClassifier[] _members;
+
+    public ModelDescription Description { get; }
+
+    public EnsembleClassifier(string directory)
+    {
+        var folder = new EnsembleFolder(directory);
+        var dirs = folder.MemberDirs();
+        _members = new TorchClassifier[dirs.Count];
+        try
+        {
+            for (int i = 0; i < dirs.Count; i++) _members[i] = new TorchClassifier(dirs[i]);
+        }
+        catch
+        {
+            foreach (var m in _members) m?.Dispose();
+            throw;
+        }
+        var first = _members[0].Description;
+        Description = new ModelDescription(folder.Directory, $"torchsharp ensemble of {dirs.Count}", _members.Sum(m => m.Description.Parameters),
+            first.Config, folder.ReadResult()?.TestAccuracy);
+    }
+
+    public IReadOnlyList<TorchClassifier> Members => _members;
+
+    public float[] Probabilities(byte[] images, TtaMode tta = TtaMode.None)
+    {
+        float[]? sum = null;
+        foreach (var m in _members)
+        {
+            var p = m.Probabilities(images, tta);
+            if (sum is null) sum = p;
+            else for (int i = 0; i < p.Length; i++) sum[i] += p[i];
+        }
+        for (int i = 0; i < sum!.Length; i++) sum[i] /= _members.Length;
+        return sum;
+    }
+
+    public void Dispose()
+    {
+        foreach (var m in _members) m.Dispose();
+    }
+}

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using Fmnist.Data;
+using Fmnist.Evaluation;
+using Fmnist.Experiments;
+using Fmnist.Training;
+
+namespace Fmnist.Ensembles;
+
+/// <summary>Trains one member (0-based index) into its run folder and returns its result: in this process,
+/// or (the CLI's choice) in a child process with its own threads.</summary>
+public delegate RunResult MemberTrainer(int index, TrainConfig config, string memberDir, bool resume);
+
+/// <summary>
+/// Trains N copies of one recipe that differ only in their seed (initialisation, shuffling, augmentation;
+/// the validation split is shared), a given number at a time, then scores the average of their
+/// probabilities on the shared validation split and, once, on the test set. A finished member is reused and
+/// an interrupted one resumes, so a killed ensemble is continued by running the same command with resume.
+/// </summary>
+public static class EnsembleTrainer
+{
+    public static EnsembleResult TrainAndTest(Dataset data, TrainConfig config, int members, string outDir, MemberTrainer trainMember,
+        int parallel = 1, bool resume = false, int? testLimit = null, ITrainingProgress? progress = null)
+    {
+        config.Validate();
+        if (members is < 1 or > 64) throw new FmnistException($"an ensemble has 1 to 64 members, got {members}");
+        if (parallel < 1) throw new FmnistException($"members trained at once must be at least 1, got {parallel}");
+        progress ??= SilentProgress.Instance;
+        var folder = new EnsembleFolder(outDir);
+        var info = new EnsembleInfo(config with { SplitSeed = config.SplitSeed ?? config.Seed },
+            Enumerable.Range(0, members).Select(EnsembleFolder.MemberName).ToList(), DateTimeOffset.UtcNow);
+        using (FolderLock.Acquire(outDir))
+        {
+            if (EnsembleFolder.IsEnsemble(outDir))
+            {
+                var saved = folder.ReadInfo();
+                if (!resume) throw new RunExistsException(folder.Directory);
+                if (JsonFiles.Serialize(saved.Config) != JsonFiles.Serialize(info.Config) || saved.Members.Count != members)
+                    throw new FmnistException($"{folder.InfoPath}: the ensemble was started with other settings or another member count; resume it with the same options or choose another folder");
+                info = saved;
+            }
+            else
+            {
+                if (File.Exists(Path.Combine(outDir, "config.json"))) throw new FmnistException($"{folder.Directory}: holds a single run, not an ensemble; choose another folder");
+                JsonFiles.Write(folder.InfoPath, info);
+            }
+        }
+
+        var watch = Stopwatch.StartNew();
+        var results = new RunResult[members];
+        var todo = new List<int>();
+        for (int i = 0; i < members; i++)
+        {
+            var dir = Path.Combine(folder.Directory, info.Members[i]);
+            if (TrainingWorkflow.ReadResult(dir, info.MemberConfig(i)) is { } done)
+            {
+                results[i] = done;
+                progress.Message($"member {i + 1}/{members}: already trained (validation {done.ValAccuracy:P2}), reused");
+            }
+            else todo.Add(i);
+        }
+        Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = parallel }, i =>
+        {
+            var dir = Path.Combine(folder.Directory, info.Members[i]);
+            progress.Message($"member {i + 1}/{members}: training (seed {info.MemberConfig(i).Seed}) -> {dir}");
+            results[i] = trainMember(i, info.MemberConfig(i), dir, resume: Directory.Exists(dir));
+            progress.Message($"member {i + 1}/{members}: done, validation {results[i].ValAccuracy:P2}, {results[i].Seconds / 60:F1} min");
+        });
+
+        var dirs = results.Select(r => r.ModelDir).ToList();
+        double? val = null;
+        if (config.HasValidation)
+        {
+            var source = data.Train.Take(config.TrainLimit);
+            var (_, valIdx) = Splits.Stratified(source.Labels, config.ValidationFraction, info.Config.SplitSeed!.Value);
+            val = Accuracy(EvaluationWorkflow.Probabilities(dirs, source.Select(valIdx).Images), source.Select(valIdx).Labels);
+        }
+        var test = data.Test.Take(testLimit);
+        double testAccuracy = Accuracy(EvaluationWorkflow.Probabilities(dirs, test.Images), test.Labels);
+        var result = new EnsembleResult(folder.Directory, members, val, testAccuracy, results.Sum(r => r.Seconds), watch.Elapsed.TotalSeconds,
+            Math.Min(parallel, Math.Max(1, todo.Count)), results);
+        JsonFiles.Write(folder.ResultPath, result);
+        return result;
+    }
+
+    private static double Accuracy(float[] probabilities, byte[] labels)
+    {
+        var predicted = Evaluator.ArgMax(probabilities);
+        int correct = 0;
+        for (int i = 0; i < labels.Length; i++) if (predicted[i] == labels[i]) correct++;
+        return labels.Length == 0 ? 0 : (double)correct / labels.Length;
+    }
+}

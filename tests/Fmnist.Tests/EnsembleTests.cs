@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Fmnist.Ensembles;
+using Fmnist.Evaluation;
+using Fmnist.Export;
+using Fmnist.Inference;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Training;
+
+namespace Fmnist.Tests;
+
+/// <summary>An ensemble folder is one model: its probabilities are the members' mean, in TorchSharp and in one ONNX graph.</summary>
+public class EnsembleTests(Xunit.Abstractions.ITestOutputHelper log)
+{
+    /// <summary>Two random members of different architectures (an ensemble only needs the same classes and input).</summary>
+    private static string MakeEnsemble()
+    {
+        var a = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.Speed, Widths = [8, 8], WhitenPatch = 2 }, seed: 2, randomBatchNormAffine: true);
+        var b = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1, 1] }, seed: 3, randomBatchNormAffine: true);
+        var dir = TestData.TempDir();
+        foreach (var (src, name) in new[] { (a, "member-1"), (b, "member-2") })
+        {
+            Directory.CreateDirectory(Path.Combine(dir, name));
+            foreach (var f in Directory.GetFiles(src)) File.Copy(f, Path.Combine(dir, name, Path.GetFileName(f)));
+        }
+        JsonFiles.Write(Path.Combine(dir, "ensemble.json"), new EnsembleInfo(new TrainConfig(), ["member-1", "member-2"], DateTimeOffset.UtcNow));
+        return dir;
+    }
+
+    [Fact]
+    public void Ensemble_probabilities_are_the_mean_of_its_members()
+    {
+        var dir = MakeEnsemble();
+        var images = ExportSupport.TestImages(50);
+        using var ensemble = (EnsembleClassifier)Classifiers.Open(dir);
+        using var m1 = new TorchClassifier(Path.Combine(dir, "member-1"));
+        using var m2 = new TorchClassifier(Path.Combine(dir, "member-2"));
+        foreach (var tta in new[] { TtaMode.None, TtaMode.Flip })
+        {
+            var (p1, p2) = (m1.Probabilities(images, tta), m2.Probabilities(images, tta));
+            Assert.Equal(p1.Zip(p2, (x, y) => (x + y) / 2), ensemble.Probabilities(images, tta));
+        }
+        Assert.Equal(m1.Description.Parameters + m2.Description.Parameters, ensemble.Description.Parameters);
+    }
+
+    [Fact]
+    public void One_onnx_graph_averages_the_members_as_TorchSharp_does()
+    {
+        var dir = MakeEnsemble();
+        var images = ExportSupport.TestImages(80);
+        using var ensemble = Classifiers.Open(dir);
+        foreach (var tta in new[] { TtaMode.None, TtaMode.Flip })
+        {
+            var file = OnnxExporter.Export(dir, Path.Combine(TestData.TempDir(), "ensemble.onnx"), tta).File;
+            using var onnx = new OnnxClassifier(file);
+            log.WriteLine($"{tta}: max |dp| {ExportSupport.AssertAgree(ensemble.Probabilities(images, tta), onnx.Probabilities(images), 1e-4):E2}");
+            var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(file));
+            Assert.Contains(model.MetadataProps, p => p.Key == OnnxMetadata.Members && p.Value == "2");
+            // each member's weights under its own prefix
+            Assert.Contains(model.Graph.Initializer, t => t.Name == "m1.whiten.weight");
+            Assert.Contains(model.Graph.Initializer, t => t.Name.StartsWith("m2.stem", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void A_pytorch_export_of_an_ensemble_is_refused_in_one_line()
+    {
+        var dir = MakeEnsemble();
+        var e = Assert.Throws<FmnistException>(() => PyTorchExporter.Export(dir));
+        Assert.Contains("an ensemble", e.Message);
+        Assert.Contains("member-1, member-2", e.Message);
+    }
+
+    /// <summary>Real processes: the parent trains two members side by side in child processes of one thread,
+    /// scores the average once, and evaluate takes the folder as one model; a rerun reuses the members.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Train_ensemble_in_parallel_processes_writes_one_model_that_evaluate_takes()
+    {
+        var data = CliProcess.SmallDataset(train: 400, test: 200);
+        var dir = Path.Combine(TestData.TempDir(), "ens");
+        string[] args = ["train", "--data-dir", data, "--out", dir, "--arch", "speed", "--widths", "8,16", "--epochs", "1", "--batch-size", "50",
+            "--augment", "crop", "--alternate-flip", "true", "--ensemble", "2", "--ensemble-parallel", "2", "--json"];
+        var (code, output, err) = CliProcess.Run(args);
+        Assert.True(code == 0, err);
+        using var result = JsonDocument.Parse(output);
+        var root = result.RootElement;
+        Assert.Equal(2, root.GetProperty("members").GetInt32());
+        Assert.Equal(2, root.GetProperty("parallel").GetInt32());
+        double test = root.GetProperty("test_accuracy").GetDouble();
+
+        var folder = new EnsembleFolder(dir);
+        var configs = folder.MemberDirs().Select(d => new RunFolder(d).ReadInfo().Config).ToList();
+        Assert.Equal([1, 2], configs.Select(c => c.Seed));
+        Assert.All(configs, c => Assert.Equal(1, c.SplitSeed)); // one validation split for all
+        Assert.All(folder.MemberDirs(), d => Assert.Contains("\"threads\": \"1\"", File.ReadAllText(Path.Combine(d, "config.json"))));
+
+        var (evalCode, evalOut, evalErr) = CliProcess.Run("evaluate", "--data-dir", data, "--model", dir, "--json");
+        Assert.True(evalCode == 0, evalErr);
+        using var evaluation = JsonDocument.Parse(evalOut);
+        Assert.Equal(test, evaluation.RootElement.GetProperty("accuracy").GetDouble(), 10);
+
+        var (again, againOut, againErr) = CliProcess.Run([.. args.Where(a => a != "--json"), "--resume"]);
+        Assert.True(again == 0, againErr);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(againOut + againErr, "already trained").Count);
+    }
+}
