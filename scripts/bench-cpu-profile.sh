@@ -25,6 +25,7 @@ done
 run knn-tune knn --tune
 run train-seed bench train --layers
 run train-seed-bf16 bench train --precision bf16 --batches 10
-run train-best bench train --preset best --compare-precision
+run train-resnet bench train --preset resnet --compare-precision
+run train-fast bench train --preset fast --compare-precision
 if [ -d "$model" ]; then run infer bench infer --model "$model"; fi
 echo "wrote $out/$tag-*.json" >&2

@@ -55,7 +55,7 @@ public class CliTests
     [Fact]
     public void Summary_of_the_resnet_counts_its_parameters_and_flops()
     {
-        var (code, output, _) = Run("summary", "--json", "--preset", "best");
+        var (code, output, _) = Run("summary", "--json", "--preset", "resnet");
         Assert.Equal(0, code);
         using var doc = JsonDocument.Parse(output);
         Assert.Equal(696_042, doc.RootElement.GetProperty("total_parameters").GetInt64());

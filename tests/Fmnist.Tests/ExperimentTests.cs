@@ -42,7 +42,7 @@ public class ExperimentTests
         var b = grid.BaseConfig();
         Assert.Equal(Models.CnnLstm.ModelArch.ResNet, b.Model.Arch);
         Assert.Equal([1, 1, 1], b.Model.Blocks);
-        Assert.Equal(Presets.Get("best").Ema, b.Ema);
+        Assert.Equal(Presets.Get("resnet").Ema, b.Ema);
         Assert.Equal(30000, b.TrainLimit);
         var trials = grid.Expand();
         Assert.Equal(new ConfigOverrides(), trials[0]); // the full recipe first

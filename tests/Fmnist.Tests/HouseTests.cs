@@ -85,7 +85,7 @@ public class HouseTests
         var improved = Presets.Get("improved");
         var (code, output, _) = Run("train", "--help");
         Assert.Equal(0, code);
-        var best = Presets.Get("best");
+        var best = Presets.Get("resnet");
         Assert.Contains($"Epochs [default: 10; improved: {improved.Epochs}; best: {best.Epochs}]", output);
         Assert.Contains($"improved: {improved.LabelSmoothing}", output);
         Assert.Contains($"improved: {improved.Augmentation.Shear}", output);

@@ -78,7 +78,7 @@ public class RecipeTests
     [Fact]
     public void Online_augmentation_of_the_crop_mode_is_seeded()
     {
-        var c = Presets.Get("best");
+        var c = Presets.Get("resnet");
         using var x = Pattern();
         using var a = TrainingStep.Augment(x.clone(), c, new Random(4));
         using var b = TrainingStep.Augment(x.clone(), c, new Random(4));
@@ -166,7 +166,7 @@ public class RecipeTests
         Assert.Throws<FmnistException>(() => (c with { Ema = 1 }).Validate());
         Assert.Throws<FmnistException>(() => (c with { Warmup = -0.1 }).Validate());
         Assert.Throws<FmnistException>(() => (c with { Augmentation = c.Augmentation with { EraseMaxArea = 0.01 } }).Validate());
-        Presets.Get("best").Validate();
+        Presets.Get("resnet").Validate();
     }
 
     [Fact]
@@ -209,7 +209,7 @@ public class BenchTrainCliTests
     [Fact]
     public void Bench_train_times_fp32_and_bf16_and_reports_the_speedup()
     {
-        var (code, output, err) = InProcessCli.Run("bench", "train", "--preset", "best", "--width", "8", "--blocks", "1",
+        var (code, output, err) = InProcessCli.Run("bench", "train", "--preset", "resnet", "--width", "8", "--blocks", "1",
             "--batch-size", "16", "--batches", "2", "--train-limit", "256", "--compare-precision", "--json");
         Assert.True(code == 0, err);
         using var doc = System.Text.Json.JsonDocument.Parse(output);
@@ -263,7 +263,7 @@ public class BenchCliTests
     {
         // The Zen 3 profile by emulation: the best preset must not pick (emulated) bf16.
         var env = new Dictionary<string, string> { ["ONEDNN_MAX_CPU_ISA"] = "AVX2" };
-        var (code, stdout, stderr) = CliProcess.Run(env, "bench", "train", "--preset", "best", "--width", "8", "--blocks", "1",
+        var (code, stdout, stderr) = CliProcess.Run(env, "bench", "train", "--preset", "resnet", "--width", "8", "--blocks", "1",
             "--batch-size", "16", "--batches", "1", "--train-limit", "256", "--json");
         Assert.True(code == 0, stderr);
         using var doc = System.Text.Json.JsonDocument.Parse(stdout);

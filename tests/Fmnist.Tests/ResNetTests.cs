@@ -68,7 +68,7 @@ public class ResNetTests
         var old = JsonSerializer.Deserialize<TrainConfig>("""{ "model": { "lstm": 128 }, "epochs": 3 }""", JsonFiles.Options)!;
         Assert.Equal(ModelArch.CnnLstm, old.Model.Arch);
         Assert.Equal(128, old.Model.Lstm);
-        var best = Presets.Get("best");
+        var best = Presets.Get("resnet");
         var text = JsonFiles.Serialize(best);
         Assert.Contains("\"arch\": \"resnet\"", text);
         var back = JsonSerializer.Deserialize<TrainConfig>(text, JsonFiles.Options)!;
@@ -103,7 +103,7 @@ public class ResNetTests
     [Trait("Category", "Slow")]
     public void A_resnet_run_with_the_whole_recipe_trains_saves_and_reloads()
     {
-        var config = Presets.Get("best") with
+        var config = Presets.Get("resnet") with
         {
             Model = Small,
             Epochs = 3,

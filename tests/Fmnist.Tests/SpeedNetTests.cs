@@ -149,6 +149,19 @@ public class SpeedNetTests(Xunit.Abstractions.ITestOutputHelper log)
     }
 
     [Fact]
+    public void A_served_model_with_tta_answers_every_request_with_the_views_averaged()
+    {
+        var images = ExportSupport.TestImages(20);
+        using var plain = new TorchClassifier(SmallRandom.Value);
+        using var served = TtaClassifier.Wrap(new TorchClassifier(SmallRandom.Value), TtaMode.Shift);
+        Assert.Equal(plain.Probabilities(images, TtaMode.Shift), served.Probabilities(images));
+        Assert.NotEqual(plain.Probabilities(images), served.Probabilities(images));
+        Assert.EndsWith("shift TTA (5 views)", served.Description.Runtime);
+        using var untouched = new TorchClassifier(SmallRandom.Value);
+        Assert.Same(untouched, TtaClassifier.Wrap(untouched, TtaMode.None));
+    }
+
+    [Fact]
     public void PyTorch_state_dict_of_a_speed_network_round_trips_into_TorchSharp_exactly()
     {
         ExportSupport.AssertPyTorchRoundTrip(SmallRandom.Value);

@@ -12,6 +12,7 @@ internal static class BenchCommand
         command.Subcommands.Add(Knn(io));
         command.Subcommands.Add(Train(io));
         command.Subcommands.Add(Infer(io));
+        command.Subcommands.Add(Curve(io));
         return command;
     }
 
@@ -96,7 +97,7 @@ internal static class BenchCommand
         var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration in fp32 and in bf16 (fp32 master weights) and report the speed-up; where bf16 is not native it is emulated, so only 3 steps are timed [default: False]" };
         var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions in channels-last layout [default: False]" };
         var hyper = new TrainOptions();
-        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset best: the ResNet recipe)") { dataDir, json, batches, compare, layers };
+        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset resnet: the ResNet recipe; --preset fast: the speed network)") { dataDir, json, batches, compare, layers };
         var threads = Common.Threads();
         command.Options.Add(threads);
         foreach (var o in hyper.All) command.Options.Add(o);
@@ -229,6 +230,29 @@ internal static class BenchCommand
             console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)})");
             console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {result.threads} threads");
             console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.peak_rss_mb:F0} MB");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>`bench curve`: the time-to-accuracy figure from the measured runs listed in a CSV.</summary>
+    private static Command Curve(CliIo io)
+    {
+        var json = Common.Json();
+        var csv = new Option<string>("--csv") { Description = "Runs: label,minutes,test_accuracy,cpu,command per line", DefaultValueFactory = _ => Path.Combine("docs", "results", "time-to-accuracy.csv") };
+        var output = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => Path.Combine("docs", "time-to-accuracy.png") };
+        var command = new Command("curve", "Plot test accuracy against training minutes for the runs a CSV lists (the time-to-accuracy figure of docs/speedrun.md)") { json, csv, output };
+        command.SetAction(parse =>
+        {
+            var points = Reports.TimeToAccuracy.ReadCsv(parse.GetValue(csv)!);
+            var path = AtomicFile.CheckTarget(parse.GetValue(output)!, "time-to-accuracy.png");
+            Reports.TimeToAccuracy.SavePlot(points, path);
+            if (parse.GetValue(json))
+            {
+                io.WriteJson(new { file = path, runs = points.Count });
+                return 0;
+            }
+            io.Human(false).MarkupLineInterpolated($"wrote {path} ({points.Count} runs)");
             return 0;
         });
         return command;

@@ -14,7 +14,7 @@ internal static class ExperimentCommands
     {
         var dataDir = Common.DataDir();
         var json = Common.Json();
-        var grid = new Option<string?>("--grid") { Description = "Sweep file (JSON): trials, axes to cross and/or a space to sample, optionally the preset and shared settings they start from, successive halving; configs/seed-grid.json holds the seed's 8 rows, configs/ablation.json the best recipe's ablation, configs/search.json a sampled search (docs/scale.md) [default: the search already in --out]" };
+        var grid = new Option<string?>("--grid") { Description = "Sweep file (JSON): trials, axes to cross and/or a space to sample, optionally the preset and shared settings they start from, successive halving; configs/seed-grid.json holds the seed's 8 rows, configs/ablation.json the ResNet recipe's ablation, configs/search.json a sampled search (docs/scale.md) [default: the search already in --out]" };
         var output = new Option<string>("--out") { Description = "Sweep folder (search.json, trials/NAME per trial, claims/, best_model/, sweep.md/csv/json, val_curves.png); may be shared by workers on several machines", DefaultValueFactory = _ => Path.Combine("runs", "sweep") };
         var epochs = new Option<int?>("--epochs") { Description = $"Epochs per trial [default: the grid file's, else its preset's ({Presets.Get("seed").Epochs} for seed)]" };
         var trainLimit = Common.Limit("--train-limit", "training");

@@ -45,12 +45,14 @@ internal static class ServeCommand
             Description = $"Most open connections; more are closed as they arrive [default: {ServeLimits.DefaultMaxConnections}]",
             DefaultValueFactory = _ => ServeLimits.DefaultMaxConnections,
         };
+        var tta = ModelCommands.TtaOption();
+        tta.Description = "Test-time augmentation for every answer (each image's views go through the model and their probabilities are averaged; costs as many times the compute): none, flip, shift or flip-shift; a bare --tta is flip [default: none]";
         var apiKey = new Option<string?>("--api-key")
         {
             Description = $"Require `Authorization: Bearer KEY` on /api/* (401 otherwise); needed to listen off loopback [default: ${ServeOptions.ApiKeyVariable}, else none]",
         };
         var command = new Command("serve", "Serve a trained model: a web page at / and a JSON API (/api/predict, /api/model, /api/samples/random, /health, /openapi/v1.json)")
-            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, apiKey };
+            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, apiKey, tta };
         command.SetAction(parse =>
         {
             var status = parse.GetValue(json) ? io.Stderr : io.Stdout;
@@ -70,7 +72,7 @@ internal static class ServeCommand
             Classifiers.Check(path);
             var samples = Common.Load(parse.GetValue(dataDir)).Data.Test;
             GC.Collect(); // only the test set stays: hand back the training images' ~47 MB before serving starts
-            using var classifier = Classifiers.Open(path);
+            using var classifier = TtaClassifier.Wrap(Classifiers.Open(path), parse.GetValue(tta));
             return Run(io, classifier, options with { Samples = samples }, parse.GetValue(json)).GetAwaiter().GetResult();
         });
         return command;

@@ -21,11 +21,11 @@ internal static class TrainCommand
         var threads = Common.Threads();
         var ensemble = new Option<int?>("--ensemble")
         {
-            Description = "Train N members that differ only in their seed (shared validation split) into one ensemble folder (ensemble.json, member-1, ...), which evaluate, predict, export and serve take as one model averaging the members [default: one model, no ensemble]",
+            Description = "Train N members that differ only in their seed (shared validation split) into one ensemble folder (ensemble.json, member-1, ...), which evaluate, predict, export and serve take as one model averaging the members [default: 1, a single model; --preset best: 2]",
         };
         var parallel = new Option<int?>("--ensemble-parallel")
         {
-            Description = $"Ensemble: members trained at once, each in its own process with its share of the cores (--threads cores/N); 1 trains them one after another in this process with all cores [default: 1]",
+            Description = $"Ensemble: members trained at once, each in its own process with its share of the cores (cores/N threads); 1 trains them one after another in this process with all cores [default: members or cores, whichever is fewer; here up to {Environment.ProcessorCount}]",
         };
         var command = new Command("train", "Train a network (the seed's CNN+LSTM, a ResNet or the speed network, --arch), or an ensemble of them (--ensemble); writes a run folder with weights, config, history, curves and summary")
             { dataDir, json, output, resume, testLimit, tensorboard, threads, ensemble, parallel };
@@ -35,8 +35,11 @@ internal static class TrainCommand
             Common.ApplyThreads(parse, threads);
             bool asJson = parse.GetValue(json);
             var config = hyper.Resolve(parse);
-            if (parse.GetValue(ensemble) is { } members)
-                return TrainEnsemble(io, parse, config, members, parse.GetValue(parallel) ?? 1, parse.GetValue(output), parse.GetValue(dataDir),
+            // --preset best is an ensemble unless --ensemble says otherwise; a member's own --config run never is
+            int? asked = parse.GetValue(ensemble);
+            int members = asked ?? (parse.GetValue(hyper.ConfigFile) is null ? Training.Presets.EnsembleMembers(config.Preset) : 1);
+            if (asked is not null || members > 1)
+                return TrainEnsemble(io, parse, config, members, parse.GetValue(parallel) ?? Math.Min(members, Environment.ProcessorCount), parse.GetValue(output), parse.GetValue(dataDir),
                     parse.GetValue(resume), parse.GetValue(testLimit), asJson);
             if (parse.GetValue(parallel) is not null) throw new UsageException("--ensemble-parallel needs --ensemble");
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");

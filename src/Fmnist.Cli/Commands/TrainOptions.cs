@@ -12,10 +12,9 @@ namespace Fmnist.Cli.Commands;
 internal sealed class TrainOptions
 {
     private static readonly TrainConfig Seed = Presets.Get("seed");
-    private static readonly TrainConfig Improved = Presets.Get("improved");
-    private static readonly TrainConfig Best = Presets.Get("best");
 
-    /// <summary>"[default: X]", plus "; improved: Y" and "; best: Z" where those presets differ.</summary>
+    /// <summary>"[default: X]", plus "; improved: Y", "; resnet: Z", "; fast: W" where those presets differ
+    /// ("best" is "fast" trained as an ensemble).</summary>
     private static string Default<T>(Func<TrainConfig, T> get)
     {
         string Show(T v) => v switch
@@ -27,8 +26,9 @@ internal sealed class TrainOptions
             IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
             _ => v.ToString()!,
         };
-        var (s, i, b) = (Show(get(Seed)), Show(get(Improved)), Show(get(Best)));
-        return $"[default: {s}{(s == i ? "" : $"; improved: {i}")}{(s == b ? "" : $"; best: {b}")}]";
+        var s = Show(get(Seed));
+        var others = Presets.Names.Where(n => n is not "seed" and not "best").Select(n => (n, v: Show(get(Presets.Get(n))))).Where(x => x.v != s);
+        return $"[default: {s}{string.Concat(others.Select(x => $"; {x.n}: {x.v}"))}]";
     }
 
     public Option<string> Preset { get; } = new("--preset") { Description = $"Starting configuration: {string.Join(" or ", Presets.Names)} (seed = the seed's best row)", DefaultValueFactory = _ => "seed" };

@@ -23,3 +23,21 @@ public interface IClassifier : IDisposable
     /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
     float[] Probabilities(byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None);
 }
+
+/// <summary>A model whose every answer averages the given test-time views (`serve --tta`): callers that ask
+/// for no views get these; callers that ask for views get theirs.</summary>
+public sealed class TtaClassifier(IClassifier inner, Evaluation.TtaMode mode) : IClassifier
+{
+    /// <summary>The inner model's description, its runtime naming the views.</summary>
+    public ModelDescription Description { get; } = inner.Description with { Runtime = $"{inner.Description.Runtime}, {Evaluation.Tta.Name(mode)} TTA ({Evaluation.Tta.Views(mode).Count} views)" };
+
+    /// <summary><paramref name="model"/> itself when <paramref name="mode"/> is none.</summary>
+    public static IClassifier Wrap(IClassifier model, Evaluation.TtaMode mode) => mode == Evaluation.TtaMode.None ? model : new TtaClassifier(model, mode);
+
+    /// <inheritdoc/>
+    public float[] Probabilities(byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None) =>
+        inner.Probabilities(images, tta == Evaluation.TtaMode.None ? mode : tta);
+
+    /// <inheritdoc/>
+    public void Dispose() => inner.Dispose();
+}
