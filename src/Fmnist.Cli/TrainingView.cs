@@ -16,7 +16,11 @@ internal sealed class TrainingView(CliIo io, bool json) : ITrainingProgress
 
     public string Prefix { get; init; } = "";
 
-    public void Message(string text) => _lines.WriteLine($"{Prefix}{text}");
+    /// <summary>One line; whole even when ensemble members report from several threads at once.</summary>
+    public void Message(string text)
+    {
+        lock (_lines) _lines.WriteLine($"{Prefix}{text}");
+    }
 
     public void EpochStarted(int epoch, int epochs, int batches)
     {

@@ -85,8 +85,8 @@ public class HouseTests
         var improved = Presets.Get("improved");
         var (code, output, _) = Run("train", "--help");
         Assert.Equal(0, code);
-        var best = Presets.Get("resnet");
-        Assert.Contains($"Epochs [default: 10; improved: {improved.Epochs}; best: {best.Epochs}]", output);
+        var (resnet, fast) = (Presets.Get("resnet"), Presets.Get("fast"));
+        Assert.Contains($"Epochs [default: 10; improved: {improved.Epochs}; resnet: {resnet.Epochs}; fast: {fast.Epochs}]", output);
         Assert.Contains($"improved: {improved.LabelSmoothing}", output);
         Assert.Contains($"improved: {improved.Augmentation.Shear}", output);
     }

@@ -10,7 +10,9 @@ namespace Fmnist.Cli.Commands;
 /// </summary>
 internal static class MemberProcess
 {
-    public static RunResult Train(Training.TrainConfig config, string memberDir, bool resume, string dataDir, int threads, int? testLimit)
+    /// <param name="onLine">Each line the child prints on stderr (its epoch lines), as it comes.</param>
+    public static RunResult Train(Training.TrainConfig config, string memberDir, bool resume, string dataDir, int threads, int? testLimit,
+        Action<string>? onLine = null)
     {
         Directory.CreateDirectory(memberDir);
         var settings = Path.Combine(memberDir, "member-settings.json");
@@ -25,14 +27,24 @@ internal static class MemberProcess
         if (resume) start.ArgumentList.Add("--resume");
         if (testLimit is { } t) { start.ArgumentList.Add("--test-limit"); start.ArgumentList.Add(t.ToString()); }
         var log = Path.Combine(memberDir, "train.log");
-        using var process = Process.Start(start) ?? throw new FmnistException($"{memberDir}: could not start a training process");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var lines = new List<string>();
+        using var process = new Process { StartInfo = start };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (lines) lines.Add(e.Data);
+            onLine?.Invoke(e.Data);
+        };
+        if (!process.Start()) throw new FmnistException($"{memberDir}: could not start a training process");
+        process.BeginErrorReadLine();
+        var stdout = process.StandardOutput.ReadToEndAsync(); // the child's --json result, unused: result.json has it
         process.WaitForExit();
-        File.WriteAllText(log, stderr.Result);
+        stdout.Wait();
+        lock (lines) File.WriteAllLines(log, lines);
         if (process.ExitCode != 0)
         {
-            var last = stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "no output";
+            string last;
+            lock (lines) last = lines.LastOrDefault(l => l.Trim().Length > 0) ?? "no output";
             throw new FmnistException($"{memberDir}: member training failed (exit {process.ExitCode}): {last.Trim()} (log: {log})");
         }
         return TrainingWorkflow.ReadResult(memberDir) ?? throw new FmnistException($"{memberDir}: the member finished without result.json (log: {log})");

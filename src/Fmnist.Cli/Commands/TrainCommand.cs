@@ -101,7 +101,8 @@ internal static class TrainCommand
         int childThreads = Math.Max(1, Environment.ProcessorCount / parallel);
         Ensembles.MemberTrainer trainer = parallel == 1
             ? (i, c, dir, again) => TrainingWorkflow.TrainAndTest(loaded.Data, c, dir, new TrainingView(io, asJson) { Prefix = $"[member {i + 1}] " }, again, testLimit)
-            : (i, c, dir, again) => MemberProcess.Train(c, dir, again, loaded.Location.Directory, childThreads, testLimit);
+            : (i, c, dir, again) => MemberProcess.Train(c, dir, again, loaded.Location.Directory, childThreads, testLimit,
+                line => { if (line.TrimStart().StartsWith("epoch", StringComparison.Ordinal)) view.Message($"[member {i + 1}] {line.Trim()}"); });
         Ensembles.EnsembleResult result;
         try
         {

@@ -11,8 +11,8 @@ namespace Fmnist.Models.Speed;
 /// images' pxp patch covariance (each scaled by 1/sqrt(eigenvalue), and its negative beside it), then GELU,
 /// then one group of convolutions per width (3x3 conv, 2x2 max-pool, BatchNorm, GELU, then depth-1 times
 /// 3x3 conv, BatchNorm, GELU), a global max-pool, one bias-free linear layer and a fixed logit scale.
-/// BatchNorm scales are frozen at 1 (only the shift learns); every 3x3 conv starts as a partial identity
-/// (dirac) plus its random initialisation. Outputs logits.
+/// BatchNorm scales are frozen at 1 (only the shift learns); in every 3x3 conv the first min(in, out) filters
+/// start as the identity (dirac: output channel i copies input channel i), the others randomly. Outputs logits.
 /// </summary>
 public sealed class SpeedNet : nn.Module<Tensor, Tensor>
 {

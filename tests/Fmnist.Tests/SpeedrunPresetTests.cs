@@ -1,0 +1,67 @@
+using Fmnist.Models.CnnLstm;
+using Fmnist.Reports;
+using Fmnist.Training;
+
+namespace Fmnist.Tests;
+
+/// <summary>The fast and best presets, starting from a config file, and the time-to-accuracy figure's input.</summary>
+public class SpeedrunPresetTests
+{
+    [Fact]
+    public void Fast_is_the_speed_recipe_and_best_is_it_as_an_ensemble()
+    {
+        var fast = Presets.Get("fast");
+        fast.Validate();
+        Assert.Equal((ModelArch.Speed, OptimizerKind.Sgd, 0.85, true), (fast.Model.Arch, fast.Optimizer, fast.Momentum, fast.Augmentation.AlternateFlip));
+        Assert.Equal([64, 128, 256], fast.Model.Widths);
+        var best = Presets.Get("best");
+        Assert.Equal(JsonFiles.Serialize(fast with { Preset = "best" }), JsonFiles.Serialize(best));
+        Assert.Equal(2, Presets.EnsembleMembers("best"));
+        Assert.All(Presets.Names.Where(n => n != "best"), n => Assert.Equal(1, Presets.EnsembleMembers(n)));
+        Assert.Equal(ModelArch.ResNet, Presets.Get("resnet").Model.Arch);
+    }
+
+    [Fact]
+    public void A_config_file_round_trips_from_a_bare_config_and_from_a_run_config()
+    {
+        var dir = TestData.TempDir();
+        var config = Presets.Get("fast") with { Seed = 9, SplitSeed = 4, Epochs = 3 };
+        var bare = Path.Combine(dir, "settings.json");
+        config.WriteFile(bare);
+        Assert.Equal(JsonFiles.Serialize(config), JsonFiles.Serialize(TrainConfig.FromFile(bare)));
+        var run = Path.Combine(dir, "config.json");
+        JsonFiles.Write(run, new RunInfo(config, new Features.Normalization(0.3, 0.35), new Dictionary<string, string>(), DateTimeOffset.UtcNow));
+        Assert.Equal(JsonFiles.Serialize(config), JsonFiles.Serialize(TrainConfig.FromFile(run)));
+        File.WriteAllText(bare, "[1, 2]");
+        Assert.Contains("settings.json", Assert.Throws<FmnistException>(() => TrainConfig.FromFile(bare)).Message);
+    }
+
+    [Fact]
+    public void Train_refuses_a_config_file_together_with_a_preset()
+    {
+        var file = Path.Combine(TestData.TempDir(), "c.json");
+        Presets.Get("fast").WriteFile(file);
+        var (code, _, err) = InProcessCli.Run("train", "--config", file, "--preset", "seed", "--epochs", "1");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--config and --preset", err);
+    }
+
+    [Fact]
+    public void Time_to_accuracy_csv_is_read_checked_and_plotted()
+    {
+        var dir = TestData.TempDir();
+        var csv = Path.Combine(dir, "t.csv");
+        File.WriteAllLines(csv, ["label,minutes,test_accuracy,cpu,command", "fast,13.5,0.9462,Zen 4,./fmnist train --preset fast, with a comma", "seed,16,0.9354,Zen 4,./fmnist reproduce"]);
+        var points = TimeToAccuracy.ReadCsv(csv);
+        Assert.Equal(["fast", "seed"], points.Select(p => p.Label));
+        Assert.Equal("./fmnist train --preset fast, with a comma", points[0].Command);
+        var png = Path.Combine(dir, "t.png");
+        TimeToAccuracy.SavePlot(points, png);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
+
+        File.WriteAllLines(csv, ["label,minutes,test_accuracy,cpu,command", "fast,13.5,94.62,Zen 4,x"]);
+        Assert.Contains("line 2", Assert.Throws<FmnistException>(() => TimeToAccuracy.ReadCsv(csv)).Message);
+        File.WriteAllLines(csv, ["label,minutes"]);
+        Assert.Contains("first line", Assert.Throws<FmnistException>(() => TimeToAccuracy.ReadCsv(csv)).Message);
+    }
+}
