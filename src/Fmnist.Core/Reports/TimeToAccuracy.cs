@@ -3,12 +3,12 @@ using ScottPlot;
 
 namespace Fmnist.Reports;
 
-/// <summary>One measured run: what it is, its training minutes (summed over an ensemble's members), its test
+/// <summary>One measured run: what it is, its wall minutes of training (an ensemble's members side by side), its test
 /// accuracy (scored once), the CPU and the command that made it.</summary>
 public sealed record AccuracyPoint(string Label, double Minutes, double TestAccuracy, string Cpu, string Command);
 
 /// <summary>
-/// The time-to-accuracy figure: test accuracy against training minutes, one marker per measured run, read
+/// The time-to-accuracy figure: test accuracy against wall minutes of training, one marker per measured run, read
 /// from a CSV with the header label,minutes,test_accuracy,cpu,command (docs/results/time-to-accuracy.csv).
 /// </summary>
 public static class TimeToAccuracy
@@ -36,7 +36,7 @@ public static class TimeToAccuracy
     {
         var plot = new Plot();
         plot.Title(title);
-        plot.XLabel("training minutes (2-core CPU; an ensemble's members summed)");
+        plot.XLabel("wall minutes of training (2-core CPU; ensemble members side by side)");
         plot.YLabel("test accuracy (%)");
         foreach (var p in points)
         {
