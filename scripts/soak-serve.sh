@@ -58,3 +58,8 @@ awk -v c="$clients" -v d="$duration" -v s="$start" -v h="$high" -v e="$end" '
   section == "errors" && /\[[0-9]+\]/ { k = $1; gsub(/[\[\]]/, "", k); errors += k; n += k }
   END { printf "| %d | %s | %d | %.0f | %.1f | %.1f | %d | %s | %s | %s |\n", c, d, n, rps, p50, p99, errors, s, h, e }' "$work/hey.txt"
 sed -n '/Status code distribution:/,$p' "$work/hey.txt" >&2
+# Anything other than 200s: keep the server's log (its error lines name the exception type) for the record.
+if grep -A20 '^Status code distribution:' "$work/hey.txt" | grep -Eq '\[(4|5)[0-9][0-9]\]|^Error distribution'; then
+  keep="${KEEP_LOG:-$root/logs/soak-serve-server-$(date -u +%Y%m%dT%H%M%S).log}"
+  cp "$work/serve.log" "$keep" && echo "soak-serve: non-200 answers; the server's log is kept in $keep" >&2
+fi
