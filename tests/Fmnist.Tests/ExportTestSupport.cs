@@ -81,6 +81,23 @@ public static class ExportSupport
     /// <summary>One shared random run of non-default size (LSTM 128, dense 256): no size in the exporter can be hard-coded.</summary>
     public static string NonDefaultRun => SmallRandom.Value;
 
+    /// <summary>Exports the run's weights for PyTorch, classifies 16 test images with
+    /// interop/python/fmnist_model.py (Debian's PyTorch), and asserts they agree with TorchSharp to 1e-4;
+    /// returns the largest difference.</summary>
+    public static double AssertPythonAgrees(string run)
+    {
+        var dir = TestData.TempDir();
+        var weights = Export.PyTorchExporter.Export(run, Path.Combine(dir, "model.pth")).File;
+        var images = TestImages(16);
+        var raw = Path.Combine(dir, "images.u8");
+        File.WriteAllBytes(raw, images);
+        var script = Path.Combine(RepoRoot, "interop", "python", "fmnist_model.py");
+        var (code, output, err) = RunPython(script, weights, new Training.RunFolder(run).ConfigPath, raw);
+        Assert.True(code == 0, err);
+        var python = System.Text.Json.JsonSerializer.Deserialize<float[][]>(output)!.SelectMany(r => r).ToArray();
+        return AssertAgree(TorchProbabilities(run, images), python, 1e-4);
+    }
+
     /// <summary>Largest absolute difference; also asserts the same predicted class for every image.</summary>
     public static double AssertAgree(float[] expected, float[] actual, double tolerance)
     {

@@ -33,15 +33,9 @@ public sealed class EnsembleClassifier : IClassifier
 
     public float[] Probabilities(byte[] images, TtaMode tta = TtaMode.None)
     {
-        float[]? sum = null;
-        foreach (var m in _members)
-        {
-            var p = m.Probabilities(images, tta);
-            if (sum is null) sum = p;
-            else for (int i = 0; i < p.Length; i++) sum[i] += p[i];
-        }
-        for (int i = 0; i < sum!.Length; i++) sum[i] /= _members.Length;
-        return sum;
+        var mean = new ProbabilityMean();
+        foreach (var m in _members) mean.Add(m.Probabilities(images, tta));
+        return mean.Result();
     }
 
     public void Dispose()

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Fmnist.Data;
+using System.Diagnostics;
 using Fmnist.Evaluation;
 using Fmnist.Experiments;
 using Fmnist.Training;
@@ -70,9 +70,8 @@ public static class EnsembleTrainer
         double? val = null;
         if (config.HasValidation)
         {
-            var source = data.Train.Take(config.TrainLimit);
-            var (_, valIdx) = Splits.Stratified(source.Labels, config.ValidationFraction, info.Config.SplitSeed!.Value);
-            val = Accuracy(EvaluationWorkflow.Probabilities(dirs, source.Select(valIdx).Images), source.Select(valIdx).Labels);
+            var validation = EvaluationWorkflow.ValidationSet(dirs, data.Train); // the split every member held out
+            val = Accuracy(EvaluationWorkflow.Probabilities(dirs, validation.Images), validation.Labels);
         }
         var test = data.Test.Take(testLimit);
         double testAccuracy = Accuracy(EvaluationWorkflow.Probabilities(dirs, test.Images), test.Labels);
@@ -82,11 +81,5 @@ public static class EnsembleTrainer
         return result;
     }
 
-    private static double Accuracy(float[] probabilities, byte[] labels)
-    {
-        var predicted = Evaluator.ArgMax(probabilities);
-        int correct = 0;
-        for (int i = 0; i < labels.Length; i++) if (predicted[i] == labels[i]) correct++;
-        return labels.Length == 0 ? 0 : (double)correct / labels.Length;
-    }
+    private static double Accuracy(float[] probabilities, byte[] labels) => Metrics.From(Evaluator.ArgMax(probabilities), labels).Accuracy;
 }

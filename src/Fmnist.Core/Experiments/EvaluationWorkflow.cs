@@ -58,17 +58,10 @@ public static class EvaluationWorkflow
     {
         if (modelDirs.Count == 0) throw new ArgumentException("no model given", nameof(modelDirs));
         foreach (var dir in modelDirs) Classifiers.Check(dir);
-        float[]? sum = null;
+        var mean = new ProbabilityMean();
         foreach (var dir in modelDirs)
-        {
-            float[] p;
-            using (var model = Classifiers.Open(dir)) p = model.Probabilities(images, tta);
-            if (sum is null) sum = p;
-            else for (int i = 0; i < sum.Length; i++) sum[i] += p[i];
-        }
-        if (modelDirs.Count > 1)
-            for (int i = 0; i < sum!.Length; i++) sum[i] /= modelDirs.Count;
-        return sum!;
+            using (var model = Classifiers.Open(dir)) mean.Add(model.Probabilities(images, tta));
+        return mean.Result();
     }
 
     /// <summary>The run's own validation images: the same stratified, seeded split its training held out.</summary>

@@ -19,10 +19,8 @@ internal static class ResNetOnnx
 {
     public static string Body(OnnxGraphBuilder g, ResNetNet net, ModelConfig config, string x)
     {
-        var p = ModuleWeights.Of(net);
+        var W = ModuleWeights.Lookup(net, "ResNet", config);
         var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);
-        Weights W(string key) => p.TryGetValue(key, out var w) ? w
-            : throw new FmnistException($"ResNet weights have no '{key}': the network does not match its config ({config.Describe()})");
         // conv (no bias) then BatchNorm, folded into one Conv; padding keeps the side for 3x3 and is 0 for 1x1
         string ConvBn(string x, string conv, string bn, int stride)
         {

@@ -15,10 +15,8 @@ internal static class SpeedOnnx
 {
     public static string Body(OnnxGraphBuilder g, SpeedNet net, ModelConfig config, string x)
     {
-        var p = ModuleWeights.Of(net);
+        var W = ModuleWeights.Lookup(net, "speed network", config);
         var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);
-        Weights W(string key) => p.TryGetValue(key, out var w) ? w
-            : throw new FmnistException($"speed network weights have no '{key}': the network does not match its config ({config.Describe()})");
         // (B,1,28,28) -> (B,2p²,28-p+1,..)
         x = g.Gelu(g.Conv(x, "whiten", W("whiten.weight"), W("whiten.bias"), padding: 0));
         for (int group = 1; group <= config.Widths.Count; group++)

@@ -41,3 +41,32 @@ public sealed class TtaClassifier(IClassifier inner, Evaluation.TtaMode mode) : 
     /// <inheritdoc/>
     public void Dispose() => inner.Dispose();
 }
+
+/// <summary>The mean of several models' probabilities (an ensemble), summed in float as each arrives and
+/// divided once at the end, so models can be loaded and released one at a time.</summary>
+public sealed class ProbabilityMean
+{
+    private float[]? _sum;
+    private int _count;
+
+    /// <summary>Adds one model's probabilities (N*10).</summary>
+    public void Add(float[] probabilities)
+    {
+        if (_sum is null) _sum = probabilities;
+        else
+        {
+            if (probabilities.Length != _sum.Length) throw new ArgumentException($"{probabilities.Length} probabilities where the others had {_sum.Length}", nameof(probabilities));
+            for (int i = 0; i < _sum.Length; i++) _sum[i] += probabilities[i];
+        }
+        _count++;
+    }
+
+    /// <summary>The mean of everything added; call it once, after the last <see cref="Add"/>.</summary>
+    public float[] Result()
+    {
+        if (_sum is null) throw new InvalidOperationException("no probabilities were added");
+        if (_count > 1)
+            for (int i = 0; i < _sum.Length; i++) _sum[i] /= _count;
+        return _sum;
+    }
+}

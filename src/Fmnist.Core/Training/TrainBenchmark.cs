@@ -26,7 +26,7 @@ internal static class TrainBenchmark
         TorchRuntime.Initialize();
         var norm = Features.Normalization.FromImages(images);
         using var all = Evaluator.ImageTensor(images.Images);
-        using var whitening = TrainingStep.WhiteningSample(all, TrainingStep.WhiteningImages, norm);
+        using var whitening = TrainingStep.WhiteningSample(config, all, norm);
         using var step = new TrainingStep(config, norm, whitening);
         using var labels = Evaluator.LabelTensor(images.Labels);
         var rng = new Random(config.Seed);

@@ -36,7 +36,7 @@ public static class Trainer
         Checkpoint.Recover(folder);
         var saved = PrepareFolder(folder, config, resume, progress);
         using var data = TrainingData.Prepare(trainingSet, config, progress);
-        using var whitening = TrainingStep.WhiteningSample(data.Images, Math.Min(data.CleanCount, TrainingStep.WhiteningImages), data.Norm);
+        using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, Math.Min(data.CleanCount, TrainingStep.WhiteningImages));
         using var step = new TrainingStep(config, data.Norm, whitening);
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
         if (saved is null)

@@ -30,7 +30,7 @@ public sealed class TrainingStep : IDisposable
     public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
 
     /// <param name="whitening">Standardized training images (B,1,28,28) for the speed network's whitening
-    /// filters (<see cref="WhiteningSample"/>); unused by the other networks.</param>
+    /// filters (<see cref="WhiteningSample(TrainConfig, Tensor, Normalization, int)"/>); unused by the other networks.</param>
     public TrainingStep(TrainConfig config, Normalization norm, Tensor? whitening = null)
     {
         _config = config;
@@ -104,8 +104,16 @@ public sealed class TrainingStep : IDisposable
         return x;
     }
 
-    /// <summary>The first <paramref name="count"/> of the uint8 images (B,1,28,28), scaled and standardized as
-    /// training sees them: the sample the speed network's whitening filters are computed from.</summary>
+    /// <summary>For the speed network, the first <see cref="WhiteningImages"/> of the uint8 images (B,1,28,28),
+    /// scaled and standardized as training sees them: the sample its whitening filters are computed from.
+    /// Null for the other networks, which need none.</summary>
+    public static Tensor? WhiteningSample(TrainConfig config, Tensor images, Normalization norm, int count = WhiteningImages)
+    {
+        if (config.Model.Arch != Models.CnnLstm.ModelArch.Speed) return null;
+        return WhiteningSample(images, count, norm);
+    }
+
+    /// <summary>The first <paramref name="count"/> of the uint8 images (B,1,28,28), scaled and standardized.</summary>
     public static Tensor WhiteningSample(Tensor images, int count, Normalization norm)
     {
         using var scope = NewDisposeScope();
