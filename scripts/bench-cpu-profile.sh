@@ -6,20 +6,23 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-out="logs/bench"; tag="native"
+out="logs/bench"; tag=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --emulate-avx2) tag="avx2-emulated"
+    --emulate-avx2) tag="-avx2-emulated"
       export DOTNET_EnableAVX512=0 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 ;;
     *) out="$1" ;;
   esac
   shift
 done
+# Files are named for the CPU generation fmnist detects (zen4-..., zen5-...), "native" where it names none.
+gen="$(./fmnist --version --json | grep -o '(Zen [0-9]*)' | head -1 | tr -d '() ' | tr 'A-Z' 'a-z')"
+tag="${gen:-native}$tag"
 model="${FMNIST_BENCH_MODEL:-runs/reproduce/cnn-seed}"
 mkdir -p "$out"
 run() { local name="$1"; shift; echo "== $tag $name: ./fmnist $*" >&2; ./fmnist "$@" --json > "$out/$tag-$name.json"; }
 for k in auto avx512 avx2 scalar; do
-  if [ "$tag" = avx2-emulated ] && [ "$k" = avx512 ]; then continue; fi
+  if [ "${tag%-avx2-emulated}" != "$tag" ] && [ "$k" = avx512 ]; then continue; fi
   run "knn-$k" bench knn --kernel "$k"
 done
 run knn-tune knn --tune

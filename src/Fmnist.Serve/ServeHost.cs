@@ -62,6 +62,8 @@ public sealed class ServeHost : IAsyncDisposable
         builder.Services.RemoveAll<IConnectionListenerFactory>();
         builder.Services.AddSingleton<IConnectionListenerFactory>(sp =>
             _listeners = new ListenerSwitch(ActivatorUtilities.CreateInstance<SocketTransportFactory>(sp)));
+        builder.Services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
+            (_listeners ?? throw new InvalidOperationException("the listener factory binds the sockets")).CreateBoundListenSocket(endpoint));
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
@@ -102,7 +104,8 @@ public sealed class ServeHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops without losing a request: new connections are refused at once; answers from now on close their
+    /// Stops without losing a request: new connections are turned away at once, while those the kernel already
+    /// accepted are taken (<see cref="ListenerSwitch.StopAcceptingAsync"/>); answers from now on close their
     /// connection; requests already on their way over open connections get up to <see cref="ServeLimits.Linger"/> to
     /// arrive; then Kestrel answers every request it holds (within the drain timeout) and closes what is left.
     /// </summary>
@@ -111,7 +114,7 @@ public sealed class ServeHost : IAsyncDisposable
         _stopping = true;
         if (_listeners is { } listeners)
         {
-            await listeners.StopAcceptingAsync();
+            await listeners.StopAcceptingAsync(_limits.Linger);
             var until = Stopwatch.GetTimestamp() + (long)(_limits.Linger.TotalSeconds * Stopwatch.Frequency);
             while (listeners.Open > 0 && Stopwatch.GetTimestamp() < until) await Task.Delay(10);
 

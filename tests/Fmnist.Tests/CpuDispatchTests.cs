@@ -67,6 +67,20 @@ public class CpuDispatchTests
         Assert.True(CpuInfo.Detect(n => n == "ONEDNN_MAX_CPU_ISA" ? "AVX512_CORE_AMX" : null).NativeBf16 == cpu.NativeBf16);
     }
 
+    [Theory]
+    [InlineData("AuthenticAMD", "25", "1", "1", "AMD family 25 model 1 stepping 1 (Zen 3)")]
+    [InlineData("AuthenticAMD", "25", "17", "1", "AMD family 25 model 17 stepping 1 (Zen 4)")]
+    [InlineData("AuthenticAMD", "25", "160", "2", "AMD family 25 model 160 stepping 2 (Zen 4)")]
+    [InlineData("AuthenticAMD", "26", "2", "1", "AMD family 26 model 2 stepping 1 (Zen 5)")]
+    [InlineData("AuthenticAMD", "23", "49", "0", "AMD family 23 model 49 stepping 0 (Zen 2)")]
+    [InlineData("GenuineIntel", "6", "143", "8", "Intel family 6 model 143 stepping 8")]
+    public void Cpu_generation_names_vendor_family_model_and_known_microarchitecture(string vendor, string family, string model, string stepping, string expected)
+    {
+        var ids = new Dictionary<string, string> { ["vendor_id"] = vendor, ["cpu family"] = family, ["model"] = model, ["stepping"] = stepping };
+        Assert.Equal(expected, CpuInfo.GenerationOf(ids));
+        Assert.Equal("", CpuInfo.GenerationOf(new Dictionary<string, string>()));
+    }
+
     [Fact]
     public void Dotnet_vector_isa_follows_the_runtime_switch()
     {

@@ -52,7 +52,7 @@ internal static class BenchCommand
                 {
                     model = r.Model,
                     machine = machine.ToJson(),
-                    gemm_peak = new { size = peak.Size, threads = peak.Threads, fp32_gflops = Math.Round(peak.Fp32Gflops, 1) },
+                    gemm_peak = peak.ToJson(),
                     forward_mflop_per_image = flops is { } f ? Math.Round(f / 1e6, 1) : (double?)null,
                     threads = r.Threads,
                     spinning = parse.GetValue(spinning),
@@ -78,7 +78,7 @@ internal static class BenchCommand
             foreach (var s in r.Runtimes)
                 table.AddRow(s.Runtime, s.Batch1ImagesPerSecond.ToString("N0"), s.Batch256ImagesPerSecond.ToString("N0"), s.P50Ms.ToString("F3"), s.P99Ms.ToString("F3"));
             var console = io.Human(false);
-            console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)}); fp32 matrix multiply {peak.Fp32Gflops:F0} GFLOP/s");
+            console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)}); fp32 matrix multiply {peak.Fp32Gflops:F0} GFLOP/s (matmul {peak.Fp32MatmulGflops:F0}, as a 1x1 convolution {peak.Fp32ConvGflops:F0})");
             console.MarkupLineInterpolated($"{r.Model}: {r.Threads} threads, {r.Allocator} malloc, peak RSS {r.PeakRssMb:F0} MB");
             console.Write(table);
             foreach (var s in r.Runtimes)
@@ -148,7 +148,7 @@ internal static class BenchCommand
                 channels_last_backward_ms = l.ChannelsLastBackwardMs is { } cb ? Math.Round(cb, 4) : (double?)null,
             }).ToList();
             double? speedup = runs.Count == 2 ? Math.Round(runs[1].images_per_second / runs[0].images_per_second, 2) : null;
-            var gemm = new { size = peak.Size, threads = peak.Threads, fp32_gflops = Math.Round(peak.Fp32Gflops, 1), bf16_gflops = peak.Bf16Gflops is { } b ? Math.Round(b, 1) : (double?)null };
+            var gemm = peak.ToJson();
             if (parse.GetValue(json))
             {
                 var r = runs[0];
@@ -165,7 +165,7 @@ internal static class BenchCommand
             }
             var console = io.Human(false);
             console.MarkupLineInterpolated($"{machine.Cpu}: {string.Join(' ', machine.InstructionSets)}; {machine.Threads} threads, {machine.Allocator} malloc");
-            console.MarkupLineInterpolated($"matrix multiply {peak.Size}x{peak.Size}: fp32 {peak.Fp32Gflops:F0} GFLOP/s{(peak.Bf16Gflops is { } bf ? $", bf16 {bf:F0} GFLOP/s" : "; bf16 not native, not timed")}");
+            console.MarkupLineInterpolated($"matrix multiply {peak.Size}x{peak.Size}, the faster of matmul and a 1x1 convolution: fp32 {peak.Fp32Gflops:F0} GFLOP/s{(peak.Bf16Gflops is { } bf ? $", bf16 {bf:F0} GFLOP/s" : "; bf16 not native, not timed")}");
             foreach (var r in runs)
                 console.MarkupLineInterpolated(
                     $"{r.precision}{(r.bf16_emulated ? " (emulated)" : "")}: training {r.images_per_second:F0} images/s = {r.train_gflops:F0} GFLOP/s{(r.share_of_gemm_peak is { } sh ? $" ({sh:P0} of the {r.precision} matrix-multiply peak)" : "")} (batch {r.batch_size}, {r.batches} steps); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");

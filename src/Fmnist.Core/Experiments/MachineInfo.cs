@@ -6,6 +6,8 @@ namespace Fmnist.Experiments;
 /// <summary>The machine a result was measured on: written beside every benchmark, training run and report.</summary>
 public sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string Os, string Dotnet, string TorchSharp)
 {
+    /// <summary>Vendor, family, model and microarchitecture (<see cref="CpuInfo.Generation"/>).</summary>
+    public string CpuGeneration { get; init; } = "";
     public IReadOnlyList<string> InstructionSets { get; init; } = [];
     /// <summary>The vector width .NET's JIT uses here (avx512, avx2, neon or scalar): what the KNN kernels dispatch on.</summary>
     public string DotnetVectorIsa { get; init; } = "";
@@ -31,6 +33,7 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string 
         return new MachineInfo(cpu.Model, Environment.ProcessorCount, Math.Round(memory, 1), RuntimeInformation.OSDescription,
             Environment.Version.ToString(), Training.TorchRuntime.TorchSharpVersion)
         {
+            CpuGeneration = cpu.Generation,
             InstructionSets = cpu.InstructionSets,
             DotnetVectorIsa = cpu.DotnetVector,
             LibtorchCapability = cpu.TorchCapability,
@@ -44,6 +47,7 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string 
     public object ToJson() => new
     {
         cpu = Cpu,
+        cpu_generation = CpuGeneration,
         cores = Cores,
         memory_gb = MemoryGb,
         instruction_sets = InstructionSets,
@@ -57,6 +61,7 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string 
     public override string ToString()
     {
         var isa = InstructionSets.Count > 0 ? $" ({string.Join(' ', InstructionSets)}; bf16 {(NativeBf16 ? "native" : "not native")})" : "";
-        return $"{Cpu}, {Cores} cores, {MemoryGb:F0} GiB{isa}; {Os}; .NET {Dotnet}; TorchSharp {TorchSharp}";
+        var generation = CpuGeneration.Length > 0 ? $" [{CpuGeneration}]" : "";
+        return $"{Cpu}{generation}, {Cores} cores, {MemoryGb:F0} GiB{isa}; {Os}; .NET {Dotnet}; TorchSharp {TorchSharp}";
     }
 }

@@ -15,6 +15,11 @@ namespace Fmnist.Platform;
 public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets, string DotnetVector, string TorchCapability,
     bool NativeBf16, string Bf16Reason)
 {
+    /// <summary>Vendor, family, model and stepping as /proc/cpuinfo gives them, with the microarchitecture
+    /// where fmnist knows it, e.g. "AMD family 26 model 2 stepping 1 (Zen 5)": virtual machines often
+    /// name every AMD part just "AMD EPYC", and the generation is what the speed depends on.</summary>
+    public string Generation { get; init; } = "";
+
     /// <summary>The flags fmnist cares about, in the order they are reported.</summary>
     private static readonly string[] Interesting =
         ["avx512f", "avx512bw", "avx512vl", "avx512_vpopcntdq", "avx512_bf16", "amx_bf16", "avx2", "fma", "bmi2", "popcnt", "asimd", "bf16"];
@@ -27,13 +32,41 @@ public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets
     /// <summary>Reads the CPU with the given environment lookup (tests pass their own to emulate caps).</summary>
     public static CpuInfo Detect(Func<string, string?> env)
     {
-        var (model, flags) = ReadProcCpuinfo();
+        var (model, flags, ids) = ReadProcCpuinfo();
         var isa = Interesting.Where(flags.Contains).ToList();
         if (isa.Count == 0) isa = DotnetFlags(); // not Linux: what .NET reports is all we know
         string torch = TorchCapabilityOf(flags, env("ATEN_CPU_CAPABILITY"));
         var (bf16, reason) = Bf16Of(flags, env("ONEDNN_MAX_CPU_ISA") ?? env("DNNL_MAX_CPU_ISA"));
-        return new CpuInfo(model, isa, DotnetVectorIsa(), torch, bf16, reason);
+        return new CpuInfo(model, isa, DotnetVectorIsa(), torch, bf16, reason) { Generation = GenerationOf(ids) };
     }
+
+    /// <summary>"AMD family 25 model 17 stepping 1 (Zen 4)" from the /proc/cpuinfo fields; "" where there are none.</summary>
+    public static string GenerationOf(IReadOnlyDictionary<string, string> ids)
+    {
+        if (!ids.TryGetValue("vendor_id", out var vendor) || !ids.TryGetValue("cpu family", out var familyText)
+            || !int.TryParse(familyText, out int family)) return "";
+        int model = ids.TryGetValue("model", out var m) && int.TryParse(m, out int mm) ? mm : -1;
+        string name = vendor switch { "AuthenticAMD" => "AMD", "GenuineIntel" => "Intel", _ => vendor };
+        string text = $"{name} family {family}" + (model >= 0 ? $" model {model}" : "")
+            + (ids.TryGetValue("stepping", out var st) ? $" stepping {st}" : "");
+        string? arch = vendor == "AuthenticAMD" ? AmdMicroarchitecture(family, model) : null;
+        return arch is null ? text : $"{text} ({arch})";
+    }
+
+    /// <summary>AMD's family/model ranges (AMD's processor programming references): family 23 Zen to Zen 2,
+    /// 25 Zen 3 and Zen 4 by model range, 26 Zen 5.</summary>
+    private static string? AmdMicroarchitecture(int family, int model) => family switch
+    {
+        23 => model < 0x30 ? "Zen or Zen+" : "Zen 2",
+        25 => model switch
+        {
+            >= 0x00 and <= 0x0F or >= 0x20 and <= 0x5F => "Zen 3",
+            >= 0x10 and <= 0x1F or >= 0x60 and <= 0x7F or >= 0xA0 and <= 0xAF => "Zen 4",
+            _ => null,
+        },
+        26 => "Zen 5",
+        _ => null,
+    };
 
     /// <summary>The widest vector instruction set .NET's JIT will use in this process.</summary>
     public static string DotnetVectorIsa() =>
@@ -43,7 +76,7 @@ public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets
 
     /// <summary>One line for logs and benchmark headers.</summary>
     public string Describe() =>
-        $"{Model}; {string.Join(' ', InstructionSets)}; .NET vectors {DotnetVector}, libtorch {TorchCapability}, bf16 {(NativeBf16 ? "native" : "not native")}";
+        $"{Model}{(Generation.Length > 0 ? $" [{Generation}]" : "")}; {string.Join(' ', InstructionSets)}; .NET vectors {DotnetVector}, libtorch {TorchCapability}, bf16 {(NativeBf16 ? "native" : "not native")}";
 
     private static string TorchCapabilityOf(HashSet<string> flags, string? cap)
     {
@@ -82,10 +115,11 @@ public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets
         _ => false,
     };
 
-    private static (string Model, HashSet<string> Flags) ReadProcCpuinfo()
+    private static (string Model, HashSet<string> Flags, Dictionary<string, string> Ids) ReadProcCpuinfo()
     {
         string model = RuntimeInformation.ProcessArchitecture.ToString();
         var flags = new HashSet<string>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
             foreach (var line in File.ReadLines("/proc/cpuinfo"))
@@ -95,12 +129,13 @@ public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets
                 string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
                 if (key is "model name" or "Model" && model == RuntimeInformation.ProcessArchitecture.ToString()) model = value;
                 else if (key is "flags" or "Features" && flags.Count == 0) flags.UnionWith(value.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                else if (key is "vendor_id" or "cpu family" or "model" or "stepping") ids.TryAdd(key, value);
                 if (line.Length == 0 && flags.Count > 0) break; // the first processor says it all
             }
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        return (model, flags);
+        return (model, flags, ids);
     }
 
     private static List<string> DotnetFlags()
