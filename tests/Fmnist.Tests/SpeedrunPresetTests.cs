@@ -51,9 +51,11 @@ public class SpeedrunPresetTests
     {
         var dir = TestData.TempDir();
         var csv = Path.Combine(dir, "t.csv");
-        File.WriteAllLines(csv, ["label,minutes,test_accuracy,cpu,command", "fast,13.5,0.9462,Zen 4,./fmnist train --preset fast, with a comma", "seed,16,0.9354,Zen 4,./fmnist reproduce"]);
+        File.WriteAllLines(csv, ["label,minutes,test_accuracy,cpu,command", "fast,13.5,0.9462,Zen 4,./fmnist train --preset fast, with a comma", "seed,16,0.9354,Zen 4,./fmnist reproduce", "seed,7.7,0.9354,Zen 5 (bf16),./fmnist reproduce"]);
         var points = TimeToAccuracy.ReadCsv(csv);
-        Assert.Equal(["fast", "seed"], points.Select(p => p.Label));
+        Assert.Equal(["fast", "seed", "seed"], points.Select(p => p.Label));
+        // Points are grouped (coloured) by CPU: minutes compare only within one.
+        Assert.Equal(["Zen 4", "Zen 4", "Zen 5"], points.Select(p => TimeToAccuracy.CpuName(p.Cpu)));
         Assert.Equal("./fmnist train --preset fast, with a comma", points[0].Command);
         var png = Path.Combine(dir, "t.png");
         TimeToAccuracy.SavePlot(points, png);

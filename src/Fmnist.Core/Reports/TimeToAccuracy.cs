@@ -38,18 +38,33 @@ public static class TimeToAccuracy
         plot.Title(title);
         plot.XLabel("wall minutes of training (2-core CPU; ensemble members side by side)");
         plot.YLabel("test accuracy (%)");
+        // One colour per CPU (the part of the cpu column before any parenthesis): minutes are only comparable within one.
+        var cpus = points.Select(p => CpuName(p.Cpu)).Distinct().ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        var named = new HashSet<string>();
         foreach (var p in points)
         {
+            string cpu = CpuName(p.Cpu);
             var marker = plot.Add.Marker(p.Minutes, p.TestAccuracy * 100);
             marker.MarkerSize = 10;
+            marker.Color = palette.GetColor(cpus.IndexOf(cpu));
+            if (named.Add(cpu)) marker.LegendText = cpu;
             var text = plot.Add.Text($"{p.Label} {p.TestAccuracy * 100:F2}%", p.Minutes, p.TestAccuracy * 100);
             text.LabelFontSize = 13;
             text.OffsetX = 8;
             text.OffsetY = -6;
         }
+        if (cpus.Count > 1) plot.ShowLegend(Alignment.LowerRight);
         double maxMinutes = points.Count == 0 ? 60 : points.Max(p => p.Minutes);
         plot.Axes.SetLimitsX(0, maxMinutes * 1.45 + 1);
         if (points.Count > 0) plot.Axes.SetLimitsY(points.Min(p => p.TestAccuracy) * 100 - 0.3, points.Max(p => p.TestAccuracy) * 100 + 0.3);
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1200, 640, ImageFormat.Png));
+    }
+
+    /// <summary>"Zen 4" from "Zen 4 (bf16)": the CPU a point's minutes were measured on.</summary>
+    public static string CpuName(string cpu)
+    {
+        int paren = cpu.IndexOf('(');
+        return (paren > 0 ? cpu[..paren] : cpu).Trim();
     }
 }
