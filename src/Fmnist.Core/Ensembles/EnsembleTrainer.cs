@@ -54,7 +54,7 @@ public static class EnsembleTrainer
             if (TrainingWorkflow.ReadResult(dir, info.MemberConfig(i)) is { } done)
             {
                 results[i] = done;
-                progress.Message($"member {i + 1}/{members}: already trained (validation {done.ValAccuracy:P2}), reused");
+                progress.Message($"member {i + 1}/{members}: already trained ({Validation(done.ValAccuracy)}), reused");
             }
             else todo.Add(i);
         }
@@ -63,7 +63,7 @@ public static class EnsembleTrainer
             var dir = Path.Combine(folder.Directory, info.Members[i]);
             progress.Message($"member {i + 1}/{members}: training (seed {info.MemberConfig(i).Seed}) -> {dir}");
             results[i] = trainMember(i, info.MemberConfig(i), dir, resume: Directory.Exists(dir));
-            progress.Message($"member {i + 1}/{members}: done, validation {results[i].ValAccuracy:P2}, {results[i].Seconds / 60:F1} min");
+            progress.Message($"member {i + 1}/{members}: done, {Validation(results[i].ValAccuracy)}, {results[i].Seconds / 60:F1} min");
         });
 
         var dirs = results.Select(r => r.ModelDir).ToList();
@@ -82,4 +82,6 @@ public static class EnsembleTrainer
     }
 
     private static double Accuracy(float[] probabilities, byte[] labels) => Metrics.From(Evaluator.ArgMax(probabilities), labels).Accuracy;
+
+    private static string Validation(double? accuracy) => accuracy is double a ? $"validation {a:P2}" : "no validation split";
 }
