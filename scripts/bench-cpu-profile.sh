@@ -16,13 +16,17 @@ while [ $# -gt 0 ]; do
   shift
 done
 # Files are named for the CPU generation fmnist detects (zen4-..., zen5-...), "native" where it names none.
-gen="$(./fmnist --version --json | grep -o '(Zen [0-9]*)' | head -1 | tr -d '() ' | tr 'A-Z' 'a-z')"
+version="$(./fmnist --version)"
+gen="$(grep -o '(Zen [0-9]*)' <<<"$version" | head -1 | tr -d '() ' | tr 'A-Z' 'a-z')"
+# The vector width .NET offers here (avx512, avx2, neon, scalar): kernels wider than it are skipped.
+vectors="$(grep -o '\.NET vectors [a-z0-9]*' <<<"$version" | awk '{print $3}')"
 tag="${gen:-native}$tag"
 model="${FMNIST_BENCH_MODEL:-runs/reproduce/cnn-seed}"
 mkdir -p "$out"
 run() { local name="$1"; shift; echo "== $tag $name: ./fmnist $*" >&2; ./fmnist "$@" --json > "$out/$tag-$name.json"; }
 for k in auto avx512 avx2 scalar; do
-  if [ "${tag%-avx2-emulated}" != "$tag" ] && [ "$k" = avx512 ]; then continue; fi
+  if [ "$k" = avx512 ] && [ "$vectors" != avx512 ]; then echo "== $tag knn-avx512: skipped (.NET vectors $vectors)" >&2; continue; fi
+  if [ "$k" = avx2 ] && [ "$vectors" != avx512 ] && [ "$vectors" != avx2 ]; then echo "== $tag knn-avx2: skipped (.NET vectors $vectors)" >&2; continue; fi
   run "knn-$k" bench knn --kernel "$k"
 done
 run knn-tune knn --tune

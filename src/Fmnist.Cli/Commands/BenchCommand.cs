@@ -95,9 +95,10 @@ internal static class BenchCommand
         var json = Common.Json();
         var batches = new Option<int>("--batches") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
         var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration in fp32 and in bf16 (fp32 master weights) and report the speed-up; where bf16 is not native it is emulated, so only 3 steps are timed [default: False]" };
+        var compareLayout = new Option<bool>("--compare-layout") { Description = "Time the same configuration in NCHW and in channels-last memory layout and report the speed-up (with --compare-precision: all four) [default: False]" };
         var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions in channels-last layout [default: False]" };
         var hyper = new TrainOptions();
-        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset resnet: the ResNet recipe; --preset fast: the speed network)") { dataDir, json, batches, compare, layers };
+        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset resnet: the ResNet recipe; --preset fast: the speed network)") { dataDir, json, batches, compare, compareLayout, layers };
         var threads = Common.Threads();
         command.Options.Add(threads);
         foreach (var o in hyper.All) command.Options.Add(o);
@@ -109,9 +110,12 @@ internal static class BenchCommand
             var images = loaded.Data.Train.Take(config.TrainLimit ?? 20000);
             var peak = Platform.GemmPeak.Measure();
             var machine = Experiments.MachineInfo.Current();
-            var configs = parse.GetValue(compare)
+            var precisions = parse.GetValue(compare)
                 ? [config with { Precision = Training.Precision.Fp32 }, config with { Precision = Training.Precision.Bf16 }]
                 : new[] { config };
+            var configs = parse.GetValue(compareLayout)
+                ? precisions.SelectMany(c => new[] { c with { Layout = Models.MemoryLayout.Nchw }, c with { Layout = Models.MemoryLayout.ChannelsLast } }).ToArray()
+                : precisions;
             int timed = Math.Max(1, parse.GetValue(batches));
             var runs = configs.Select(c =>
             {
@@ -123,6 +127,8 @@ internal static class BenchCommand
                     precision = r.Precision.Name,
                     precision_reason = r.Precision.Reason,
                     bf16_emulated = emulated,
+                    layout = r.Layout.Name,
+                    layout_reason = r.Layout.Reason,
                     images_per_second = Math.Round(r.ImagesPerSecond, 1),
                     train_gflops = Math.Round(r.TrainGflops, 1),
                     share_of_gemm_peak = peakGflops is { } p ? Math.Round(r.TrainGflops / p, 3) : (double?)null,
@@ -147,20 +153,27 @@ internal static class BenchCommand
                 channels_last_forward_ms = l.ChannelsLastForwardMs is { } cf ? Math.Round(cf, 4) : (double?)null,
                 channels_last_backward_ms = l.ChannelsLastBackwardMs is { } cb ? Math.Round(cb, 4) : (double?)null,
             }).ToList();
-            double? speedup = runs.Count == 2 ? Math.Round(runs[1].images_per_second / runs[0].images_per_second, 2) : null;
+            // Speed-ups between runs that differ in one thing: bf16 over fp32 in the first layout, channels-last
+            // over NCHW in the first precision.
+            var rates = runs.ToDictionary(r => (r.precision, r.layout), r => r.images_per_second);
+            double? Ratio((string, string) slow, (string, string) fast) =>
+                rates.TryGetValue(slow, out var a) && rates.TryGetValue(fast, out var b) ? Math.Round(b / a, 2) : null;
+            string firstLayout = runs[0].layout, firstPrecision = runs[0].precision;
+            double? speedup = parse.GetValue(compare) ? Ratio(("fp32", firstLayout), ("bf16", firstLayout)) : null;
+            double? layoutSpeedup = parse.GetValue(compareLayout) ? Ratio((firstPrecision, "nchw"), (firstPrecision, "channels-last")) : null;
             var gemm = peak.ToJson();
             if (parse.GetValue(json))
             {
                 var r = runs[0];
-                if (speedup is null)
+                if (runs.Count == 1)
                     io.WriteJson(new
                     {
-                        r.precision, r.precision_reason, r.images_per_second, r.train_gflops, r.share_of_gemm_peak, r.inference_images_per_second,
+                        r.precision, r.precision_reason, r.layout, r.layout_reason, r.images_per_second, r.train_gflops, r.share_of_gemm_peak, r.inference_images_per_second,
                         r.inference_gflops, r.forward_mflop_per_image, r.batch_size, r.batches, r.threads, r.allocator, r.augment, r.rss_start_mb,
                         r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson,
                     });
                 else
-                    io.WriteJson(new { runs, bf16_speedup = speedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson });
+                    io.WriteJson(new { runs, bf16_speedup = speedup, channels_last_speedup = layoutSpeedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson });
                 return 0;
             }
             var console = io.Human(false);
@@ -168,8 +181,9 @@ internal static class BenchCommand
             console.MarkupLineInterpolated($"matrix multiply {peak.Size}x{peak.Size}, the faster of matmul and a 1x1 convolution: fp32 {peak.Fp32Gflops:F0} GFLOP/s{(peak.Bf16Gflops is { } bf ? $", bf16 {bf:F0} GFLOP/s" : "; bf16 not native, not timed")}");
             foreach (var r in runs)
                 console.MarkupLineInterpolated(
-                    $"{r.precision}{(r.bf16_emulated ? " (emulated)" : "")}: training {r.images_per_second:F0} images/s = {r.train_gflops:F0} GFLOP/s{(r.share_of_gemm_peak is { } sh ? $" ({sh:P0} of the {r.precision} matrix-multiply peak)" : "")} (batch {r.batch_size}, {r.batches} steps); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
+                    $"{r.precision}{(r.bf16_emulated ? " (emulated)" : "")}, {r.layout}: training {r.images_per_second:F0} images/s = {r.train_gflops:F0} GFLOP/s{(r.share_of_gemm_peak is { } sh ? $" ({sh:P0} of the {r.precision} matrix-multiply peak)" : "")} (batch {r.batch_size}, {r.batches} steps); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
             if (speedup is not null) console.MarkupLineInterpolated($"bf16 trains {speedup:F2}x as fast as fp32");
+            if (layoutSpeedup is not null) console.MarkupLineInterpolated($"channels-last trains {layoutSpeedup:F2}x as fast as NCHW");
             if (layerTimes is not null)
             {
                 var table = new Table().AddColumns("Layer", "Input", "forward ms", "backward ms", "channels-last fwd ms", "channels-last bwd ms");

@@ -71,6 +71,12 @@ internal sealed class TrainOptions
     public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = $"Weight decay (decoupled for adamw, L2 otherwise) {Default(c => c.WeightDecay)}" };
     public Option<double?> Ema { get; } = new("--ema") { Description = $"Decay of the moving average of the weights that is validated and saved; 0 = off {Default(c => c.Ema)}" };
     public Option<Precision?> Precision { get; } = new("--precision") { Description = $"Arithmetic of the training step: fp32; bf16 with fp32 master weights; or auto (bf16 where the CPU computes it natively: AVX512_BF16 or AMX, else fp32) {Default(c => c.Precision)}" };
+    public Option<Models.MemoryLayout?> Layout { get; } = new("--layout")
+    {
+        HelpName = "auto|nchw|channels-last",
+        Description = $"Memory layout of the activations: nchw, channels-last, or auto (channels-last where libtorch runs AVX2 kernels, measured faster there; nchw elsewhere); the same model either way {Default(c => c.Layout)}",
+        CustomParser = r => Parsed(r, Models.LayoutChoice.Parse),
+    };
     public Option<AugmentMode?> Augment { get; } = new("--augment") { Description = $"offline (one affine copy appended), online (fresh affine every epoch), crop (random crop of the padded image + flip, every epoch) or none {Default(c => c.Augment)}" };
     public Option<int?> CropPadding { get; } = new("--crop-padding") { Description = $"Crop augmentation: zero pixels added per side before the random crop {Default(c => c.Augmentation.CropPadding)}" };
     public Option<double?> Erase { get; } = new("--erase") { Description = $"Random erasing probability (online and crop modes) {Default(c => c.Augmentation.EraseProbability)}" };
@@ -88,7 +94,7 @@ internal sealed class TrainOptions
     public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability {Default(c => c.Augmentation.FlipProbability)}" };
 
     public IEnumerable<Option> All => [Preset, ConfigFile, Arch, Width, Blocks, Widths, Depth, WhitenPatch, LogitScale, Momentum, AlternateFlip, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
-        Optimizer, WeightDecay, Ema, Precision, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
+        Optimizer, WeightDecay, Ema, Precision, Layout, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
         ValidationFraction];
 
     /// <summary>The options that shape the network (what `summary` takes).</summary>
@@ -133,6 +139,7 @@ internal sealed class TrainOptions
         WeightDecay = p.GetValue(WeightDecay),
         Ema = p.GetValue(Ema),
         Precision = p.GetValue(Precision),
+        Layout = p.GetValue(Layout),
         Augment = p.GetValue(Augment),
         LabelSmoothing = p.GetValue(LabelSmoothing),
         Shear = p.GetValue(Shear),

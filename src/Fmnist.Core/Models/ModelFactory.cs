@@ -8,12 +8,24 @@ namespace Fmnist.Models;
 /// train, bench, evaluate, predict, summary and sweep work with any architecture.</summary>
 public static class ModelFactory
 {
-    public static nn.Module<Tensor, Tensor> Create(ModelConfig c) => c.Arch switch
+    /// <param name="layout">The memory layout it computes in; <see cref="MemoryLayout.Auto"/> = the one this CPU runs faster (<see cref="LayoutChoice"/>).</param>
+    public static nn.Module<Tensor, Tensor> Create(ModelConfig c, MemoryLayout layout = MemoryLayout.Auto) =>
+        Create(c, LayoutChoice.Resolve(layout).ChannelsLast);
+
+    public static nn.Module<Tensor, Tensor> Create(ModelConfig c, bool channelsLast)
     {
-        ModelArch.ResNet => new ResNetNet(c),
-        ModelArch.Speed => new Speed.SpeedNet(c),
-        _ => new CnnLstmNet(c),
-    };
+        nn.Module<Tensor, Tensor> net = c.Arch switch
+        {
+            ModelArch.ResNet => new ResNetNet(c),
+            ModelArch.Speed => new Speed.SpeedNet(c),
+            _ => new CnnLstmNet(c),
+        };
+        ((ILayoutNet)net).ChannelsLast = channelsLast;
+        return net;
+    }
+
+    /// <summary>Whether <paramref name="net"/> computes in channels-last layout (a copy of it should too).</summary>
+    public static bool IsChannelsLast(nn.Module net) => net is ILayoutNet { ChannelsLast: true };
 
     /// <summary>Number of weights and biases (BatchNorm scales and shifts included, running statistics not).</summary>
     public static long Parameters(nn.Module net) => net.parameters().Sum(p => p.numel());

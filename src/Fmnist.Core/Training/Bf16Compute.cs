@@ -25,7 +25,7 @@ public sealed class Bf16Compute : IDisposable
 
     public Bf16Compute(nn.Module<Tensor, Tensor> master, ModelConfig config)
     {
-        Net = ModelFactory.Create(config);
+        Net = ModelFactory.Create(config, ModelFactory.IsChannelsLast(master));
         Net.to(ScalarType.BFloat16);
         _master = master.parameters().ToArray();
         _low = Net.parameters().ToArray();

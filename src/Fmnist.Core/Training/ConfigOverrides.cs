@@ -34,6 +34,7 @@ public sealed record ConfigOverrides
     public double? WeightDecay { get; init; }
     public double? Ema { get; init; }
     public Precision? Precision { get; init; }
+    public Models.MemoryLayout? Layout { get; init; }
     public AugmentMode? Augment { get; init; }
     public double? LabelSmoothing { get; init; }
     public double? Shear { get; init; }
@@ -84,6 +85,7 @@ public sealed record ConfigOverrides
         Momentum = Momentum ?? c.Momentum,
         Ema = Ema ?? c.Ema,
         Precision = Precision ?? c.Precision,
+        Layout = Layout ?? c.Layout,
         Augment = Augment ?? c.Augment,
         LabelSmoothing = LabelSmoothing ?? c.LabelSmoothing,
         Seed = Seed ?? c.Seed,

@@ -9,11 +9,14 @@ namespace Fmnist.Training;
 public sealed record RunInfo(TrainConfig Config, Normalization Normalization, IReadOnlyDictionary<string, string> Versions,
     DateTimeOffset Created, ComputeInfo? Compute = null);
 
-/// <summary>The precision that ran and why, on which CPU.</summary>
-public sealed record ComputeInfo(string Precision, string PrecisionReason, string Cpu, string InstructionSets)
+/// <summary>The precision and memory layout that ran and why, on which CPU (the layout is absent in runs made
+/// before it was recorded: those ran NCHW).</summary>
+public sealed record ComputeInfo(string Precision, string PrecisionReason, string Cpu, string InstructionSets,
+    string? Layout = null, string? LayoutReason = null)
 {
-    public static ComputeInfo Of(ResolvedPrecision p) =>
-        new(p.Name, p.Reason, Platform.CpuInfo.Current.Model, string.Join(' ', Platform.CpuInfo.Current.InstructionSets));
+    public static ComputeInfo Of(ResolvedPrecision p, ResolvedLayout? layout = null) =>
+        new(p.Name, p.Reason, Platform.CpuInfo.Current.Model, string.Join(' ', Platform.CpuInfo.Current.InstructionSets),
+            layout?.Name, layout?.Reason);
 }
 
 /// <summary>Resumable progress, rewritten after every epoch (see <see cref="Checkpoint"/>).</summary>

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 internal sealed record TrainBenchResult(int BatchSize, int Batches, double ImagesPerSecond, double InferenceImagesPerSecond,
-    double RssStartMb, double RssEndMb, int Threads, ResolvedPrecision Precision, long ForwardFlops)
+    double RssStartMb, double RssEndMb, int Threads, ResolvedPrecision Precision, long ForwardFlops, Models.ResolvedLayout Layout)
 {
     /// <summary>Arithmetic rate of the training steps: a step costs about 3x the forward pass (forward, and
     /// backward for activations and weights).</summary>
@@ -54,6 +54,6 @@ internal static class TrainBenchmark
             inferRate = subset.Count / infer.Elapsed.TotalSeconds;
         }
         return new TrainBenchResult(config.BatchSize, batches, trainRate, inferRate, rssStart, ProcessMemory.ResidentMb(), get_num_threads(),
-            step.Compute, Models.ModelFactory.ForwardFlops(config.Model));
+            step.Compute, Models.ModelFactory.ForwardFlops(config.Model), step.Layout);
     }
 }

@@ -58,6 +58,9 @@ public sealed record TrainConfig
     public double Ema { get; init; }
     /// <summary>Format of the training step's arithmetic (weights and optimizer stay fp32).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
+    /// <summary>Memory layout of the activations: the same model and results (up to rounding), at the speed of
+    /// the layout; auto = the one this CPU runs faster (<see cref="Models.LayoutChoice"/>).</summary>
+    public Models.MemoryLayout Layout { get; init; } = Models.MemoryLayout.Auto;
     /// <summary>Label smoothing of the cross-entropy loss; 0 = none.</summary>
     public double LabelSmoothing { get; init; }
     /// <summary>Share of the training images held out for validation. 0 trains on all of them and keeps the

@@ -39,8 +39,9 @@ public static class Trainer
         using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, Math.Min(data.CleanCount, TrainingStep.WhiteningImages));
         using var step = new TrainingStep(config, data.Norm, whitening);
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
+        progress.Message($"layout {step.Layout.Name}: {step.Layout.Reason}");
         if (saved is null)
-            JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow, ComputeInfo.Of(step.Compute)));
+            JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow, ComputeInfo.Of(step.Compute, step.Layout)));
 
         var run = saved ?? new CheckpointState(0, 0, null, [], 0);
         AtomicFile.WriteAllText(folder.SummaryPath, ModelSummary.Of(step.Net, config.Model).ToText());

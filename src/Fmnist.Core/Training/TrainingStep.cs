@@ -26,6 +26,9 @@ public sealed class TrainingStep : IDisposable
     /// <summary>The precision this step runs in (the config's, with `auto` decided for this CPU).</summary>
     public ResolvedPrecision Compute { get; }
 
+    /// <summary>The memory layout this step computes in (the config's, with `auto` decided for this CPU).</summary>
+    public ResolvedLayout Layout { get; }
+
     /// <summary>The weights that are validated and saved as the run's model: the average when there is one.</summary>
     public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
 
@@ -36,7 +39,8 @@ public sealed class TrainingStep : IDisposable
         _config = config;
         _norm = norm;
         manual_seed(config.Seed);
-        Net = ModelFactory.Create(config.Model);
+        Layout = LayoutChoice.Resolve(config.Layout);
+        Net = ModelFactory.Create(config.Model, Layout.ChannelsLast);
         if (Net is Models.Speed.SpeedNet speed)
             speed.InitWhitening(whitening ?? throw new ArgumentException("the speed network needs training images for its whitening layer", nameof(whitening)));
         Optimizer = CreateOptimizer(Net, config);

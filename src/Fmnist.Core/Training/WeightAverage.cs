@@ -21,7 +21,7 @@ public sealed class WeightAverage : IDisposable
     {
         _source = source;
         _decay = decay;
-        Net = ModelFactory.Create(config);
+        Net = ModelFactory.Create(config, ModelFactory.IsChannelsLast(source));
         using var _ = no_grad();
         foreach (var (avg, w) in Net.parameters().Zip(source.parameters()))
         {

@@ -9,7 +9,7 @@ namespace Fmnist.Models.CnnLstm;
 /// feature map read as a 7-step sequence by an LSTM, then dropout-dense-relu-dropout-dense.
 /// Outputs logits; softmax is applied by the caller (it is folded into the loss when training).
 /// </summary>
-public sealed class CnnLstmNet : nn.Module<Tensor, Tensor>
+public sealed class CnnLstmNet : nn.Module<Tensor, Tensor>, ILayoutNet
 {
     private readonly Conv2d conv1a, conv1b, conv2a, conv2b;
     private readonly BatchNorm2d bn1, bn2;
@@ -48,10 +48,14 @@ public sealed class CnnLstmNet : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <inheritdoc/>
+    public bool ChannelsLast { get; set; }
+
     public override Tensor forward(Tensor x)
     {
         // In-place ReLU: conv outputs are not needed for backward, and each one is a 25 MB activation
         // at batch 256 that would otherwise be kept alongside its ReLU.
+        if (ChannelsLast) x = LayoutChoice.ToChannelsLast(x);
         // (B,1,28,28) -> (B,F1,14,14)
         x = pool.call(bn1.call(conv1b.call(conv1a.call(x).relu_()).relu_()));
         // (B,F1,14,14) -> (B,F2,7,7)

@@ -12,7 +12,7 @@ namespace Fmnist.Models.ResNet;
 /// and it is where the fine texture that separates shirts from T-shirts is.
 /// Outputs logits.
 /// </summary>
-public sealed class ResNetNet : nn.Module<Tensor, Tensor>
+public sealed class ResNetNet : nn.Module<Tensor, Tensor>, ILayoutNet
 {
     private readonly Conv2d stem;
     private readonly BatchNorm2d stemBn;
@@ -44,8 +44,12 @@ public sealed class ResNetNet : nn.Module<Tensor, Tensor>
         foreach (var conv in modules().OfType<Conv2d>()) nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
     }
 
+    /// <inheritdoc/>
+    public bool ChannelsLast { get; set; }
+
     public override Tensor forward(Tensor x)
     {
+        if (ChannelsLast) x = LayoutChoice.ToChannelsLast(x);
         // (B,1,28,28) -> (B,W,28,28)
         x = stemBn.call(stem.call(x)).relu_();
         // (B,W,28,28) -> (B,W*2^(S-1),ceil(28/2^(S-1)),..)

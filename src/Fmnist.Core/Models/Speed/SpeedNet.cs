@@ -14,7 +14,7 @@ namespace Fmnist.Models.Speed;
 /// BatchNorm scales are frozen at 1 (only the shift learns); in every 3x3 conv the first min(in, out) filters
 /// start as the identity (dirac: output channel i copies input channel i), the others randomly. Outputs logits.
 /// </summary>
-public sealed class SpeedNet : nn.Module<Tensor, Tensor>
+public sealed class SpeedNet : nn.Module<Tensor, Tensor>, ILayoutNet
 {
     private readonly Conv2d whiten;
     private readonly Sequential groups;
@@ -66,8 +66,12 @@ public sealed class SpeedNet : nn.Module<Tensor, Tensor>
     /// <summary>The frozen whitening filters (2p², 1, p, p).</summary>
     public Tensor WhiteningWeight => whiten.weight!;
 
+    /// <inheritdoc/>
+    public bool ChannelsLast { get; set; }
+
     public override Tensor forward(Tensor x)
     {
+        if (ChannelsLast) x = LayoutChoice.ToChannelsLast(x);
         // (B,1,28,28) -> (B,2p²,28-p+1,..)
         x = nn.functional.gelu(whiten.call(x));
         // -> (B,Wlast,s,s), each group halving the side

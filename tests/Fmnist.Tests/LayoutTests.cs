@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Platform;
+using Fmnist.Training;
+using static TorchSharp.torch;
+
+namespace Fmnist.Tests;
+
+/// <summary>
+/// The memory layout: auto picks channels-last where libtorch runs AVX2 kernels (by emulation on an AVX-512
+/// CPU: ATEN_CPU_CAPABILITY=avx2), every network computes the same in both layouts, and libtorch keeps the
+/// channels-last strides through a convolution (if it stopped, the speed-up would vanish without an error).
+/// </summary>
+public class LayoutTests
+{
+    [Fact]
+    public void Auto_layout_is_channels_last_only_where_libtorch_runs_avx2()
+    {
+        var cpu = CpuInfo.Current;
+        var auto = LayoutChoice.Resolve(MemoryLayout.Auto, cpu);
+        Assert.Equal(cpu.TorchCapability == "avx2" ? MemoryLayout.ChannelsLast : MemoryLayout.Nchw, auto.Used);
+        Assert.StartsWith("auto:", auto.Reason);
+        // The AVX2 profile, by emulation where the CPU has more: channels-last.
+        var capped = CpuInfo.Detect(name => name == "ATEN_CPU_CAPABILITY" ? "avx2" : null);
+        if (cpu.TorchCapability is "avx2" or "avx512")
+            Assert.Equal(MemoryLayout.ChannelsLast, LayoutChoice.Resolve(MemoryLayout.Auto, capped).Used);
+        // Explicit requests are honoured on any CPU.
+        Assert.Equal(MemoryLayout.Nchw, LayoutChoice.Resolve(MemoryLayout.Nchw, capped).Used);
+        Assert.Equal(MemoryLayout.ChannelsLast, LayoutChoice.Resolve(MemoryLayout.ChannelsLast, cpu).Used);
+        Assert.Equal("channels-last", LayoutChoice.Resolve(MemoryLayout.ChannelsLast, cpu).Name);
+    }
+
+    [Theory]
+    [InlineData("auto", MemoryLayout.Auto)]
+    [InlineData("NCHW", MemoryLayout.Nchw)]
+    [InlineData("channels-last", MemoryLayout.ChannelsLast)]
+    [InlineData("channels_last", MemoryLayout.ChannelsLast)]
+    [InlineData("nhwc", MemoryLayout.ChannelsLast)]
+    public void Layout_names_parse(string text, MemoryLayout expected) => Assert.Equal(expected, LayoutChoice.Parse(text));
+
+    [Fact]
+    public void An_unknown_layout_name_is_an_error_naming_it()
+    {
+        var e = Assert.Throws<FmnistException>(() => LayoutChoice.Parse("nwch"));
+        Assert.Contains("'nwch'", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Channels_last_copy_holds_the_same_values_with_channels_adjacent(int channels)
+    {
+        TorchRuntime.Initialize();
+        using var x = arange(2 * channels * 4 * 5, dtype: ScalarType.Float32).reshape(2, channels, 4, 5);
+        using var last = LayoutChoice.ToChannelsLast(x);
+        Assert.Equal(x.shape, last.shape);
+        Assert.True(LayoutChoice.IsChannelsLast(last));
+        Assert.False(LayoutChoice.IsChannelsLast(x));
+        Assert.True(x.eq(last).all().item<bool>());
+        // libtorch keeps the layout through a convolution: what makes oneDNN skip its reorders.
+        using var w = randn(6, channels, 3, 3);
+        using var y = nn.functional.conv2d(last, w, padding: [1, 1]);
+        Assert.True(LayoutChoice.IsChannelsLast(y), $"conv2d output strides {string.Join(",", y.stride())}");
+        using var yPlain = nn.functional.conv2d(x, w, padding: [1, 1]);
+        Assert.False(LayoutChoice.IsChannelsLast(yPlain));
+        Assert.True(y.allclose(yPlain, rtol: 1e-5, atol: 1e-5));
+        // One channel: the same bytes under other strides (no copy); more channels: a copy.
+        last[1, 0, 2, 3] = tensor(-1f);
+        Assert.Equal(channels == 1, x[1, 0, 2, 3].item<float>() == -1f);
+    }
+
+    public static TheoryData<string> Archs => new() { "cnn-lstm", "resnet", "speed" };
+
+    [Theory]
+    [MemberData(nameof(Archs))]
+    public void Every_network_gives_the_same_logits_and_gradients_in_both_layouts(string arch)
+    {
+        TorchRuntime.Initialize();
+        var config = arch switch
+        {
+            "resnet" => new ModelConfig { Arch = ModelArch.ResNet, Width = 8, Blocks = [1, 1] },
+            "speed" => new ModelConfig { Arch = ModelArch.Speed, Widths = [8, 16, 12], Depth = 2 },
+            _ => new ModelConfig { Filters1 = 8, Filters2 = 16, Lstm = 16, Dense = 16 },
+        };
+        manual_seed(3);
+        using var x = randn(6, 1, 28, 28);
+        using var y = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
+        using var plain = ModelFactory.Create(config, channelsLast: false);
+        using var last = ModelFactory.Create(config, channelsLast: true);
+        if (plain is Models.Speed.SpeedNet sp) sp.InitWhitening(x);
+        using (no_grad())
+            foreach (var (a, b) in last.state_dict().Values.Zip(plain.state_dict().Values)) a.copy_(b);
+        Assert.True(ModelFactory.IsChannelsLast(last));
+        Assert.False(ModelFactory.IsChannelsLast(plain));
+
+        plain.eval(); last.eval();
+        using (no_grad())
+        {
+            using var p = plain.call(x);
+            using var l = last.call(x);
+            Assert.True(p.allclose(l, rtol: 1e-4, atol: 1e-5), $"{arch}: largest difference {p.sub(l).abs().max().item<float>()}");
+        }
+        plain.train(); last.train(); // dropout off, so the two training passes are comparable
+        foreach (var m in plain.modules().Concat(last.modules()).OfType<TorchSharp.Modules.Dropout>()) m.eval();
+        nn.functional.cross_entropy(plain.call(x), y).backward();
+        nn.functional.cross_entropy(last.call(x), y).backward();
+        foreach (var (a, b) in plain.parameters().Zip(last.parameters()))
+        {
+            if (a.grad is null) { Assert.Null(b.grad); continue; }
+            Assert.True(a.grad.allclose(b.grad!, rtol: 1e-3, atol: 1e-5), $"{arch}: gradients differ by {a.grad.sub(b.grad!).abs().max().item<float>()}");
+        }
+    }
+
+    [Fact]
+    public void Layout_option_is_recorded_in_the_config_and_a_bad_one_is_a_usage_error()
+    {
+        var (code, stdout, stderr) = CliProcess.Run("bench", "train", "--layout", "sideways", "--json");
+        Assert.NotEqual(0, code);
+        Assert.Contains("unknown memory layout 'sideways'", stdout + stderr); // a parse error, with the usage text
+        Assert.DoesNotContain("   at ", stdout + stderr);
+
+        var c = Presets.Get("seed") with { Layout = MemoryLayout.ChannelsLast };
+        var json = JsonSerializer.Serialize(c, JsonFiles.Options);
+        Assert.Contains("\"layout\": \"channels_last\"", json);
+        Assert.Equal(MemoryLayout.ChannelsLast, JsonSerializer.Deserialize<TrainConfig>(json, JsonFiles.Options)!.Layout);
+    }
+}
