@@ -96,7 +96,7 @@ internal static class BenchCommand
         var batches = new Option<int>("--batches") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
         var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration in fp32 and in bf16 (fp32 master weights) and report the speed-up; where bf16 is not native it is emulated, so only 3 steps are timed [default: False]" };
         var compareLayout = new Option<bool>("--compare-layout") { Description = "Time the same configuration in NCHW and in channels-last memory layout and report the speed-up (with --compare-precision: all four) [default: False]" };
-        var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions in channels-last layout [default: False]" };
+        var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions, BatchNorms and pools in channels-last layout too [default: False]" };
         var hyper = new TrainOptions();
         var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset resnet: the ResNet recipe; --preset fast: the speed network)") { dataDir, json, batches, compare, compareLayout, layers };
         var threads = Common.Threads();

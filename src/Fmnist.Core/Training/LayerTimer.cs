@@ -14,9 +14,9 @@ public sealed record LayerTime(string Layer, string Input, double ForwardMs, dou
 /// <summary>
 /// Where a CNN+LSTM training step's time goes: each layer of the seed network run alone on a batch of the
 /// shape it sees in the network, forward then backward, median of several repetitions after a warm-up. The
-/// convolutions are also timed in channels-last layout (NHWC strides on input and weights, which makes oneDNN
-/// pick its channels-last kernels; TorchSharp 0.107 has no memory-format API, so the strides are made by a
-/// permute-contiguous-permute). Elementwise layers between them (ReLU, dropout) are left out: they are cheap.
+/// convolutions, BatchNorms and pools are also timed in channels-last layout (NHWC strides on the input, and
+/// on the weights of a convolution, which makes oneDNN pick its channels-last kernels; see
+/// <see cref="Models.LayoutChoice.ToChannelsLast"/>). Elementwise layers between them (ReLU, dropout) are left out: they are cheap.
 /// </summary>
 public static class LayerTimer
 {
@@ -35,12 +35,12 @@ public static class LayerTimer
         {
             Conv("conv1a", Conv2("conv1a"), [batch, 1, 28, 28], repetitions),
             Conv("conv1b", Conv2("conv1b"), [batch, f1, 28, 28], repetitions),
-            Plain("bn1", Layer("bn1"), [batch, f1, 28, 28], repetitions),
-            Plain("pool1", Layer("pool"), [batch, f1, 28, 28], repetitions),
+            Spatial("bn1", Layer("bn1"), [batch, f1, 28, 28], repetitions),
+            Spatial("pool1", Layer("pool"), [batch, f1, 28, 28], repetitions),
             Conv("conv2a", Conv2("conv2a"), [batch, f1, 14, 14], repetitions),
             Conv("conv2b", Conv2("conv2b"), [batch, f2, 14, 14], repetitions),
-            Plain("bn2", Layer("bn2"), [batch, f2, 14, 14], repetitions),
-            Plain("pool2", Layer("pool"), [batch, f2, 14, 14], repetitions),
+            Spatial("bn2", Layer("bn2"), [batch, f2, 14, 14], repetitions),
+            Spatial("pool2", Layer("pool"), [batch, f2, 14, 14], repetitions),
         };
         var lstm = (LSTM)m["lstm"];
         rows.Add(Time("lstm", [batch, 7, f2 * 7], x => lstm.call(x, null).Item1, repetitions, null));
@@ -55,6 +55,14 @@ public static class LayerTimer
         return Time(name, shape, layer.call, reps, null);
     }
 
+    /// <summary>A BatchNorm or pooling layer, in both layouts.</summary>
+    private static LayerTime Spatial(string name, nn.Module<Tensor, Tensor> layer, long[] shape, int reps)
+    {
+        var plain = Plain(name, layer, shape, reps);
+        var last = Time(name, shape, layer.call, reps, ChannelsLast);
+        return plain with { ChannelsLastForwardMs = last.ForwardMs, ChannelsLastBackwardMs = last.BackwardMs };
+    }
+
     private static LayerTime Conv(string name, Conv2d conv, long[] shape, int reps)
     {
         var plain = Time(name, shape, conv.call, reps, null);
@@ -64,8 +72,8 @@ public static class LayerTimer
         return plain with { ChannelsLastForwardMs = last.ForwardMs, ChannelsLastBackwardMs = last.BackwardMs };
     }
 
-    /// <summary>The same values with NHWC strides: (B,C,H,W) -> (B,H,W,C) contiguous, viewed back as (B,C,H,W).</summary>
-    public static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    /// <summary>The same values with NHWC strides (one-channel tensors restrided, not copied).</summary>
+    public static Tensor ChannelsLast(Tensor x) => Models.LayoutChoice.ToChannelsLast(x);
 
     private static LayerTime Time(string name, long[] shape, Func<Tensor, Tensor> forward, int reps, Func<Tensor, Tensor>? layout)
     {
