@@ -99,7 +99,9 @@ public sealed class ServeReliabilityTests(TrainedModelFixture fixture)
         int sent = await trickle;
 
         Assert.True(answer == "" || RawHttp.Status(answer) == 408, $"a trickling client got: {answer[..Math.Min(answer.Length, 200)]}");
-        Assert.True(cut < TimeSpan.FromSeconds(5), $"cut off after {cut.TotalSeconds:F1} s, headers timeout 2 s");
+        // Kestrel checks its timeouts on a 1 s heartbeat, which a loaded machine delays further (5.2 s seen once
+        // with the suite running beside it); the whole header would take 11 s, so 8 s still proves the cut.
+        Assert.True(cut < TimeSpan.FromSeconds(8), $"cut off after {cut.TotalSeconds:F1} s, headers timeout 2 s");
         Assert.True(sent < request.Length, "the whole header arrived before the server cut it off");
         // Everyone else is still served.
         Assert.Equal(HttpStatusCode.OK, (await server.Client.GetAsync("/health")).StatusCode);
