@@ -126,3 +126,18 @@ public class LayoutTests
         Assert.Equal(MemoryLayout.ChannelsLast, JsonSerializer.Deserialize<TrainConfig>(json, JsonFiles.Options)!.Layout);
     }
 }
+
+/// <summary>A finished training run records the layout it computed in.</summary>
+[Collection("trained model")]
+public class LayoutRecordTests(TrainedModelFixture trained)
+{
+    [Fact]
+    public void A_run_folder_records_the_layout_and_why()
+    {
+        var info = new RunFolder(trained.Directory).ReadInfo();
+        var expected = LayoutChoice.Resolve(MemoryLayout.Auto);
+        Assert.Equal(MemoryLayout.Auto, info.Config.Layout);
+        Assert.Equal(expected.Name, info.Compute?.Layout);
+        Assert.Equal(expected.Reason, info.Compute?.LayoutReason);
+    }
+}

@@ -285,8 +285,8 @@ public class BenchCliTests
     [Fact]
     public void Auto_precision_runs_fp32_when_onednn_is_capped_below_bf16()
     {
-        // The Zen 3 profile by emulation: the best preset must not pick (emulated) bf16.
-        var env = new Dictionary<string, string> { ["ONEDNN_MAX_CPU_ISA"] = "AVX2" };
+        // The Zen 3 profile by emulation: the best preset must not pick (emulated) bf16, and computes channels-last.
+        var env = new Dictionary<string, string> { ["ONEDNN_MAX_CPU_ISA"] = "AVX2", ["ATEN_CPU_CAPABILITY"] = "avx2" };
         var (code, stdout, stderr) = CliProcess.Run(env, "bench", "train", "--preset", "resnet", "--width", "8", "--blocks", "1",
             "--batch-size", "16", "--batches", "1", "--train-limit", "256", "--json");
         Assert.True(code == 0, stderr);
@@ -294,6 +294,8 @@ public class BenchCliTests
         Assert.Equal("fp32", doc.RootElement.GetProperty("precision").GetString());
         Assert.Contains("ONEDNN_MAX_CPU_ISA=AVX2", doc.RootElement.GetProperty("precision_reason").GetString()
             + (Fmnist.Platform.CpuInfo.Current.NativeBf16 ? "" : "ONEDNN_MAX_CPU_ISA=AVX2"));
+        Assert.Equal("channels-last", doc.RootElement.GetProperty("layout").GetString());
+        Assert.StartsWith("auto:", doc.RootElement.GetProperty("layout_reason").GetString());
     }
 }
 
