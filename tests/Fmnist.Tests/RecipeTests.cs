@@ -209,15 +209,11 @@ public class BenchTrainCliTests
     [Fact]
     public void Bench_train_times_fp32_and_bf16_and_reports_the_speedup()
     {
-        var (code, output, err) = InProcessCli.Run("bench", "train", "--preset", "resnet", "--width", "8", "--blocks", "1",
-            "--batch-size", "16", "--batches", "2", "--train-limit", "256", "--compare-precision", "--json");
-        Assert.True(code == 0, err);
-        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        using var doc = BenchTrain("--preset", "resnet", "--width", "8", "--blocks", "1", "--compare-precision");
         var runs = doc.RootElement.GetProperty("runs").EnumerateArray().ToList();
         Assert.Equal(["fp32", "bf16"], runs.Select(r => r.GetProperty("precision").GetString()));
         Assert.All(runs, r => Assert.True(r.GetProperty("images_per_second").GetDouble() > 0));
-        double ratio = runs[1].GetProperty("images_per_second").GetDouble() / runs[0].GetProperty("images_per_second").GetDouble();
-        Assert.Equal(Math.Round(ratio, 2), doc.RootElement.GetProperty("bf16_speedup").GetDouble(), 2);
+        AssertSpeedupOfSecondRun(doc, runs, "bf16_speedup");
         // Every figure names its machine and is measured against that machine's own matrix-multiply peak.
         MachineJson.AssertNamesTheMachine(doc.RootElement);
         var peak = doc.RootElement.GetProperty("gemm_peak");
@@ -240,16 +236,27 @@ public class BenchTrainCliTests
     [Fact]
     public void Bench_train_compares_the_two_memory_layouts()
     {
-        var (code, output, err) = InProcessCli.Run("bench", "train", "--preset", "fast", "--widths", "8,8,8", "--precision", "fp32",
-            "--batch-size", "16", "--batches", "2", "--train-limit", "256", "--compare-layout", "--json");
-        Assert.True(code == 0, err);
-        using var doc = System.Text.Json.JsonDocument.Parse(output);
+        using var doc = BenchTrain("--preset", "fast", "--widths", "8,8,8", "--precision", "fp32", "--compare-layout");
         var runs = doc.RootElement.GetProperty("runs").EnumerateArray().ToList();
         Assert.Equal(["nchw", "channels-last"], runs.Select(r => r.GetProperty("layout").GetString()));
         Assert.All(runs, r => Assert.Contains("requested", r.GetProperty("layout_reason").GetString()));
-        double ratio = runs[1].GetProperty("images_per_second").GetDouble() / runs[0].GetProperty("images_per_second").GetDouble();
-        Assert.Equal(Math.Round(ratio, 2), doc.RootElement.GetProperty("channels_last_speedup").GetDouble(), 2);
+        AssertSpeedupOfSecondRun(doc, runs, "channels_last_speedup");
         Assert.Equal(System.Text.Json.JsonValueKind.Null, doc.RootElement.GetProperty("bf16_speedup").ValueKind);
+    }
+
+    /// <summary>`bench train ... --json` on a few small batches of real images, parsed.</summary>
+    private static System.Text.Json.JsonDocument BenchTrain(params string[] options)
+    {
+        var (code, output, err) = InProcessCli.Run(["bench", "train", "--batch-size", "16", "--batches", "2", "--train-limit", "256", .. options, "--json"]);
+        Assert.True(code == 0, err);
+        return System.Text.Json.JsonDocument.Parse(output);
+    }
+
+    /// <summary>The reported speed-up is the second run's images/s over the first's, rounded to two places.</summary>
+    private static void AssertSpeedupOfSecondRun(System.Text.Json.JsonDocument doc, List<System.Text.Json.JsonElement> runs, string key)
+    {
+        double ratio = runs[1].GetProperty("images_per_second").GetDouble() / runs[0].GetProperty("images_per_second").GetDouble();
+        Assert.Equal(Math.Round(ratio, 2), doc.RootElement.GetProperty(key).GetDouble(), 2);
     }
 }
 

@@ -71,7 +71,7 @@ internal static class TrainCommand
                     test_images = result.TestImages,
                     peak_rss_mb = ProcessMemory.PeakMb(),
                     precision = result.History.LastOrDefault()?.Precision,
-                    layout = LayoutOf(result.ModelDir),
+                    layout = Models.LayoutChoice.Resolve(result.Config.Layout).Name, // as the training step resolved it
                     images_per_second = result.History.Count > 0 ? Math.Round(result.History.Average(h => h.ImagesPerSecond), 1) : (double?)null,
                     machine = Experiments.MachineInfo.Current().ToJson(),
                     history = result.History,
@@ -134,12 +134,5 @@ internal static class TrainCommand
         console.MarkupLineInterpolated($"ensemble of {result.Members}: {valText}[bold]test {result.TestAccuracy:P2}[/] (averaged probabilities, measured once)");
         console.MarkupLineInterpolated($"training {result.Seconds / 60:F1} min summed over members, {result.WallSeconds / 60:F1} min wall; ensemble folder {result.ModelDir}");
         return 0;
-    }
-
-    /// <summary>The memory layout a run folder's training ran in (its config.json compute record), when it has one.</summary>
-    private static string? LayoutOf(string dir)
-    {
-        var folder = new Training.RunFolder(dir);
-        return File.Exists(folder.ConfigPath) ? folder.ReadInfo().Compute?.Layout : null;
     }
 }

@@ -56,24 +56,23 @@ public static class LayerTimer
     }
 
     /// <summary>A BatchNorm or pooling layer, in both layouts.</summary>
-    private static LayerTime Spatial(string name, nn.Module<Tensor, Tensor> layer, long[] shape, int reps)
-    {
-        var plain = Plain(name, layer, shape, reps);
-        var last = Time(name, shape, layer.call, reps, ChannelsLast);
-        return plain with { ChannelsLastForwardMs = last.ForwardMs, ChannelsLastBackwardMs = last.BackwardMs };
-    }
+    private static LayerTime Spatial(string name, nn.Module<Tensor, Tensor> layer, long[] shape, int reps) =>
+        WithChannelsLast(Plain(name, layer, shape, reps), shape, layer.call, reps);
 
     private static LayerTime Conv(string name, Conv2d conv, long[] shape, int reps)
     {
         var plain = Time(name, shape, conv.call, reps, null);
         // The same weights in NHWC strides.
-        using (no_grad()) conv.weight = new Parameter(ChannelsLast(conv.weight!.detach()));
-        var last = Time(name, shape, conv.call, reps, ChannelsLast);
-        return plain with { ChannelsLastForwardMs = last.ForwardMs, ChannelsLastBackwardMs = last.BackwardMs };
+        using (no_grad()) conv.weight = new Parameter(Models.LayoutChoice.ToChannelsLast(conv.weight!.detach()));
+        return WithChannelsLast(plain, shape, conv.call, reps);
     }
 
-    /// <summary>The same values with NHWC strides (one-channel tensors restrided, not copied).</summary>
-    public static Tensor ChannelsLast(Tensor x) => Models.LayoutChoice.ToChannelsLast(x);
+    /// <summary><paramref name="plain"/> with the same layer's times on channels-last input added.</summary>
+    private static LayerTime WithChannelsLast(LayerTime plain, long[] shape, Func<Tensor, Tensor> forward, int reps)
+    {
+        var last = Time(plain.Layer, shape, forward, reps, Models.LayoutChoice.ToChannelsLast);
+        return plain with { ChannelsLastForwardMs = last.ForwardMs, ChannelsLastBackwardMs = last.BackwardMs };
+    }
 
     private static LayerTime Time(string name, long[] shape, Func<Tensor, Tensor> forward, int reps, Func<Tensor, Tensor>? layout)
     {
