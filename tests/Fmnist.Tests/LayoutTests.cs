@@ -8,23 +8,27 @@ using static TorchSharp.torch;
 namespace Fmnist.Tests;
 
 /// <summary>
-/// The memory layout: auto picks channels-last where libtorch runs AVX2 kernels (by emulation on an AVX-512
-/// CPU: ATEN_CPU_CAPABILITY=avx2), every network computes the same in both layouts, and libtorch keeps the
+/// The memory layout: auto picks channels-last where libtorch runs AVX2 or AVX-512 kernels (AVX2 by emulation
+/// on an AVX-512 CPU: ATEN_CPU_CAPABILITY=avx2) and NCHW below (emulated: ATEN_CPU_CAPABILITY=default), every network computes the same in both layouts, and libtorch keeps the
 /// channels-last strides through a convolution (if it stopped, the speed-up would vanish without an error).
 /// </summary>
 public class LayoutTests
 {
     [Fact]
-    public void Auto_layout_is_channels_last_only_where_libtorch_runs_avx2()
+    public void Auto_layout_is_channels_last_where_libtorch_runs_avx2_or_avx512()
     {
         var cpu = CpuInfo.Current;
         var auto = LayoutChoice.Resolve(MemoryLayout.Auto, cpu);
-        Assert.Equal(cpu.TorchCapability == "avx2" ? MemoryLayout.ChannelsLast : MemoryLayout.Nchw, auto.Used);
+        Assert.Equal(cpu.TorchCapability is "avx2" or "avx512" ? MemoryLayout.ChannelsLast : MemoryLayout.Nchw, auto.Used);
         Assert.StartsWith("auto:", auto.Reason);
         // The AVX2 profile, by emulation where the CPU has more: channels-last.
         var capped = CpuInfo.Detect(name => name == "ATEN_CPU_CAPABILITY" ? "avx2" : null);
         if (cpu.TorchCapability is "avx2" or "avx512")
             Assert.Equal(MemoryLayout.ChannelsLast, LayoutChoice.Resolve(MemoryLayout.Auto, capped).Used);
+        // Below AVX2 (libtorch's scalar "default" kernels), by emulation: NCHW.
+        var scalar = CpuInfo.Detect(name => name == "ATEN_CPU_CAPABILITY" ? "default" : null);
+        Assert.Equal("default", scalar.TorchCapability);
+        Assert.Equal(MemoryLayout.Nchw, LayoutChoice.Resolve(MemoryLayout.Auto, scalar).Used);
         // Explicit requests are honoured on any CPU.
         Assert.Equal(MemoryLayout.Nchw, LayoutChoice.Resolve(MemoryLayout.Nchw, capped).Used);
         Assert.Equal(MemoryLayout.ChannelsLast, LayoutChoice.Resolve(MemoryLayout.ChannelsLast, cpu).Used);

@@ -74,7 +74,7 @@ internal sealed class TrainOptions
     public Option<Models.MemoryLayout?> Layout { get; } = new("--layout")
     {
         HelpName = "auto|nchw|channels-last",
-        Description = $"Memory layout of the activations: nchw, channels-last, or auto (channels-last where libtorch runs AVX2 kernels, measured faster there; nchw elsewhere); the same model either way {Default(c => c.Layout)}",
+        Description = $"Memory layout of the activations: nchw, channels-last, or auto (channels-last where libtorch runs AVX2 or AVX-512 kernels, measured faster on both; nchw below AVX2); the same model either way {Default(c => c.Layout)}",
         CustomParser = r => Parsed(r, Models.LayoutChoice.Parse),
     };
     public Option<AugmentMode?> Augment { get; } = new("--augment") { Description = $"offline (one affine copy appended), online (fresh affine every epoch), crop (random crop of the padded image + flip, every epoch) or none {Default(c => c.Augment)}" };
