@@ -85,8 +85,10 @@ public class HouseTests
         var improved = Presets.Get("improved");
         var (code, output, _) = Run("train", "--help");
         Assert.Equal(0, code);
-        var (resnet, fast) = (Presets.Get("resnet"), Presets.Get("fast"));
-        Assert.Contains($"Epochs [default: 10; improved: {improved.Epochs}; resnet: {resnet.Epochs}; fast: {fast.Epochs}]", output);
+        var (resnet, fast, best) = (Presets.Get("resnet"), Presets.Get("fast"), Presets.Get("best"));
+        // "best" is named where it differs from "fast" (its epochs), and only there.
+        Assert.Contains($"Epochs [default: 10; improved: {improved.Epochs}; resnet: {resnet.Epochs}; fast: {fast.Epochs}; best: {best.Epochs}]", output);
+        Assert.DoesNotContain("best: sgd", output);
         Assert.Contains($"improved: {improved.LabelSmoothing}", output);
         Assert.Contains($"improved: {improved.Augmentation.Shear}", output);
     }

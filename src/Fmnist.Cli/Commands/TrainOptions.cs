@@ -14,7 +14,7 @@ internal sealed class TrainOptions
     private static readonly TrainConfig Seed = Presets.Get("seed");
 
     /// <summary>"[default: X]", plus "; improved: Y", "; resnet: Z", "; fast: W" where those presets differ
-    /// ("best" is "fast" trained as an ensemble).</summary>
+    /// ("best" is "fast" trained as an ensemble, named only where it differs from "fast": its epochs).</summary>
     private static string Default<T>(Func<TrainConfig, T> get)
     {
         string Show(T v) => v switch
@@ -27,7 +27,9 @@ internal sealed class TrainOptions
             _ => v.ToString()!,
         };
         var s = Show(get(Seed));
-        var others = Presets.Names.Where(n => n is not "seed" and not "best").Select(n => (n, v: Show(get(Presets.Get(n))))).Where(x => x.v != s);
+        // "best" is the fast recipe as an ensemble: named only where it differs from "fast".
+        var others = Presets.Names.Where(n => n is not "seed").Select(n => (n, v: Show(get(Presets.Get(n)))))
+            .Where(x => x.v != s && (x.n != "best" || x.v != Show(get(Presets.Get("fast")))));
         return $"[default: {s}{string.Concat(others.Select(x => $"; {x.n}: {x.v}"))}]";
     }
 
