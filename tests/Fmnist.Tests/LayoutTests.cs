@@ -9,8 +9,9 @@ namespace Fmnist.Tests;
 
 /// <summary>
 /// The memory layout: auto picks channels-last where libtorch runs AVX2 or AVX-512 kernels (AVX2 by emulation
-/// on an AVX-512 CPU: ATEN_CPU_CAPABILITY=avx2) and NCHW below (emulated: ATEN_CPU_CAPABILITY=default), every network computes the same in both layouts, and libtorch keeps the
-/// channels-last strides through a convolution (if it stopped, the speed-up would vanish without an error).
+/// on an AVX-512 CPU: ATEN_CPU_CAPABILITY=avx2) and NCHW below (emulated: ATEN_CPU_CAPABILITY=default), every
+/// network computes the same in both layouts, and libtorch keeps the channels-last strides through a
+/// convolution (if it stopped, the speed-up would vanish without an error).
 /// </summary>
 public class LayoutTests
 {
