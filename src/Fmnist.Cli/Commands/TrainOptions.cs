@@ -26,10 +26,9 @@ internal sealed class TrainOptions
             IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
             _ => v.ToString()!,
         };
-        var s = Show(get(Seed));
-        // "best" is the fast recipe as an ensemble: named only where it differs from "fast".
+        var (s, fast) = (Show(get(Seed)), Show(get(Presets.Get("fast"))));
         var others = Presets.Names.Where(n => n is not "seed").Select(n => (n, v: Show(get(Presets.Get(n)))))
-            .Where(x => x.v != s && (x.n != "best" || x.v != Show(get(Presets.Get("fast")))));
+            .Where(x => x.v != s && !(x.n == "best" && x.v == fast));
         return $"[default: {s}{string.Concat(others.Select(x => $"; {x.n}: {x.v}"))}]";
     }
 
