@@ -107,10 +107,13 @@ public class SpeedNetTests(Xunit.Abstractions.ITestOutputHelper log)
     public void Tta_views_move_and_mirror_pixels_the_same_way_in_torch_and_in_managed_memory()
     {
         TorchRuntime.Initialize();
-        Assert.Equal([1, 2, 5, 10], new[] { TtaMode.None, TtaMode.Flip, TtaMode.Shift, TtaMode.FlipShift }.Select(m => Tta.Views(m).Count));
+        Assert.Equal([1, 2, 5, 10, 18, 18], Enum.GetValues<TtaMode>().Select(m => Tta.Views(m).Count));
+        Assert.All(Enum.GetValues<TtaMode>(), m => Assert.Equal(m, Tta.Parse(Tta.Name(m))));
+        Assert.All(Enum.GetValues<TtaMode>(), m => Assert.Equal(Tta.Views(m).Count, Tta.Views(m).Distinct().Count()));
+        Assert.Throws<FmnistException>(() => Tta.Parse("flip-shift3"));
         var raw = TestData.Fashion.Test.Take(3).Images.Select(b => (float)b).ToArray();
         using var x = tensor(raw, [3, 1, 28, 28]);
-        foreach (var v in Tta.Views(TtaMode.FlipShift))
+        foreach (var v in Tta.Views(TtaMode.FlipDiagonal).Concat(Tta.Views(TtaMode.FlipShift2)).Distinct())
         {
             using var t = Tta.Apply(x, v).contiguous();
             var managed = new float[raw.Length];
@@ -125,6 +128,17 @@ public class SpeedNetTests(Xunit.Abstractions.ITestOutputHelper log)
             Assert.Equal(0, right[r * 28]);
             for (int c = 1; c < 28; c++) Assert.Equal(raw[r * 28 + c - 1], right[r * 28 + c]);
         }
+        // one pixel left and one up (a diagonal view), then two pixels down: pixel (r, c) comes from (r+1, c+1), then (r-2, c)
+        var upLeft = new float[raw.Length];
+        Tta.Apply(raw, upLeft, new TtaView(false, -1, -1));
+        var down2 = new float[raw.Length];
+        Tta.Apply(raw, down2, new TtaView(false, 0, 2));
+        for (int r = 0; r < 28; r++)
+            for (int c = 0; c < 28; c++)
+            {
+                Assert.Equal(r < 27 && c < 27 ? raw[(r + 1) * 28 + c + 1] : 0, upLeft[r * 28 + c]);
+                Assert.Equal(r >= 2 ? raw[(r - 2) * 28 + c] : 0, down2[r * 28 + c]);
+            }
     }
 
     [Fact]
@@ -146,6 +160,10 @@ public class SpeedNetTests(Xunit.Abstractions.ITestOutputHelper log)
         var model = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(withViews));
         Assert.Contains(model.MetadataProps, p => p.Key == OnnxMetadata.Tta && p.Value == "flip-shift");
         Assert.Equal(["probabilities", "logits"], model.Graph.Output.Select(o => o.Name));
+        // the 18 views with diagonal shifts too
+        var diagonal = OnnxExporter.Export(run, Path.Combine(TestData.TempDir(), "speed-tta-diagonal.onnx"), TtaMode.FlipDiagonal).File;
+        using (var onnx = new OnnxClassifier(diagonal))
+            ExportSupport.AssertAgree(torch.Probabilities(images, TtaMode.FlipDiagonal), onnx.Probabilities(images), 1e-4);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ internal static class ExportCommand
         var json = Common.Json();
         var model = new Option<string>("--model") { Description = "Run folder holding config.json and model.pt (e.g. runs/reproduce/cnn-seed), or an ensemble folder (`train --ensemble`: one ONNX graph averaging its members)", Required = true };
         var tta = ModelCommands.TtaOption();
-        tta.Description = "ONNX: test-time augmentation inside the graph (the views go through the network as one batch, their probabilities averaged): none, flip, shift or flip-shift; a bare --tta is flip [default: none]";
+        tta.Description = "ONNX: test-time augmentation inside the graph (the views go through the network as one batch, their probabilities averaged): none, flip, shift, flip-shift (10 views), flip-diagonal or flip-shift2 (18 views each; see `evaluate --help`); a bare --tta is flip";
         var format = new Option<string>("--format") { Description = "onnx (opset 17, normalization inside the graph) or pytorch (state_dict for torch.load; see interop/python)", DefaultValueFactory = _ => "onnx" };
         format.AcceptOnlyFromAmong("onnx", "pytorch");
         var output = new Option<string?>("--out") { Description = "File to write; its folder must exist [default: model.onnx or model.pth in the run folder]" };

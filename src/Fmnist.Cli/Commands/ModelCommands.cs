@@ -20,9 +20,9 @@ internal static class ModelCommands
     /// <summary>`--tta MODE`; a bare `--tta` means flip (its meaning before the modes existed).</summary>
     public static Option<Evaluation.TtaMode> TtaOption() => new("--tta")
     {
-        Description = "Test-time augmentation, the views whose predictions are averaged: none, flip (the image and its mirror), shift (and its four 1-pixel shifts) or flip-shift (those five and their mirrors: 10 views); a bare --tta is flip [default: none]",
+        Description = "Test-time augmentation, the views whose predictions are averaged: none, flip (the image and its mirror), shift (and its four 1-pixel shifts), flip-shift (those five and their mirrors: 10 views), flip-diagonal (the image, its 8 one-pixel neighbours and their mirrors: 18 views) or flip-shift2 (the image, its 1- and 2-pixel shifts along each axis and their mirrors: 18 views); a bare --tta is flip",
         Arity = ArgumentArity.ZeroOrOne,
-        HelpName = "none|flip|shift|flip-shift",
+        HelpName = "none|flip|shift|flip-shift|flip-diagonal|flip-shift2",
         DefaultValueFactory = _ => Evaluation.TtaMode.None,
         CustomParser = r =>
         {

@@ -46,7 +46,7 @@ internal static class ServeCommand
             DefaultValueFactory = _ => ServeLimits.DefaultMaxConnections,
         };
         var tta = ModelCommands.TtaOption();
-        tta.Description = "Test-time augmentation for every answer (each image's views go through the model and their probabilities are averaged; costs as many times the compute): none, flip, shift or flip-shift; a bare --tta is flip [default: none]";
+        tta.Description = "Test-time augmentation for every answer (each image's views go through the model and their probabilities are averaged; costs as many times the compute): none, flip, shift, flip-shift (10 views), flip-diagonal or flip-shift2 (18 views each; see `evaluate --help`); a bare --tta is flip";
         var apiKey = new Option<string?>("--api-key")
         {
             Description = $"Require `Authorization: Bearer KEY` on /api/* (401 otherwise); needed to listen off loopback [default: ${ServeOptions.ApiKeyVariable}, else none]",

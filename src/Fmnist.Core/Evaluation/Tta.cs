@@ -4,15 +4,17 @@ namespace Fmnist.Evaluation;
 
 /// <summary>Test-time augmentation: the views of each image whose softmax outputs are averaged.
 /// none: the image; flip: it and its mirror; shift: it and its four one-pixel shifts (left, right, up,
-/// down; the vacated row or column is background); flip-shift: those five and their mirrors.</summary>
-public enum TtaMode { None, Flip, Shift, FlipShift }
+/// down; the vacated row or column is background); flip-shift: those five and their mirrors; flip-diagonal:
+/// the image, its eight one-pixel neighbours (the four shifts and the four diagonal ones) and their mirrors;
+/// flip-shift2: the image, its one- and two-pixel shifts along each axis and their mirrors.</summary>
+public enum TtaMode { None, Flip, Shift, FlipShift, FlipDiagonal, FlipShift2 }
 
 /// <summary>One view: mirrored or not, then shifted by (Dx, Dy) pixels (positive: right, down).</summary>
 public readonly record struct TtaView(bool Flip, int Dx, int Dy);
 
 public static class Tta
 {
-    public static readonly IReadOnlyList<string> Names = ["none", "flip", "shift", "flip-shift"];
+    public static readonly IReadOnlyList<string> Names = ["none", "flip", "shift", "flip-shift", "flip-diagonal", "flip-shift2"];
 
     public static string Name(TtaMode m) => Names[(int)m];
 
@@ -22,17 +24,25 @@ public static class Tta
         "flip" => TtaMode.Flip,
         "shift" => TtaMode.Shift,
         "flip-shift" or "flipshift" or "flip_shift" => TtaMode.FlipShift,
+        "flip-diagonal" => TtaMode.FlipDiagonal,
+        "flip-shift2" => TtaMode.FlipShift2,
         _ => throw new FmnistException($"unknown test-time augmentation '{text}' (known: {string.Join(", ", Names)})"),
     };
 
     private static readonly TtaView[] Shifts = [new(false, 0, 0), new(false, -1, 0), new(false, 1, 0), new(false, 0, -1), new(false, 0, 1)];
+    private static readonly TtaView[] Neighbours = [.. Shifts, new(false, -1, -1), new(false, 1, -1), new(false, -1, 1), new(false, 1, 1)];
+    private static readonly TtaView[] Shifts2 = [.. Shifts, new(false, -2, 0), new(false, 2, 0), new(false, 0, -2), new(false, 0, 2)];
+
+    private static TtaView[] WithMirrors(TtaView[] views) => [.. views, .. views.Select(v => v with { Flip = true })];
 
     /// <summary>The views of a mode, the plain image first.</summary>
     public static IReadOnlyList<TtaView> Views(TtaMode mode) => mode switch
     {
         TtaMode.Flip => [new(false, 0, 0), new(true, 0, 0)],
         TtaMode.Shift => Shifts,
-        TtaMode.FlipShift => [.. Shifts, .. Shifts.Select(v => v with { Flip = true })],
+        TtaMode.FlipShift => WithMirrors(Shifts),
+        TtaMode.FlipDiagonal => WithMirrors(Neighbours),
+        TtaMode.FlipShift2 => WithMirrors(Shifts2),
         _ => [new(false, 0, 0)],
     };
 

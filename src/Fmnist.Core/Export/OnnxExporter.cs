@@ -30,7 +30,7 @@ public static class OnnxMetadata
     public const string Parameters = "fmnist.parameters";
     /// <summary>What the input is (raw pixel values 0-255, shape [N,1,28,28]).</summary>
     public const string Input = "fmnist.input";
-    /// <summary>The test-time augmentation inside the graph (none, flip, shift, flip-shift).</summary>
+    /// <summary>The test-time augmentation inside the graph (see Evaluation.Tta.Names).</summary>
     public const string Tta = "fmnist.tta";
     /// <summary>How many networks the graph averages (1 unless it is an ensemble).</summary>
     public const string Members = "fmnist.members";
