@@ -22,7 +22,7 @@ internal static class ModelCommands
     {
         Description = "Test-time augmentation, the views whose predictions are averaged: none, flip (the image and its mirror), shift (and its four 1-pixel shifts), flip-shift (those five and their mirrors: 10 views), flip-diagonal (the image, its 8 one-pixel neighbours and their mirrors: 18 views) or flip-shift2 (the image, its 1- and 2-pixel shifts along each axis and their mirrors: 18 views); a bare --tta is flip",
         Arity = ArgumentArity.ZeroOrOne,
-        HelpName = "none|flip|shift|flip-shift|flip-diagonal|flip-shift2",
+        HelpName = string.Join("|", Evaluation.Tta.Names),
         DefaultValueFactory = _ => Evaluation.TtaMode.None,
         CustomParser = r =>
         {
