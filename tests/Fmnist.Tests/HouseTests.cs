@@ -53,6 +53,30 @@ public class HouseTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
+    public void A_resumed_auto_run_keeps_the_precision_it_started_with()
+    {
+        // `auto` measures bf16's speed; a resumed run must not measure again and change its arithmetic.
+        var dir = Path.Combine(TestData.TempDir(), "auto-resume");
+        var config = new TrainConfig { Augment = AugmentMode.None, BatchSize = 50, Epochs = 2, TrainLimit = 150, Precision = Precision.Auto,
+            Model = new() { Lstm = 8, Dense = 8 } };
+        Assert.Throws<OperationCanceledException>(() => Trainer.Run(TestData.Fashion.Train, config, dir,
+            afterEpoch: (_, history) => { if (history.Count == 1) throw new OperationCanceledException(); }));
+        var folder = new RunFolder(dir);
+        var info = folder.ReadInfo();
+        var started = info.Compute!;
+        Assert.StartsWith("auto:", started.PrecisionReason);
+        // Pretend the first start chose the other precision; the resume must take that one, not a fresh choice.
+        var other = started.Precision == "bf16" ? "fp32" : "bf16";
+        JsonFiles.Write(folder.ConfigPath, info with { Compute = started with { Precision = other, PrecisionReason = "auto: chosen at the start" } });
+        var progress = new RecordingProgress();
+        var resumed = Trainer.Run(TestData.Fashion.Train, config, dir, progress, resume: true);
+        Assert.True(resumed.Resumed);
+        Assert.Contains($"precision {other}: auto: chosen at the start (when the run started; kept on resume)", progress.Messages);
+        Assert.Equal(other, resumed.History[^1].Precision);
+    }
+
+    [Fact]
     public void Preview_into_a_missing_folder_is_a_usage_error()
     {
         var path = Path.Combine(TestData.TempDir(), "no", "such", "preview.png");

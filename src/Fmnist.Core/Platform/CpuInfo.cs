@@ -49,7 +49,12 @@ public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets
         string name = vendor switch { "AuthenticAMD" => "AMD", "GenuineIntel" => "Intel", _ => vendor };
         string text = $"{name} family {family}" + (model >= 0 ? $" model {model}" : "")
             + (ids.TryGetValue("stepping", out var st) ? $" stepping {st}" : "");
-        string? arch = vendor == "AuthenticAMD" ? AmdMicroarchitecture(family, model) : null;
+        string? arch = vendor switch
+        {
+            "AuthenticAMD" => AmdMicroarchitecture(family, model),
+            "GenuineIntel" => IntelMicroarchitecture(family, model),
+            _ => null,
+        };
         return arch is null ? text : $"{text} ({arch})";
     }
 
@@ -65,6 +70,21 @@ public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets
             _ => null,
         },
         26 => "Zen 5",
+        _ => null,
+    };
+
+    /// <summary>Intel's family 6 server and recent client models (Intel's model numbers as Linux's
+    /// <c>intel-family.h</c> lists them): the parts whose AVX-512 and bf16 differ in speed.</summary>
+    private static string? IntelMicroarchitecture(int family, int model) => family != 6 ? null : model switch
+    {
+        0x55 => "Skylake-SP or Cascade Lake",
+        0x6A or 0x6C => "Ice Lake-SP",
+        0x8F => "Sapphire Rapids",
+        0xCF => "Emerald Rapids",
+        0xAD or 0xAE => "Granite Rapids",
+        0x8C or 0x8D => "Tiger Lake",
+        0x97 or 0x9A => "Alder Lake",
+        0xB7 or 0xBA or 0xBF => "Raptor Lake",
         _ => null,
     };
 

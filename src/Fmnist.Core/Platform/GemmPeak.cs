@@ -59,7 +59,7 @@ public static class GemmPeak
         };
     }
 
-    private static double Time(ScalarType type, int n, int repetitions, bool conv)
+    internal static double Time(ScalarType type, int n, int repetitions, bool conv)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();

@@ -37,7 +37,7 @@ public static class Trainer
         var saved = PrepareFolder(folder, config, resume, progress);
         using var data = TrainingData.Prepare(trainingSet, config, progress);
         using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, Math.Min(data.CleanCount, TrainingStep.WhiteningImages));
-        using var step = new TrainingStep(config, data.Norm, whitening);
+        using var step = new TrainingStep(config, data.Norm, whitening, saved is null ? null : ResumedPrecision(folder, config));
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
         progress.Message($"layout {step.Layout.Name}: {step.Layout.Reason}");
         if (saved is null)
@@ -129,6 +129,19 @@ public static class Trainer
     /// from process to process, which would make runs unrepeatable and resumed runs diverge.
     /// </summary>
     public static int SeedFor(int seed, int epoch, int purpose) => unchecked(seed * 1_000_003 + epoch * 7_919 + purpose * 104_729);
+
+    /// <summary>The precision a resumed run started with, when `auto` chose it: `auto` measures bf16's speed, and
+    /// an exact resume must not let a second measurement change its mind. Null (resolve afresh) otherwise.</summary>
+    private static ResolvedPrecision? ResumedPrecision(RunFolder folder, TrainConfig config)
+    {
+        if (config.Precision != Precision.Auto || folder.ReadInfo().Compute is not { } compute) return null;
+        return compute.Precision switch
+        {
+            "bf16" => new(Precision.Bf16, $"{compute.PrecisionReason} (when the run started; kept on resume)"),
+            "fp32" => new(Precision.Fp32, $"{compute.PrecisionReason} (when the run started; kept on resume)"),
+            _ => null,
+        };
+    }
 
     private static CheckpointState? PrepareFolder(RunFolder folder, TrainConfig config, bool resume, ITrainingProgress progress)
     {

@@ -34,7 +34,9 @@ public sealed class TrainingStep : IDisposable
 
     /// <param name="whitening">Standardized training images (B,1,28,28) for the speed network's whitening
     /// filters (<see cref="WhiteningSample(TrainConfig, Tensor, Normalization, int)"/>); unused by the other networks.</param>
-    public TrainingStep(TrainConfig config, Normalization norm, Tensor? whitening = null)
+    /// <param name="precision">The precision to run in when already decided (a resumed run keeps the one it
+    /// started with); resolved from the config otherwise.</param>
+    public TrainingStep(TrainConfig config, Normalization norm, Tensor? whitening = null, ResolvedPrecision? precision = null)
     {
         _config = config;
         _norm = norm;
@@ -45,7 +47,7 @@ public sealed class TrainingStep : IDisposable
             speed.InitWhitening(whitening ?? throw new ArgumentException("the speed network needs training images for its whitening layer", nameof(whitening)));
         Optimizer = CreateOptimizer(Net, config);
         if (config.Ema > 0) Ema = new WeightAverage(Net, config.Model, config.Ema);
-        Compute = PrecisionChoice.Resolve(config.Precision);
+        Compute = precision ?? PrecisionChoice.Resolve(config.Precision);
         if (Compute.Used == Precision.Bf16) Bf16 = new Bf16Compute(Net, config.Model);
     }
 
