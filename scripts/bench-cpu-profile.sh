@@ -15,9 +15,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-# Files are named for the CPU generation fmnist detects (zen4-..., zen5-...), "native" where it names none.
+# Files are named for the CPU generation fmnist detects (zen4-..., zen5-..., emerald-rapids-...), "native"
+# where it names none: the last parenthesis inside the [...] of the CPU line.
 version="$(./fmnist --version)"
-gen="$(grep -o '(Zen [0-9]*)' <<<"$version" | head -1 | tr -d '() ' | tr 'A-Z' 'a-z')"
+gen="$(sed -n 's/^CPU: .*\[[^]]*(\([^)]*\))\].*/\1/p' <<<"$version" | head -1 | tr 'A-Z' 'a-z')"
+case "$gen" in zen*) gen="${gen// /}" ;; *) gen="${gen// /-}" ;; esac
 # The vector width .NET offers here (avx512, avx2, neon, scalar): kernels wider than it are skipped.
 vectors="$(grep -o '\.NET vectors [a-z0-9]*' <<<"$version" | awk '{print $3}')"
 tag="${gen:-native}$tag"
