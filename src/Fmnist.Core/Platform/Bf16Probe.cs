@@ -15,7 +15,7 @@ public sealed record Bf16Speed(double Fp32Gflops, double Bf16Gflops)
 /// AMX visible to the guest) it ran at half the fp32 rate and training 0.66-0.70x as fast (2026-12-05). The
 /// flags cannot tell these apart, so where the CPU has the instructions this times them: a 1024 x 1024 x 1024
 /// multiply written as a 1x1 convolution (oneDNN, the library that runs the networks' convolutions) in each
-/// precision, best of five after a warm-up, about 0.1 s on either kind. Measured once per process.
+/// precision, best of five after a warm-up (~2 GFLOP each: a fraction of a second). Measured once per process.
 /// </summary>
 public static class Bf16Probe
 {
