@@ -79,7 +79,7 @@ public class EnsembleTests(Xunit.Abstractions.ITestOutputHelper log)
         var data = CliProcess.SmallDataset(train: 400, test: 200);
         var dir = Path.Combine(TestData.TempDir(), "ens");
         string[] args = ["train", "--data-dir", data, "--out", dir, "--arch", "speed", "--widths", "8,16", "--epochs", "1", "--batch-size", "50",
-            "--augment", "crop", "--alternate-flip", "true", "--ensemble", "2", "--ensemble-parallel", "2", "--json"];
+            "--augment", "crop", "--alternate-flip", "true", "--ensemble", "2", "--ensemble-parallel", "2", "--time-budget", "30", "--json"];
         var (code, output, err) = CliProcess.Run(args);
         Assert.True(code == 0, err);
         using var result = JsonDocument.Parse(output);
@@ -87,6 +87,12 @@ public class EnsembleTests(Xunit.Abstractions.ITestOutputHelper log)
         Assert.Equal(2, root.GetProperty("members").GetInt32());
         Assert.Equal(2, root.GetProperty("parallel").GetInt32());
         double test = root.GetProperty("test_accuracy").GetDouble();
+        // The budget was planned from a member's speed measured as it runs (a child process of one thread), and
+        // 30 minutes hold the one epoch asked for.
+        var budget = root.GetProperty("time_budget");
+        Assert.Equal(1, budget.GetProperty("threads").GetInt32());
+        Assert.True(budget.GetProperty("images_per_second").GetDouble() > 0);
+        Assert.Equal(1, budget.GetProperty("epochs").GetInt32());
 
         var folder = new EnsembleFolder(dir);
         var configs = folder.MemberDirs().Select(d => new RunFolder(d).ReadInfo().Config).ToList();
@@ -102,5 +108,6 @@ public class EnsembleTests(Xunit.Abstractions.ITestOutputHelper log)
         var (again, againOut, againErr) = CliProcess.Run([.. args.Where(a => a != "--json"), "--resume"]);
         Assert.True(again == 0, againErr);
         Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(againOut + againErr, "already trained").Count);
+        Assert.Contains("time budget 30 min: resuming with the 1 epoch the run started with", againOut + againErr);
     }
 }

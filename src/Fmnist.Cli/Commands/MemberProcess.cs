@@ -49,4 +49,34 @@ internal static class MemberProcess
         }
         return TrainingWorkflow.ReadResult(memberDir) ?? throw new FmnistException($"{memberDir}: the member finished without result.json (log: {log})");
     }
+
+    /// <summary>Training images per second of one member as it will run: a child `fmnist bench train` of a few
+    /// steps with the member's threads (what `--time-budget` plans with).</summary>
+    public static double MeasureRate(Training.TrainConfig config, string dataDir, int threads)
+    {
+        var settings = Path.Combine(Path.GetTempPath(), $"fmnist-probe-{Environment.ProcessId}.json");
+        config.WriteFile(settings);
+        try
+        {
+            var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var self = Environment.ProcessPath ?? "dotnet";
+            start.FileName = self;
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(MemberProcess).Assembly.Location);
+            foreach (var a in new[] { "bench", "train", "--config", settings, "--data-dir", dataDir, "--threads", threads.ToString(),
+                         "--batches", "4", "--train-limit", "2048", "--json" })
+                start.ArgumentList.Add(a);
+            using var process = Process.Start(start) ?? throw new FmnistException("could not start a process to measure the training speed");
+            var stderr = process.StandardError.ReadToEndAsync();
+            string stdout = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0)
+                throw new FmnistException($"measuring the training speed failed (exit {process.ExitCode}): {stderr.Result.Trim().Split('\n').LastOrDefault()}");
+            using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+            return doc.RootElement.GetProperty("images_per_second").GetDouble();
+        }
+        finally
+        {
+            File.Delete(settings);
+        }
+    }
 }

@@ -27,8 +27,13 @@ internal static class TrainCommand
         {
             Description = $"Ensemble: members trained at once, each in its own process with its share of the cores (cores/N threads); 1 trains them one after another in this process with all cores [default: members or cores, whichever is fewer; here up to {Environment.ProcessorCount}]",
         };
+        var budget = new Option<double?>("--time-budget")
+        {
+            Description = "Wall-clock minutes the training may take (an ensemble: all its members): measures the training speed on this machine first (a few steps) and lowers --epochs to what fits, the schedule following; a resumed run keeps the epochs it started with [default: none: --epochs as given]",
+            Validators = { r => { if (r.GetValueOrDefault<double?>() is <= 0) r.AddError("--time-budget must be a positive number of minutes"); } },
+        };
         var command = new Command("train", "Train a network (the seed's CNN+LSTM, a ResNet or the speed network, --arch), or an ensemble of them (--ensemble); writes a run folder with weights, config, history, curves and summary")
-            { dataDir, json, output, resume, testLimit, tensorboard, threads, ensemble, parallel };
+            { dataDir, json, output, resume, testLimit, tensorboard, threads, ensemble, parallel, budget };
         foreach (var o in hyper.All) command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -40,12 +45,19 @@ internal static class TrainCommand
             int members = asked ?? (parse.GetValue(hyper.ConfigFile) is null ? Training.Presets.EnsembleMembers(config.Preset) : 1);
             if (asked is not null || members > 1)
                 return TrainEnsemble(io, parse, config, members, parse.GetValue(parallel) ?? Math.Min(members, Environment.ProcessorCount), parse.GetValue(output), parse.GetValue(dataDir),
-                    parse.GetValue(resume), parse.GetValue(testLimit), asJson);
+                    parse.GetValue(resume), parse.GetValue(testLimit), asJson, parse.GetValue(budget));
             if (parse.GetValue(parallel) is not null) throw new UsageException("--ensemble-parallel needs --ensemble");
             var outDir = parse.GetValue(output) ?? Path.Combine("runs", $"{config.Preset}-{DateTime.Now:yyyyMMdd-HHmmss}");
             if (File.Exists(outDir)) throw new UsageException($"--out {outDir}: is a file, not a folder");
             var loaded = Common.Load(parse.GetValue(dataDir));
             var view = new TrainingView(io, asJson);
+            BudgetPlan? plan = null;
+            if (parse.GetValue(budget) is { } minutes)
+            {
+                var started = parse.GetValue(resume) && File.Exists(Path.Combine(outDir, "config.json")) ? new Training.RunFolder(outDir).ReadInfo().Config : null;
+                var probed = config;
+                (config, plan) = FitBudget(view, config, minutes, started?.Epochs, () => (SpeedProbe.TrainRate(probed), Training.TorchRuntime.Threads), rounds: 1);
+            }
             view.Message($"training {config.Preset} preset -> {outDir} ({config.Model.Describe()}, batch {config.BatchSize}, " +
                          $"{config.Epochs} epochs, {config.Optimizer.ToString().ToLowerInvariant()} lr {config.LearningRate} {config.Schedule.ToString().ToLowerInvariant()}, augment {config.Augment.ToString().ToLowerInvariant()})");
             RunResult result;
@@ -74,6 +86,7 @@ internal static class TrainCommand
                     layout = Models.LayoutChoice.Resolve(result.Config.Layout).Name, // as the training step resolved it
                     images_per_second = result.History.Count > 0 ? Math.Round(result.History.Average(h => h.ImagesPerSecond), 1) : (double?)null,
                     machine = Experiments.MachineInfo.Current().ToJson(),
+                    time_budget = plan?.ToJson(),
                     history = result.History,
                 });
                 return 0;
@@ -90,16 +103,43 @@ internal static class TrainCommand
     
     }
 
+    /// <summary>`--time-budget`: the epochs a resumed run started with, or as many as the speed measured here fits.</summary>
+    private static (Training.TrainConfig, BudgetPlan?) FitBudget(TrainingView view, Training.TrainConfig config, double minutes, int? startedEpochs,
+        Func<(double Rate, int Threads)> measure, int rounds)
+    {
+        if (startedEpochs is { } kept)
+        {
+            view.Message($"time budget {minutes:0.##} min: resuming with the {kept} epoch{(kept == 1 ? "" : "s")} the run started with");
+            return (config with { Epochs = kept }, null);
+        }
+        view.Message($"time budget {minutes:0.##} min: measuring the training speed here...");
+        var (rate, threads) = measure();
+        var plan = TimeBudget.Plan(config, minutes, rate, threads, rounds);
+        view.Message(plan.Describe());
+        return (config with { Epochs = plan.Epochs }, plan);
+    }
+
     private static int TrainEnsemble(CliIo io, ParseResult parse, Training.TrainConfig config, int members, int parallel, string? output,
-        string? dataDir, bool resume, int? testLimit, bool asJson)
+        string? dataDir, bool resume, int? testLimit, bool asJson, double? budgetMinutes)
     {
         if (members < 1) throw new UsageException($"--ensemble must be at least 1, got {members}");
         if (parallel < 1 || parallel > members) throw new UsageException($"--ensemble-parallel must be 1..{members} (the members), got {parallel}");
         var outDir = output ?? Path.Combine("runs", $"{config.Preset}-ensemble{members}-{DateTime.Now:yyyyMMdd-HHmmss}");
         var loaded = Common.Load(dataDir);
         var view = new TrainingView(io, asJson);
-        view.Message($"training an ensemble of {members} ({config.Preset} preset, {config.Model.Describe()}, {config.Epochs} epochs each, {parallel} at a time) -> {outDir}");
         int childThreads = Math.Max(1, Environment.ProcessorCount / parallel);
+        BudgetPlan? plan = null;
+        if (budgetMinutes is { } minutes)
+        {
+            var started = resume && Ensembles.EnsembleFolder.IsEnsemble(outDir) ? new Ensembles.EnsembleFolder(outDir).ReadInfo().Config : null;
+            var probed = config;
+            // Members side by side are timed as they will run: in a child process with their share of the cores.
+            (config, plan) = FitBudget(view, config, minutes, started?.Epochs,
+                () => parallel == 1 ? (SpeedProbe.TrainRate(probed), Training.TorchRuntime.Threads)
+                    : (MemberProcess.MeasureRate(probed, loaded.Location.Directory, childThreads), childThreads),
+                rounds: (members + parallel - 1) / parallel);
+        }
+        view.Message($"training an ensemble of {members} ({config.Preset} preset, {config.Model.Describe()}, {config.Epochs} epochs each, {parallel} at a time) -> {outDir}");
         Ensembles.MemberTrainer trainer = parallel == 1
             ? (i, c, dir, again) => TrainingWorkflow.TrainAndTest(loaded.Data, c, dir, new TrainingView(io, asJson) { Prefix = $"[member {i + 1}] " }, again, testLimit)
             : (i, c, dir, again) => MemberProcess.Train(c, dir, again, loaded.Location.Directory, childThreads, testLimit,
@@ -126,6 +166,7 @@ internal static class TrainCommand
                 wall_seconds = Math.Round(result.WallSeconds, 1),
                 member_val_accuracy = result.MemberResults.Select(m => m.ValAccuracy).ToList(),
                 machine = Experiments.MachineInfo.Current().ToJson(),
+                time_budget = plan?.ToJson(),
             });
             return 0;
         }

@@ -22,12 +22,8 @@ public sealed record SpeedProbe(double TrainImagesPerSecond, double KnnPairsPerS
 
     public static SpeedProbe Measure(TrainConfig config)
     {
-        var rng = new Random(1);
-        var pixels = new byte[2048 * ImageShape.Pixels];
-        rng.NextBytes(pixels);
-        var labels = Enumerable.Range(0, 2048).Select(i => (byte)(i % 10)).ToArray();
-        var images = new LabeledImages(pixels, labels);
-        var train = TrainBenchmark.Run(images, config with { TrainLimit = null }, batches: 4, warmup: 1, inferenceImages: 0);
+        var pixels = RandomPixels(2048);
+        double trainRate = TrainRate(config, pixels);
 
         var kernel = HammingSearch.Resolve(SearchKernel.Auto);
         var trainBits = BitImages.Pack(pixels, 127);
@@ -42,7 +38,23 @@ public sealed record SpeedProbe(double TrainImagesPerSecond, double KnnPairsPerS
             rounds++;
         }
         double pairs = (double)rounds * trainBits.Count * queryBits.Count / watch.Elapsed.TotalSeconds;
-        return new SpeedProbe(train.ImagesPerSecond, pairs, HammingSearch.Name(kernel));
+        return new SpeedProbe(trainRate, pairs, HammingSearch.Name(kernel));
+    }
+
+    /// <summary>Training images per second of this config's step with this process's threads: 4 steps after one warm-up.</summary>
+    public static double TrainRate(TrainConfig config, byte[]? pixels = null)
+    {
+        pixels ??= RandomPixels(2048);
+        int count = pixels.Length / ImageShape.Pixels;
+        var labels = Enumerable.Range(0, count).Select(i => (byte)(i % 10)).ToArray();
+        return TrainBenchmark.Run(new LabeledImages(pixels, labels), config with { TrainLimit = null }, batches: 4, warmup: 1, inferenceImages: 0).ImagesPerSecond;
+    }
+
+    private static byte[] RandomPixels(int images)
+    {
+        var pixels = new byte[images * ImageShape.Pixels];
+        new Random(1).NextBytes(pixels);
+        return pixels;
     }
 
     public double KnnTableSeconds(int train, int test) =>
@@ -51,11 +63,14 @@ public sealed record SpeedProbe(double TrainImagesPerSecond, double KnnPairsPerS
     public double KnnTuneSeconds(int train, int test) => KnnTableSeconds(train, test) * TuneOverTable;
 
     /// <summary>Epochs of training steps, plus BatchNorm calibration and validation (inference runs about 3x the training rate).</summary>
-    public double TrainingSeconds(TrainConfig c)
+    public double TrainingSeconds(TrainConfig c) => c.Epochs * EpochSeconds(c, TrainImagesPerSecond);
+
+    /// <summary>One epoch at the given training rate: its steps, BatchNorm calibration, validation and a second of bookkeeping.</summary>
+    public static double EpochSeconds(TrainConfig c, double trainImagesPerSecond)
     {
         double pool = c.TrainLimit is { } limit ? Math.Min(limit, 60000) : 60000;
         double images = pool * (1 - c.ValidationFraction) * (c.Augment == AugmentMode.Offline ? 2 : 1);
-        double perEpochEval = (pool * c.ValidationFraction + BatchNormCalibration.DefaultImages) / (3 * TrainImagesPerSecond);
-        return c.Epochs * (images / TrainImagesPerSecond + perEpochEval + 1);
+        double perEpochEval = (pool * c.ValidationFraction + BatchNormCalibration.DefaultImages) / (3 * trainImagesPerSecond);
+        return images / trainImagesPerSecond + perEpochEval + 1;
     }
 }
