@@ -23,6 +23,17 @@ public sealed class PlotsTests : IDisposable
     }
 
     [Fact]
+    public void Text_is_drawn_in_DejaVu_Sans_where_its_file_is_installed()
+    {
+        // Without fontconfig a lookup by family name falls back to the default face (DejaVu Serif on Debian);
+        // the figures must use the sans face they name.
+        if (!File.Exists("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")) return; // no such file to load
+        Assert.Equal(Plots.FontFamily, Plots.TypefaceFamily());
+        using var scottPlotFace = ScottPlot.Fonts.GetTypeface(Plots.FontFamily, bold: false, italic: false);
+        Assert.Equal(Plots.FontFamily, scottPlotFace.FamilyName);
+    }
+
+    [Fact]
     public void Curves_WriteATwoPanelPng_AndCreateTheFolder()
     {
         var history = Enumerable.Range(1, 12)

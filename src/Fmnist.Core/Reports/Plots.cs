@@ -15,6 +15,28 @@ public static class Plots
     /// <summary>Named explicitly: on a bare Linux box the default lookup resolves to a serif face.</summary>
     public const string FontFamily = "DejaVu Sans";
 
+    /// <summary>Where Debian's fonts-dejavu-core puts the face. SkiaSharp's NoDependencies build has no fontconfig,
+    /// so looking the family up by name falls back to the default (serif) face; a face loaded from its file does
+    /// not, and ScottPlot uses a file registered under the family name.</summary>
+    private const string FontDirectory = "/usr/share/fonts/truetype/dejavu";
+
+    private static readonly string? FontFile = File.Exists(Path.Combine(FontDirectory, "DejaVuSans.ttf")) ? Path.Combine(FontDirectory, "DejaVuSans.ttf") : null;
+
+    static Plots()
+    {
+        if (FontFile is null) return;
+        ScottPlot.Fonts.AddFontFile(FontFamily, FontFile, bold: false, italic: false);
+        var boldFile = Path.Combine(FontDirectory, "DejaVuSans-Bold.ttf");
+        if (File.Exists(boldFile)) ScottPlot.Fonts.AddFontFile(FontFamily, boldFile, bold: true, italic: false);
+    }
+
+    /// <summary>The family the tiles and captions are drawn in: "DejaVu Sans" where its file is installed.</summary>
+    public static string TypefaceFamily()
+    {
+        using var typeface = Typeface();
+        return typeface.FamilyName;
+    }
+
     public static void SaveCurves(IReadOnlyList<EpochRecord> history, string path)
     {
         ArgumentNullException.ThrowIfNull(history);
@@ -212,7 +234,8 @@ public static class Plots
         return plot;
     }
 
-    private static void SetFont(Plot plot)
+    /// <summary>Every text of the plot in <see cref="FontFamily"/> (registering its file on first use).</summary>
+    internal static void SetFont(Plot plot)
     {
         // Called again after ticks or text are added, since the styler only touches what exists.
         plot.Font.Set(FontFamily);
@@ -232,7 +255,7 @@ public static class Plots
     }
 
     private static SKTypeface Typeface() =>
-        SKTypeface.FromFamilyName(FontFamily) ?? SKTypeface.Default;
+        (FontFile is not null ? SKTypeface.FromFile(FontFile) : null) ?? SKTypeface.FromFamilyName(FontFamily) ?? SKTypeface.Default;
 
     private static SKSurface NewSurface(int width, int height)
     {

@@ -51,6 +51,7 @@ public static class TimeToAccuracy
             if (named.Add(cpu)) marker.LegendText = cpu;
             var text = plot.Add.Text($"{p.Label} {p.TestAccuracy * 100:F2}%", p.Minutes, p.TestAccuracy * 100);
             text.LabelFontSize = 13;
+            text.LabelFontName = Plots.FontFamily;
             text.OffsetX = 8;
             text.OffsetY = -6;
         }
@@ -58,6 +59,7 @@ public static class TimeToAccuracy
         double maxMinutes = points.Count == 0 ? 60 : points.Max(p => p.Minutes);
         plot.Axes.SetLimitsX(0, maxMinutes * 1.45 + 1);
         if (points.Count > 0) plot.Axes.SetLimitsY(points.Min(p => p.TestAccuracy) * 100 - 0.3, points.Max(p => p.TestAccuracy) * 100 + 0.3);
+        Plots.SetFont(plot);
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1200, 640, ImageFormat.Png));
     }
 
