@@ -17,13 +17,7 @@ internal static class MemberProcess
         Directory.CreateDirectory(memberDir);
         var settings = Path.Combine(memberDir, "member-settings.json");
         config.WriteFile(settings);
-        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        // `dotnet fmnist.dll ...` when run through the launcher, or the apphost itself
-        var self = Environment.ProcessPath ?? "dotnet";
-        start.FileName = self;
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(MemberProcess).Assembly.Location);
-        string[] args = ["train", "--config", settings, "--out", memberDir, "--data-dir", dataDir, "--threads", threads.ToString(), "--json"];
-        foreach (var a in args) start.ArgumentList.Add(a);
+        var start = Self("train", "--config", settings, "--out", memberDir, "--data-dir", dataDir, "--threads", threads.ToString(), "--json");
         if (resume) start.ArgumentList.Add("--resume");
         if (testLimit is { } t) { start.ArgumentList.Add("--test-limit"); start.ArgumentList.Add(t.ToString()); }
         var log = Path.Combine(memberDir, "train.log");
@@ -50,6 +44,18 @@ internal static class MemberProcess
         return TrainingWorkflow.ReadResult(memberDir) ?? throw new FmnistException($"{memberDir}: the member finished without result.json (log: {log})");
     }
 
+    /// <summary>This same program with the given arguments, its output redirected: `dotnet fmnist.dll ...` when
+    /// run through the launcher, or the apphost itself.</summary>
+    private static ProcessStartInfo Self(params string[] args)
+    {
+        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var self = Environment.ProcessPath ?? "dotnet";
+        start.FileName = self;
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(MemberProcess).Assembly.Location);
+        foreach (var a in args) start.ArgumentList.Add(a);
+        return start;
+    }
+
     /// <summary>Training images per second of one member as it will run: a child `fmnist bench train` of a few
     /// steps with the member's threads (what `--time-budget` plans with).</summary>
     public static double MeasureRate(Training.TrainConfig config, string dataDir, int threads)
@@ -58,13 +64,8 @@ internal static class MemberProcess
         config.WriteFile(settings);
         try
         {
-            var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            var self = Environment.ProcessPath ?? "dotnet";
-            start.FileName = self;
-            if (Path.GetFileNameWithoutExtension(self) == "dotnet") start.ArgumentList.Add(typeof(MemberProcess).Assembly.Location);
-            foreach (var a in new[] { "bench", "train", "--config", settings, "--data-dir", dataDir, "--threads", threads.ToString(),
-                         "--batches", "4", "--train-limit", "2048", "--json" })
-                start.ArgumentList.Add(a);
+            var start = Self("bench", "train", "--config", settings, "--data-dir", dataDir, "--threads", threads.ToString(),
+                "--batches", "4", "--train-limit", "2048", "--json");
             using var process = Process.Start(start) ?? throw new FmnistException("could not start a process to measure the training speed");
             var stderr = process.StandardError.ReadToEndAsync();
             string stdout = process.StandardOutput.ReadToEnd();

@@ -20,14 +20,16 @@ public static class Plots
     /// not, and ScottPlot uses a file registered under the family name.</summary>
     private const string FontDirectory = "/usr/share/fonts/truetype/dejavu";
 
-    private static readonly string? FontFile = File.Exists(Path.Combine(FontDirectory, "DejaVuSans.ttf")) ? Path.Combine(FontDirectory, "DejaVuSans.ttf") : null;
+    private static readonly string? FontFile = Installed(Path.Combine(FontDirectory, "DejaVuSans.ttf"));
+
+    private static string? Installed(string path) => File.Exists(path) ? path : null;
 
     static Plots()
     {
         if (FontFile is null) return;
         ScottPlot.Fonts.AddFontFile(FontFamily, FontFile, bold: false, italic: false);
-        var boldFile = Path.Combine(FontDirectory, "DejaVuSans-Bold.ttf");
-        if (File.Exists(boldFile)) ScottPlot.Fonts.AddFontFile(FontFamily, boldFile, bold: true, italic: false);
+        if (Installed(Path.Combine(FontDirectory, "DejaVuSans-Bold.ttf")) is { } bold)
+            ScottPlot.Fonts.AddFontFile(FontFamily, bold, bold: true, italic: false);
     }
 
     /// <summary>The family the tiles and captions are drawn in: "DejaVu Sans" where its file is installed.</summary>

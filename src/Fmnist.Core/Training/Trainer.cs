@@ -135,12 +135,8 @@ public static class Trainer
     private static ResolvedPrecision? ResumedPrecision(RunFolder folder, TrainConfig config)
     {
         if (config.Precision != Precision.Auto || folder.ReadInfo().Compute is not { } compute) return null;
-        return compute.Precision switch
-        {
-            "bf16" => new(Precision.Bf16, $"{compute.PrecisionReason} (when the run started; kept on resume)"),
-            "fp32" => new(Precision.Fp32, $"{compute.PrecisionReason} (when the run started; kept on resume)"),
-            _ => null,
-        };
+        Precision? used = compute.Precision switch { "bf16" => Precision.Bf16, "fp32" => Precision.Fp32, _ => null };
+        return used is { } p ? new(p, $"{compute.PrecisionReason} (when the run started; kept on resume)") : null;
     }
 
     private static CheckpointState? PrepareFolder(RunFolder folder, TrainConfig config, bool resume, ITrainingProgress progress)
