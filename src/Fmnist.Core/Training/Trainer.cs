@@ -34,10 +34,10 @@ public static class Trainer
         TorchRuntime.Initialize();
         var folder = new RunFolder(outDir);
         Checkpoint.Recover(folder);
-        var saved = PrepareFolder(folder, config, resume, progress);
+        var (saved, savedInfo) = PrepareFolder(folder, config, resume, progress);
         using var data = TrainingData.Prepare(trainingSet, config, progress);
         using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, Math.Min(data.CleanCount, TrainingStep.WhiteningImages));
-        using var step = new TrainingStep(config, data.Norm, whitening, saved is null ? null : ResumedPrecision(folder, config));
+        using var step = new TrainingStep(config, data.Norm, whitening, savedInfo is null ? null : ResumedPrecision(savedInfo, config));
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
         progress.Message($"layout {step.Layout.Name}: {step.Layout.Reason}");
         if (saved is null)
@@ -132,14 +132,16 @@ public static class Trainer
 
     /// <summary>The precision a resumed run started with, when `auto` chose it: `auto` measures bf16's speed, and
     /// an exact resume must not let a second measurement change its mind. Null (resolve afresh) otherwise.</summary>
-    private static ResolvedPrecision? ResumedPrecision(RunFolder folder, TrainConfig config)
+    private static ResolvedPrecision? ResumedPrecision(RunInfo started, TrainConfig config)
     {
-        if (config.Precision != Precision.Auto || folder.ReadInfo().Compute is not { } compute) return null;
+        if (config.Precision != Precision.Auto || started.Compute is not { } compute) return null;
         Precision? used = compute.Precision switch { "bf16" => Precision.Bf16, "fp32" => Precision.Fp32, _ => null };
         return used is { } p ? new(p, $"{compute.PrecisionReason} (when the run started; kept on resume)") : null;
     }
 
-    private static CheckpointState? PrepareFolder(RunFolder folder, TrainConfig config, bool resume, ITrainingProgress progress)
+    /// <summary>Checks the folder for a new or a resumed run; for a resume, the checkpoint state and the config.json the
+    /// run started with (null for a new run).</summary>
+    private static (CheckpointState? State, RunInfo? Info) PrepareFolder(RunFolder folder, TrainConfig config, bool resume, ITrainingProgress progress)
     {
         bool started = File.Exists(folder.StatePath);
         if (File.Exists(folder.Directory)) throw new FmnistException($"{folder.Directory}: is a file, not a folder");
@@ -147,22 +149,22 @@ public static class Trainer
         {
             if (started || File.Exists(folder.ModelPath)) throw new RunExistsException(folder.Directory);
             Directory.CreateDirectory(folder.Directory);
-            return null;
+            return (null, null);
         }
         if (!started)
         {
             if (File.Exists(folder.ModelPath)) throw new FmnistException($"{folder.StatePath}: missing, so the run cannot be resumed; choose another folder");
             progress.Message($"{folder.Directory}: no interrupted run to resume; starting a new one");
             Directory.CreateDirectory(folder.Directory);
-            return null;
+            return (null, null);
         }
-        var savedConfig = folder.ReadInfo().Config;
-        if (JsonFiles.Serialize(savedConfig) != JsonFiles.Serialize(config))
+        var info = folder.ReadInfo();
+        if (JsonFiles.Serialize(info.Config) != JsonFiles.Serialize(config))
             throw new FmnistException($"{folder.ConfigPath}: the interrupted run used other settings; resume it with the same options or choose another folder");
         var state = JsonFiles.Read<CheckpointState>(folder.StatePath);
         if (!File.Exists(folder.CheckpointPath) || !File.Exists(folder.OptimizerPath))
             throw new FmnistException($"{folder.Directory}: checkpoint.pt or optimizer.pt is missing; cannot resume");
-        return state;
+        return (state, info);
     }
 
     public static IReadOnlyDictionary<string, string> Versions() => new Dictionary<string, string>
