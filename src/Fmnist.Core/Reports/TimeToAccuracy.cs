@@ -42,6 +42,11 @@ public static class TimeToAccuracy
         var cpus = points.Select(p => CpuName(p.Cpu)).Distinct().ToList();
         var palette = new ScottPlot.Palettes.Category10();
         var named = new HashSet<string>();
+        double maxMinutes = points.Count == 0 ? 60 : points.Max(p => p.Minutes);
+        double xMax = maxMinutes * 1.45 + 1;
+        double yMin = points.Count == 0 ? 0 : points.Min(p => p.TestAccuracy) * 100 - 0.3;
+        double yMax = points.Count == 0 ? 100 : points.Max(p => p.TestAccuracy) * 100 + 0.3;
+        var placed = new List<(double Left, double Top, double Right, double Bottom)>();
         foreach (var p in points)
         {
             string cpu = CpuName(p.Cpu);
@@ -49,16 +54,26 @@ public static class TimeToAccuracy
             marker.MarkerSize = 10;
             marker.Color = palette.GetColor(cpus.IndexOf(cpu));
             if (named.Add(cpu)) marker.LegendText = cpu;
-            var text = plot.Add.Text($"{p.Label} {p.TestAccuracy * 100:F2}%", p.Minutes, p.TestAccuracy * 100);
+            string label = $"{p.Label} {p.TestAccuracy * 100:F2}%";
+            var text = plot.Add.Text(label, p.Minutes, p.TestAccuracy * 100);
             text.LabelFontSize = 13;
             text.LabelFontName = Plots.FontFamily;
-            text.OffsetX = 8;
-            text.OffsetY = -6;
+            // The label goes right of its marker, or where it covers no label already drawn: left of it, or a line
+            // above or below on either side; where every place is taken, right.
+            var (x, y) = ApproximatePixel(p.Minutes, p.TestAccuracy * 100, xMax, yMin, yMax);
+            double width = label.Length * LabelCharPixels;
+            var places = new[] { (Right: true, Dy: 0.0), (false, 0), (true, -14), (true, 14), (false, -14), (false, 14) };
+            var choice = places.FirstOrDefault(c => Fits(Box(x, y, width, c.Right, c.Dy)), places[0]);
+            text.LabelAlignment = choice.Right ? Alignment.UpperLeft : Alignment.UpperRight;
+            text.OffsetX = choice.Right ? 8 : -8;
+            text.OffsetY = -6 + (float)choice.Dy;
+            placed.Add(Box(x, y, width, choice.Right, choice.Dy));
+
+            bool Fits((double L, double T, double R, double B) box) => box.L > 60 && box.R < 1190 && !placed.Any(b => Overlap(b, box));
         }
         if (cpus.Count > 1) plot.ShowLegend(Alignment.LowerRight);
-        double maxMinutes = points.Count == 0 ? 60 : points.Max(p => p.Minutes);
-        plot.Axes.SetLimitsX(0, maxMinutes * 1.45 + 1);
-        if (points.Count > 0) plot.Axes.SetLimitsY(points.Min(p => p.TestAccuracy) * 100 - 0.3, points.Max(p => p.TestAccuracy) * 100 + 0.3);
+        plot.Axes.SetLimitsX(0, xMax);
+        if (points.Count > 0) plot.Axes.SetLimitsY(yMin, yMax);
         Plots.SetFont(plot);
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1200, 640, ImageFormat.Png));
     }
@@ -69,4 +84,17 @@ public static class TimeToAccuracy
         int paren = cpu.IndexOf('(');
         return (paren > 0 ? cpu[..paren] : cpu).Trim();
     }
+
+    // Where a point lands in the 1200 x 640 figure, roughly (the data area inside the axes and title), and the
+    // width of a label character at 13 px: enough to tell whether two labels would cover each other.
+    private const double LabelCharPixels = 7.4;
+
+    private static (double X, double Y) ApproximatePixel(double minutes, double percent, double xMax, double yMin, double yMax) =>
+        (70 + minutes / xMax * 1110, 40 + (yMax - percent) / (yMax - yMin) * 540);
+
+    private static (double L, double T, double R, double B) Box(double x, double y, double width, bool right, double dy) =>
+        right ? (x + 8, y - 6 + dy, x + 8 + width, y + 10 + dy) : (x - 8 - width, y - 6 + dy, x - 8, y + 10 + dy);
+
+    private static bool Overlap((double L, double T, double R, double B) a, (double L, double T, double R, double B) b) =>
+        a.L < b.R && b.L < a.R && a.T < b.B && b.T < a.B;
 }
