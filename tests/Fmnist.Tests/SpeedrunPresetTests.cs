@@ -61,6 +61,13 @@ public class SpeedrunPresetTests
         TimeToAccuracy.SavePlot(points, png);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
 
+        // Labels: right of the marker unless that covers another label; two points at one spot get two places.
+        var crowd = new List<AccuracyPoint> { new("a", 20, 0.94, "Zen 4", "x"), new("b", 20, 0.94, "Zen 4", "x"), new("far", 5, 0.90, "Zen 4", "x") };
+        var places = TimeToAccuracy.PlaceLabels(crowd);
+        Assert.Equal((true, 0.0), places[0]);
+        Assert.NotEqual(places[0], places[1]);
+        Assert.Equal((true, 0.0), places[2]);
+
         File.WriteAllLines(csv, ["label,minutes,test_accuracy,cpu,command", "fast,13.5,94.62,Zen 4,x"]);
         Assert.Contains("line 2", Assert.Throws<FmnistException>(() => TimeToAccuracy.ReadCsv(csv)).Message);
         File.WriteAllLines(csv, ["label,minutes"]);

@@ -42,34 +42,22 @@ public static class TimeToAccuracy
         var cpus = points.Select(p => CpuName(p.Cpu)).Distinct().ToList();
         var palette = new ScottPlot.Palettes.Category10();
         var named = new HashSet<string>();
-        double maxMinutes = points.Count == 0 ? 60 : points.Max(p => p.Minutes);
-        double xMax = maxMinutes * 1.45 + 1;
-        double yMin = points.Count == 0 ? 0 : points.Min(p => p.TestAccuracy) * 100 - 0.3;
-        double yMax = points.Count == 0 ? 100 : points.Max(p => p.TestAccuracy) * 100 + 0.3;
-        var placed = new List<(double Left, double Top, double Right, double Bottom)>();
-        foreach (var p in points)
+        var (xMax, yMin, yMax) = Limits(points);
+        var places = PlaceLabels(points);
+        for (int i = 0; i < points.Count; i++)
         {
+            var p = points[i];
             string cpu = CpuName(p.Cpu);
             var marker = plot.Add.Marker(p.Minutes, p.TestAccuracy * 100);
             marker.MarkerSize = 10;
             marker.Color = palette.GetColor(cpus.IndexOf(cpu));
             if (named.Add(cpu)) marker.LegendText = cpu;
-            string label = $"{p.Label} {p.TestAccuracy * 100:F2}%";
-            var text = plot.Add.Text(label, p.Minutes, p.TestAccuracy * 100);
+            var text = plot.Add.Text(LabelOf(p), p.Minutes, p.TestAccuracy * 100);
             text.LabelFontSize = 13;
             text.LabelFontName = Plots.FontFamily;
-            // The label goes right of its marker, or where it covers no label already drawn: left of it, or a line
-            // above or below on either side; where every place is taken, right.
-            var (x, y) = ApproximatePixel(p.Minutes, p.TestAccuracy * 100, xMax, yMin, yMax);
-            double width = label.Length * LabelCharPixels;
-            var places = new[] { (Right: true, Dy: 0.0), (false, 0), (true, -14), (true, 14), (false, -14), (false, 14) };
-            var choice = places.FirstOrDefault(c => Fits(Box(x, y, width, c.Right, c.Dy)), places[0]);
-            text.LabelAlignment = choice.Right ? Alignment.UpperLeft : Alignment.UpperRight;
-            text.OffsetX = choice.Right ? 8 : -8;
-            text.OffsetY = -6 + (float)choice.Dy;
-            placed.Add(Box(x, y, width, choice.Right, choice.Dy));
-
-            bool Fits((double L, double T, double R, double B) box) => box.L > 60 && box.R < 1190 && !placed.Any(b => Overlap(b, box));
+            text.LabelAlignment = places[i].Right ? Alignment.UpperLeft : Alignment.UpperRight;
+            text.OffsetX = places[i].Right ? 8 : -8;
+            text.OffsetY = -6 + (float)places[i].Dy;
         }
         if (cpus.Count > 1) plot.ShowLegend(Alignment.LowerRight);
         plot.Axes.SetLimitsX(0, xMax);
@@ -85,16 +73,39 @@ public static class TimeToAccuracy
         return (paren > 0 ? cpu[..paren] : cpu).Trim();
     }
 
-    // Where a point lands in the 1200 x 640 figure, roughly (the data area inside the axes and title), and the
-    // width of a label character at 13 px: enough to tell whether two labels would cover each other.
-    private const double LabelCharPixels = 7.4;
+    static string LabelOf(AccuracyPoint p) => $"{p.Label} {p.TestAccuracy * 100:F2}%";
 
-    private static (double X, double Y) ApproximatePixel(double minutes, double percent, double xMax, double yMin, double yMax) =>
-        (70 + minutes / xMax * 1110, 40 + (yMax - percent) / (yMax - yMin) * 540);
+    static (double XMax, double YMin, double YMax) Limits(IReadOnlyList<AccuracyPoint> points) =>
+        points.Count == 0 ? (60 * 1.45 + 1, 0, 100)
+            : (points.Max(p => p.Minutes) * 1.45 + 1, points.Min(p => p.TestAccuracy) * 100 - 0.3, points.Max(p => p.TestAccuracy) * 100 + 0.3);
 
-    private static (double L, double T, double R, double B) Box(double x, double y, double width, bool right, double dy) =>
-        right ? (x + 8, y - 6 + dy, x + 8 + width, y + 10 + dy) : (x - 8 - width, y - 6 + dy, x - 8, y + 10 + dy);
+    /// <summary>
+    /// Where each point's label goes: right of its marker (Dy 0), or, when that would cover a label already placed,
+    /// the first free place of: left of it, a line above or below on the right, a line above or below on the left;
+    /// right where none is free. Boxes are estimated in the figure's pixels (the data area inside the axes, 7.4 px
+    /// a character at 13 px): close enough to keep labels apart, as a reader sees them.
+    /// </summary>
+    internal static IReadOnlyList<(bool Right, double Dy)> PlaceLabels(IReadOnlyList<AccuracyPoint> points)
+    {
+        var (xMax, yMin, yMax) = Limits(points);
+        var candidates = new[] { (Right: true, Dy: 0.0), (false, 0), (true, -14), (true, 14), (false, -14), (false, 14) };
+        var placed = new List<(double L, double T, double R, double B)>();
+        var chosen = new List<(bool Right, double Dy)>();
+        foreach (var p in points)
+        {
+            double x = 70 + p.Minutes / xMax * 1110, y = 40 + (yMax - p.TestAccuracy * 100) / (yMax - yMin) * 540;
+            double width = LabelOf(p).Length * 7.4;
+            var choice = candidates.FirstOrDefault(c => Fits(Box(c)), candidates[0]);
+            chosen.Add(choice);
+            placed.Add(Box(choice));
 
-    private static bool Overlap((double L, double T, double R, double B) a, (double L, double T, double R, double B) b) =>
-        a.L < b.R && b.L < a.R && a.T < b.B && b.T < a.B;
+            (double L, double T, double R, double B) Box((bool Right, double Dy) c) => c.Right
+                ? (x + 8, y - 6 + c.Dy, x + 8 + width, y + 10 + c.Dy)
+                : (x - 8 - width, y - 6 + c.Dy, x - 8, y + 10 + c.Dy);
+        }
+        return chosen;
+
+        bool Fits((double L, double T, double R, double B) box) =>
+            box.L > 60 && box.R < 1190 && !placed.Any(b => box.L < b.R && b.L < box.R && box.T < b.B && b.T < box.B);
+    }
 }
