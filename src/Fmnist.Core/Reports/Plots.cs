@@ -20,7 +20,8 @@ public static class Plots
     /// not, and ScottPlot uses a file registered under the family name.</summary>
     private const string FontDirectory = "/usr/share/fonts/truetype/dejavu";
 
-    private static readonly string? FontFile = Installed(Path.Combine(FontDirectory, "DejaVuSans.ttf"));
+    /// <summary>DejaVuSans.ttf where it is installed, else null.</summary>
+    internal static readonly string? FontFile = Installed(Path.Combine(FontDirectory, "DejaVuSans.ttf"));
 
     private static string? Installed(string path) => File.Exists(path) ? path : null;
 

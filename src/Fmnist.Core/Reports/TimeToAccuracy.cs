@@ -63,7 +63,7 @@ public static class TimeToAccuracy
         plot.Axes.SetLimitsX(0, xMax);
         if (points.Count > 0) plot.Axes.SetLimitsY(yMin, yMax);
         Plots.SetFont(plot);
-        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1200, 640, ImageFormat.Png));
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(FigureWidth, FigureHeight, ImageFormat.Png));
     }
 
     /// <summary>"Zen 4" from "Zen 4 (bf16)": the CPU a point's minutes were measured on.</summary>
@@ -72,6 +72,8 @@ public static class TimeToAccuracy
         int paren = cpu.IndexOf('(');
         return (paren > 0 ? cpu[..paren] : cpu).Trim();
     }
+
+    private const int FigureWidth = 1200, FigureHeight = 640;
 
     static string LabelOf(AccuracyPoint p) => $"{p.Label} {p.TestAccuracy * 100:F2}%";
 
@@ -88,24 +90,26 @@ public static class TimeToAccuracy
     internal static IReadOnlyList<(bool Right, double Dy)> PlaceLabels(IReadOnlyList<AccuracyPoint> points)
     {
         var (xMax, yMin, yMax) = Limits(points);
+        // The data area: about 70 px of axis on the left, 20 on the right, 40 of title above, 60 of axis below.
+        const double left = 70, top = 40, width = FigureWidth - 90, height = FigureHeight - 100;
         var candidates = new[] { (Right: true, Dy: 0.0), (false, 0), (true, -14), (true, 14), (false, -14), (false, 14) };
         var placed = new List<(double L, double T, double R, double B)>();
         var chosen = new List<(bool Right, double Dy)>();
         foreach (var p in points)
         {
-            double x = 70 + p.Minutes / xMax * 1110, y = 40 + (yMax - p.TestAccuracy * 100) / (yMax - yMin) * 540;
-            double width = LabelOf(p).Length * 7.4;
+            double x = left + p.Minutes / xMax * width, y = top + (yMax - p.TestAccuracy * 100) / (yMax - yMin) * height;
+            double labelWidth = LabelOf(p).Length * 7.4;
             var choice = candidates.FirstOrDefault(c => Fits(Box(c)), candidates[0]);
             chosen.Add(choice);
             placed.Add(Box(choice));
 
             (double L, double T, double R, double B) Box((bool Right, double Dy) c) => c.Right
-                ? (x + 8, y - 6 + c.Dy, x + 8 + width, y + 10 + c.Dy)
-                : (x - 8 - width, y - 6 + c.Dy, x - 8, y + 10 + c.Dy);
+                ? (x + 8, y - 6 + c.Dy, x + 8 + labelWidth, y + 10 + c.Dy)
+                : (x - 8 - labelWidth, y - 6 + c.Dy, x - 8, y + 10 + c.Dy);
         }
         return chosen;
 
         bool Fits((double L, double T, double R, double B) box) =>
-            box.L > 60 && box.R < 1190 && !placed.Any(b => box.L < b.R && b.L < box.R && box.T < b.B && b.T < box.B);
+            box.L > left - 10 && box.R < FigureWidth - 10 && !placed.Any(b => box.L < b.R && b.L < box.R && box.T < b.B && b.T < box.B);
     }
 }

@@ -34,10 +34,11 @@ public static class Trainer
         TorchRuntime.Initialize();
         var folder = new RunFolder(outDir);
         Checkpoint.Recover(folder);
-        var (saved, savedInfo) = PrepareFolder(folder, config, resume, progress);
+        var resumed = PrepareFolder(folder, config, resume, progress);
+        var saved = resumed?.State;
         using var data = TrainingData.Prepare(trainingSet, config, progress);
         using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, Math.Min(data.CleanCount, TrainingStep.WhiteningImages));
-        using var step = new TrainingStep(config, data.Norm, whitening, savedInfo is null ? null : ResumedPrecision(savedInfo, config));
+        using var step = new TrainingStep(config, data.Norm, whitening, resumed is { } r ? ResumedPrecision(r.Started, config) : null);
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
         progress.Message($"layout {step.Layout.Name}: {step.Layout.Reason}");
         if (saved is null)
@@ -141,7 +142,7 @@ public static class Trainer
 
     /// <summary>Checks the folder for a new or a resumed run; for a resume, the checkpoint state and the config.json the
     /// run started with (null for a new run).</summary>
-    private static (CheckpointState? State, RunInfo? Info) PrepareFolder(RunFolder folder, TrainConfig config, bool resume, ITrainingProgress progress)
+    private static (CheckpointState State, RunInfo Started)? PrepareFolder(RunFolder folder, TrainConfig config, bool resume, ITrainingProgress progress)
     {
         bool started = File.Exists(folder.StatePath);
         if (File.Exists(folder.Directory)) throw new FmnistException($"{folder.Directory}: is a file, not a folder");
@@ -149,14 +150,14 @@ public static class Trainer
         {
             if (started || File.Exists(folder.ModelPath)) throw new RunExistsException(folder.Directory);
             Directory.CreateDirectory(folder.Directory);
-            return (null, null);
+            return null;
         }
         if (!started)
         {
             if (File.Exists(folder.ModelPath)) throw new FmnistException($"{folder.StatePath}: missing, so the run cannot be resumed; choose another folder");
             progress.Message($"{folder.Directory}: no interrupted run to resume; starting a new one");
             Directory.CreateDirectory(folder.Directory);
-            return (null, null);
+            return null;
         }
         var info = folder.ReadInfo();
         if (JsonFiles.Serialize(info.Config) != JsonFiles.Serialize(config))
