@@ -68,9 +68,45 @@ public class SpeedrunPresetTests
         Assert.NotEqual(places[0], places[1]);
         Assert.Equal((true, 0.0), places[2]);
 
+        // Goals: parsed from MINUTES:PERCENT, drawn, and their labels (at the left axis, just below their line) kept free.
+        var goal = AccuracyGoal.Parse("60:95.5");
+        Assert.Equal((60.0, 0.955), (goal.Minutes, goal.TestAccuracy));
+        Assert.Equal("goal: 95.5% in 60 min", goal.Label);
+        foreach (var bad in new[] { "60", "60:", "x:95", "60:0", "60:101", "-1:95", "1:2:3" })
+            Assert.Contains("MINUTES:PERCENT", Assert.Throws<FmnistException>(() => AccuracyGoal.Parse(bad)).Message);
+        var underGoal = new List<AccuracyPoint> { new("near the axis", 0.5, 0.9540, "Zen 4", "x"), new("far", 50, 0.90, "Zen 4", "x") };
+        Assert.Equal((true, 0.0), TimeToAccuracy.PlaceLabels(underGoal)[0]);
+        Assert.NotEqual((true, 0.0), TimeToAccuracy.PlaceLabels(underGoal, [goal])[0]);
+        TimeToAccuracy.SavePlot(points, png, [goal, new AccuracyGoal(15, 0.9473)]);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(png)[..4]);
+
+        // Where no place is free, the one that covers the least: five labels at one spot get five places.
+        var pile = Enumerable.Range(0, 5).Select(i => new AccuracyPoint($"p{i}", 20, 0.94, "Zen 4", "x")).ToList();
+        Assert.Equal(5, TimeToAccuracy.PlaceLabels(pile).Distinct().Count());
+
         File.WriteAllLines(csv, ["label,minutes,test_accuracy,cpu,command", "fast,13.5,94.62,Zen 4,x"]);
         Assert.Contains("line 2", Assert.Throws<FmnistException>(() => TimeToAccuracy.ReadCsv(csv)).Message);
         File.WriteAllLines(csv, ["label,minutes"]);
         Assert.Contains("first line", Assert.Throws<FmnistException>(() => TimeToAccuracy.ReadCsv(csv)).Message);
+    }
+
+    [Fact]
+    public void Bench_curve_draws_the_goals_it_is_given_and_refuses_a_malformed_one()
+    {
+        var dir = TestData.TempDir();
+        var csv = Path.Combine(dir, "t.csv");
+        File.WriteAllLines(csv, ["label,minutes,test_accuracy,cpu,command", "fast,13.5,0.9462,Zen 4,x"]);
+        var png = Path.Combine(dir, "t.png");
+        var (code, stdout, _) = InProcessCli.Run("bench", "curve", "--csv", csv, "--out", png, "--goal", "60:95.5", "--json");
+        Assert.Equal(0, code);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.Equal(1, json.RootElement.GetProperty("runs").GetInt32());
+        var goal = Assert.Single(json.RootElement.GetProperty("goals").EnumerateArray());
+        Assert.Equal(0.955, goal.GetProperty("test_accuracy").GetDouble(), 9);
+        Assert.True(File.Exists(png));
+
+        (code, stdout, var err) = InProcessCli.Run("bench", "curve", "--csv", csv, "--out", png, "--goal", "95.5");
+        Assert.NotEqual(0, code);
+        Assert.Contains("goal '95.5'", err);
     }
 }

@@ -7,6 +7,23 @@ namespace Fmnist.Reports;
 /// accuracy (scored once), the CPU and the command that made it.</summary>
 public sealed record AccuracyPoint(string Label, double Minutes, double TestAccuracy, string Cpu, string Command);
 
+/// <summary>A target drawn on the figure: at least <paramref name="TestAccuracy"/> within <paramref name="Minutes"/> of
+/// training; the runs that met it lie above and left of its dashed corner.</summary>
+public sealed record AccuracyGoal(double Minutes, double TestAccuracy)
+{
+    public string Label => $"goal: {TestAccuracy * 100:0.##}% in {Minutes:0.#} min";
+
+    /// <summary>Parses "MINUTES:PERCENT", e.g. "60:95.5".</summary>
+    public static AccuracyGoal Parse(string text)
+    {
+        var f = text.Split(':');
+        if (f.Length != 2 || !double.TryParse(f[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var minutes) || minutes <= 0
+            || !double.TryParse(f[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var percent) || percent is <= 0 or > 100)
+            throw new FmnistException($"goal '{text}': expected MINUTES:PERCENT, e.g. 60:95.5");
+        return new AccuracyGoal(minutes, percent / 100);
+    }
+}
+
 /// <summary>
 /// The time-to-accuracy figure: test accuracy against wall minutes of training, one marker per measured run, read
 /// from a CSV with the header label,minutes,test_accuracy,cpu,command (docs/results/time-to-accuracy.csv).
@@ -31,9 +48,12 @@ public static class TimeToAccuracy
         return points;
     }
 
-    /// <summary>The figure as a PNG: test accuracy (%) against minutes, each run a labelled marker.</summary>
-    public static void SavePlot(IReadOnlyList<AccuracyPoint> points, string path, string title = "Fashion-MNIST: test accuracy against training time")
+    /// <summary>The figure as a PNG: test accuracy (%) against minutes, each run a labelled marker, each goal a dashed
+    /// corner (its accuracy from the left axis to its minutes, then up) labelled at the left axis.</summary>
+    public static void SavePlot(IReadOnlyList<AccuracyPoint> points, string path, IReadOnlyList<AccuracyGoal>? goals = null,
+        string title = "Fashion-MNIST: test accuracy against training time")
     {
+        goals ??= [];
         var plot = new Plot();
         plot.Title(title);
         plot.XLabel("wall minutes of training (2-core CPU; ensemble members side by side)");
@@ -42,8 +62,25 @@ public static class TimeToAccuracy
         var cpus = points.Select(p => CpuName(p.Cpu)).Distinct().ToList();
         var palette = new ScottPlot.Palettes.Category10();
         var named = new HashSet<string>();
-        var (xMax, yMin, yMax) = Limits(points);
-        var places = PlaceLabels(points);
+        var (xMax, yMin, yMax) = Limits(points, goals);
+        foreach (var g in goals)
+        {
+            double y = g.TestAccuracy * 100;
+            foreach (var line in new[] { plot.Add.Line(0, y, g.Minutes, y), plot.Add.Line(g.Minutes, y, g.Minutes, yMax) })
+            {
+                line.LinePattern = LinePattern.Dashed;
+                line.LineWidth = 1.5f;
+                line.Color = Colors.Gray;
+            }
+            var text = plot.Add.Text(g.Label, 0, y);
+            text.LabelFontSize = 13;
+            text.LabelFontName = Plots.FontFamily;
+            text.LabelFontColor = Colors.DimGray;
+            text.LabelAlignment = Alignment.UpperLeft;
+            text.OffsetX = GoalLabelOffsetX;
+            text.OffsetY = GoalLabelOffsetY;
+        }
+        var places = PlaceLabels(points, goals);
         for (int i = 0; i < points.Count; i++)
         {
             var p = points[i];
@@ -77,29 +114,43 @@ public static class TimeToAccuracy
 
     static string LabelOf(AccuracyPoint p) => $"{p.Label} {p.TestAccuracy * 100:F2}%";
 
-    static (double XMax, double YMin, double YMax) Limits(IReadOnlyList<AccuracyPoint> points) =>
-        points.Count == 0 ? (60 * 1.45 + 1, 0, 100)
-            : (points.Max(p => p.Minutes) * 1.45 + 1, points.Min(p => p.TestAccuracy) * 100 - 0.3, points.Max(p => p.TestAccuracy) * 100 + 0.3);
+    private const float GoalLabelOffsetX = 6, GoalLabelOffsetY = 3;   // goal labels: just below their line, right of the axis
+
+    /// <summary>The axes: x from 0 to 1.45 times the longest run or goal (room for labels), y 0.3 points beyond the runs
+    /// and goals.</summary>
+    static (double XMax, double YMin, double YMax) Limits(IReadOnlyList<AccuracyPoint> points, IReadOnlyList<AccuracyGoal> goals)
+    {
+        var minutes = points.Select(p => p.Minutes).Concat(goals.Select(g => g.Minutes)).ToList();
+        var accuracies = points.Select(p => p.TestAccuracy).Concat(goals.Select(g => g.TestAccuracy)).ToList();
+        return minutes.Count == 0 ? (60 * 1.45 + 1, 0, 100)
+            : (minutes.Max() * 1.45 + 1, accuracies.Min() * 100 - 0.3, accuracies.Max() * 100 + 0.3);
+    }
 
     /// <summary>
-    /// Where each point's label goes: right of its marker (Dy 0), or, when that would cover a label already placed,
-    /// the first free place of: left of it, a line above or below on the right, a line above or below on the left;
-    /// right where none is free. Boxes are estimated in the figure's pixels (the data area inside the axes, 7.4 px
-    /// a character at 13 px): close enough to keep labels apart, as a reader sees them.
+    /// Where each point's label goes: right of its marker (Dy 0), or, when that would cover a label already placed (the
+    /// goals' labels first), the first free place of: left of it, one or two lines above or below on the right, the same
+    /// on the left; where none is free, the place that covers the least area of other labels. Boxes are estimated in the
+    /// figure's pixels (the data area inside the axes, 7.4 px a character at 13 px): close enough to keep labels apart,
+    /// as a reader sees them.
     /// </summary>
-    internal static IReadOnlyList<(bool Right, double Dy)> PlaceLabels(IReadOnlyList<AccuracyPoint> points)
+    internal static IReadOnlyList<(bool Right, double Dy)> PlaceLabels(IReadOnlyList<AccuracyPoint> points, IReadOnlyList<AccuracyGoal>? goals = null)
     {
-        var (xMax, yMin, yMax) = Limits(points);
+        goals ??= [];
+        var (xMax, yMin, yMax) = Limits(points, goals);
         // The data area: about 70 px of axis on the left, 20 on the right, 40 of title above, 60 of axis below.
         const double left = 70, top = 40, width = FigureWidth - 90, height = FigureHeight - 100;
-        var candidates = new[] { (Right: true, Dy: 0.0), (false, 0), (true, -14), (true, 14), (false, -14), (false, 14) };
-        var placed = new List<(double L, double T, double R, double B)>();
+        double X(double minutes) => left + minutes / xMax * width;
+        double Y(double accuracy) => top + (yMax - accuracy * 100) / (yMax - yMin) * height;
+        var candidates = new[] { (Right: true, Dy: 0.0), (false, 0), (true, -16), (true, 16), (true, -32), (true, 32), (false, -16), (false, 16), (false, -32), (false, 32) };
+        var placed = goals.Select(g => (L: left + GoalLabelOffsetX, T: Y(g.TestAccuracy) + GoalLabelOffsetY,
+            R: left + GoalLabelOffsetX + g.Label.Length * 7.4, B: Y(g.TestAccuracy) + GoalLabelOffsetY + 16)).ToList();
         var chosen = new List<(bool Right, double Dy)>();
         foreach (var p in points)
         {
-            double x = left + p.Minutes / xMax * width, y = top + (yMax - p.TestAccuracy * 100) / (yMax - yMin) * height;
+            double x = X(p.Minutes), y = Y(p.TestAccuracy);
             double labelWidth = LabelOf(p).Length * 7.4;
-            var choice = candidates.FirstOrDefault(c => Fits(Box(c)), candidates[0]);
+            var choice = candidates.Where(c => Inside(Box(c))).DefaultIfEmpty(candidates[0])
+                .MinBy(c => placed.Sum(b => Overlap(Box(c), b)));   // MinBy keeps the first of equals: a free place in order
             chosen.Add(choice);
             placed.Add(Box(choice));
 
@@ -109,7 +160,8 @@ public static class TimeToAccuracy
         }
         return chosen;
 
-        bool Fits((double L, double T, double R, double B) box) =>
-            box.L > left - 10 && box.R < FigureWidth - 10 && !placed.Any(b => box.L < b.R && b.L < box.R && box.T < b.B && b.T < box.B);
+        static bool Inside((double L, double T, double R, double B) box) => box.L > left - 10 && box.R < FigureWidth - 10;
+        static double Overlap((double L, double T, double R, double B) a, (double L, double T, double R, double B) b) =>
+            Math.Max(0, Math.Min(a.R, b.R) - Math.Max(a.L, b.L)) * Math.Max(0, Math.Min(a.B, b.B) - Math.Max(a.T, b.T));
     }
 }
