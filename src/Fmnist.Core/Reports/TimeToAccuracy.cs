@@ -72,13 +72,7 @@ public static class TimeToAccuracy
                 line.LineWidth = 1.5f;
                 line.Color = Colors.Gray;
             }
-            var text = plot.Add.Text(g.Label, 0, y);
-            text.LabelFontSize = 13;
-            text.LabelFontName = Plots.FontFamily;
-            text.LabelFontColor = Colors.DimGray;
-            text.LabelAlignment = Alignment.UpperLeft;
-            text.OffsetX = GoalLabelOffsetX;
-            text.OffsetY = GoalLabelOffsetY;
+            AddLabel(plot, g.Label, 0, y, right: true, GoalLabelOffsetX, GoalLabelOffsetY).LabelFontColor = Colors.DimGray;
         }
         var places = PlaceLabels(points, goals);
         for (int i = 0; i < points.Count; i++)
@@ -89,18 +83,27 @@ public static class TimeToAccuracy
             marker.MarkerSize = 10;
             marker.Color = palette.GetColor(cpus.IndexOf(cpu));
             if (named.Add(cpu)) marker.LegendText = cpu;
-            var text = plot.Add.Text(LabelOf(p), p.Minutes, p.TestAccuracy * 100);
-            text.LabelFontSize = 13;
-            text.LabelFontName = Plots.FontFamily;
-            text.LabelAlignment = places[i].Right ? Alignment.UpperLeft : Alignment.UpperRight;
-            text.OffsetX = places[i].Right ? 8 : -8;
-            text.OffsetY = -6 + (float)places[i].Dy;
+            var (right, dy) = places[i];
+            AddLabel(plot, LabelOf(p), p.Minutes, p.TestAccuracy * 100, right, right ? LabelGap : -LabelGap, -LabelRise + (float)dy);
         }
         if (cpus.Count > 1) plot.ShowLegend(Alignment.LowerRight);
         plot.Axes.SetLimitsX(0, xMax);
-        if (points.Count > 0) plot.Axes.SetLimitsY(yMin, yMax);
+        if (points.Count + goals.Count > 0) plot.Axes.SetLimitsY(yMin, yMax);
         Plots.SetFont(plot);
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(FigureWidth, FigureHeight, ImageFormat.Png));
+    }
+
+    /// <summary>A label whose top corner (left for <paramref name="right"/>, else right) is offset in pixels from (x, y);
+    /// drawn as PlaceLabels estimates it.</summary>
+    static ScottPlot.Plottables.Text AddLabel(Plot plot, string label, double x, double y, bool right, float offsetX, float offsetY)
+    {
+        var text = plot.Add.Text(label, x, y);
+        text.LabelFontSize = LabelFontSize;
+        text.LabelFontName = Plots.FontFamily;
+        text.LabelAlignment = right ? Alignment.UpperLeft : Alignment.UpperRight;
+        text.OffsetX = offsetX;
+        text.OffsetY = offsetY;
+        return text;
     }
 
     /// <summary>"Zen 4" from "Zen 4 (bf16)": the CPU a point's minutes were measured on.</summary>
@@ -114,7 +117,10 @@ public static class TimeToAccuracy
 
     static string LabelOf(AccuracyPoint p) => $"{p.Label} {p.TestAccuracy * 100:F2}%";
 
-    private const float GoalLabelOffsetX = 6, GoalLabelOffsetY = 3;   // goal labels: just below their line, right of the axis
+    // Labels, in pixels: 13 px text, about 7.4 px a character and 16 px a line; a point's label starts LabelGap beside its
+    // marker with its top LabelRise above it; a goal's label just below its line, right of the axis.
+    private const float LabelFontSize = 13, LabelGap = 8, LabelRise = 6, GoalLabelOffsetX = 6, GoalLabelOffsetY = 3;
+    private const double CharWidth = 7.4, LineHeight = 16;
 
     /// <summary>The axes: x from 0 to 1.45 times the longest run or goal (room for labels), y 0.3 points beyond the runs
     /// and goals.</summary>
@@ -130,7 +136,7 @@ public static class TimeToAccuracy
     /// Where each point's label goes: right of its marker (Dy 0), or, when that would cover a label already placed (the
     /// goals' labels first), the first free place of: left of it, one or two lines above or below on the right, the same
     /// on the left; where none is free, the place that covers the least area of other labels. Boxes are estimated in the
-    /// figure's pixels (the data area inside the axes, 7.4 px a character at 13 px): close enough to keep labels apart,
+    /// figure's pixels (the data area inside the axes; the label sizes above): close enough to keep labels apart,
     /// as a reader sees them.
     /// </summary>
     internal static IReadOnlyList<(bool Right, double Dy)> PlaceLabels(IReadOnlyList<AccuracyPoint> points, IReadOnlyList<AccuracyGoal>? goals = null)
@@ -141,22 +147,26 @@ public static class TimeToAccuracy
         const double left = 70, top = 40, width = FigureWidth - 90, height = FigureHeight - 100;
         double X(double minutes) => left + minutes / xMax * width;
         double Y(double accuracy) => top + (yMax - accuracy * 100) / (yMax - yMin) * height;
-        var candidates = new[] { (Right: true, Dy: 0.0), (false, 0), (true, -16), (true, 16), (true, -32), (true, 32), (false, -16), (false, 16), (false, -32), (false, 32) };
+        const double line = LineHeight;
+        var candidates = new (bool Right, double Dy)[] { (true, 0), (false, 0), (true, -line), (true, line), (true, -2 * line), (true, 2 * line),
+            (false, -line), (false, line), (false, -2 * line), (false, 2 * line) };
         var placed = goals.Select(g => (L: left + GoalLabelOffsetX, T: Y(g.TestAccuracy) + GoalLabelOffsetY,
-            R: left + GoalLabelOffsetX + g.Label.Length * 7.4, B: Y(g.TestAccuracy) + GoalLabelOffsetY + 16)).ToList();
+            R: left + GoalLabelOffsetX + g.Label.Length * CharWidth, B: Y(g.TestAccuracy) + GoalLabelOffsetY + LineHeight)).ToList();
         var chosen = new List<(bool Right, double Dy)>();
         foreach (var p in points)
         {
             double x = X(p.Minutes), y = Y(p.TestAccuracy);
-            double labelWidth = LabelOf(p).Length * 7.4;
+            double labelWidth = LabelOf(p).Length * CharWidth;
             var choice = candidates.Where(c => Inside(Box(c))).DefaultIfEmpty(candidates[0])
                 .MinBy(c => placed.Sum(b => Overlap(Box(c), b)));   // MinBy keeps the first of equals: a free place in order
             chosen.Add(choice);
             placed.Add(Box(choice));
 
-            (double L, double T, double R, double B) Box((bool Right, double Dy) c) => c.Right
-                ? (x + 8, y - 6 + c.Dy, x + 8 + labelWidth, y + 10 + c.Dy)
-                : (x - 8 - labelWidth, y - 6 + c.Dy, x - 8, y + 10 + c.Dy);
+            (double L, double T, double R, double B) Box((bool Right, double Dy) c)
+            {
+                double l = c.Right ? x + LabelGap : x - LabelGap - labelWidth, t = y - LabelRise + c.Dy;
+                return (l, t, l + labelWidth, t + LineHeight);
+            }
         }
         return chosen;
 
