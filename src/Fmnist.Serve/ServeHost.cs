@@ -50,7 +50,7 @@ public sealed class ServeHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             // Against slow clients: headers trickled in, bodies dribbled, idle connections held open, connection floods.
-            k.Limits.MaxRequestBodySize = ServeOptions.MaxBodyBytes;
+            k.Limits.MaxRequestBodySize = ServeOptions.DrainCeilingBytes; // the API's own 10 MB limit is UploadReader's
             k.Limits.RequestHeadersTimeout = _limits.Headers;
             k.Limits.KeepAliveTimeout = _limits.KeepAlive;
             k.Limits.MinRequestBodyDataRate = new MinDataRate(_limits.MinBodyBytesPerSecond, _limits.Grace);

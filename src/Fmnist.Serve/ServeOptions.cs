@@ -23,7 +23,16 @@ public sealed record ServeOptions(
     public const double DefaultBatchWaitMs = 2;
     public const string ApiKeyVariable = "FMNIST_API_KEY";
 
+    /// <summary>The API's limit on a request body; <see cref="UploadReader"/> enforces it and answers 413.</summary>
     public const long MaxBodyBytes = 10 * 1024 * 1024;
+
+    /// <summary>
+    /// Kestrel's own body limit, above <see cref="MaxBodyBytes"/>. After a 413 for a body still on its way (chunked,
+    /// or sent without waiting for "100 Continue"), Kestrel reads and discards the rest for up to 5 s so the client
+    /// can read the answer; were this the API limit itself, that drain would trip it, and the connection would be
+    /// reset under a client still sending. Beyond this many bytes the connection is closed instead.
+    /// </summary>
+    public const long DrainCeilingBytes = 4 * MaxBodyBytes;
     public const int MaxFiles = 64;
 
     public ServeLimits Limit => Limits ?? new ServeLimits();

@@ -24,20 +24,20 @@ public static class UploadReader
             throw ApiException.Unsupported("no Content-Type: send image/png, image/jpeg or multipart/form-data");
         media = media.ToLowerInvariant();
         if (media == "image/jpg") media = "image/jpeg";
+        var body = new CappedStream(request.Body, ServeOptions.MaxBodyBytes, TooLarge);
         if (RawTypes.Contains(media))
-            return [new Upload("body", await ReadAll(request.Body, cancel))];
+            return [new Upload("body", await ReadAll(body, cancel))];
         if (media == "multipart/form-data")
-            return await ReadMultipart(request, type, cancel);
+            return await ReadMultipart(body, type, cancel);
         throw ApiException.Unsupported($"Content-Type {media} is not supported: send image/png, image/jpeg or multipart/form-data");
     }
 
-    private static async Task<IReadOnlyList<Upload>> ReadMultipart(HttpRequest request, MediaTypeHeaderValue type, CancellationToken cancel)
+    private static async Task<IReadOnlyList<Upload>> ReadMultipart(Stream body, MediaTypeHeaderValue type, CancellationToken cancel)
     {
         var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value;
         if (string.IsNullOrEmpty(boundary)) throw ApiException.BadRequest("multipart/form-data without a boundary");
-        var reader = new MultipartReader(boundary, request.Body) { BodyLengthLimit = ServeOptions.MaxBodyBytes };
+        var reader = new MultipartReader(boundary, body) { BodyLengthLimit = ServeOptions.MaxBodyBytes };
         var uploads = new List<Upload>();
-        long total = 0;
         try
         {
             while (await reader.ReadNextSectionAsync(cancel) is { } section)
@@ -51,8 +51,6 @@ public static class UploadReader
                 if (uploads.Count == ServeOptions.MaxFiles)
                     throw ApiException.BadRequest($"too many files: at most {ServeOptions.MaxFiles} `file` fields per request");
                 var bytes = await ReadAll(section.Body, cancel);
-                total += bytes.Length;
-                if (total > ServeOptions.MaxBodyBytes) throw TooLarge(total);
                 var name = HeaderUtilities.RemoveQuotes(disposition.FileName).Value;
                 uploads.Add(new Upload(string.IsNullOrWhiteSpace(name) ? $"file {uploads.Count + 1}" : name, bytes));
             }
@@ -73,17 +71,11 @@ public static class UploadReader
         return uploads;
     }
 
-    /// <summary>Reads a stream to the end, refusing it as soon as it passes the size limit.</summary>
+    /// <summary>Reads a stream to the end; the body under it is a <see cref="CappedStream"/>, so this stops at the limit.</summary>
     private static async Task<byte[]> ReadAll(Stream body, CancellationToken cancel)
     {
         using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancel)) > 0)
-        {
-            if (buffer.Length + read > ServeOptions.MaxBodyBytes) throw TooLarge(buffer.Length + read);
-            buffer.Write(chunk, 0, read);
-        }
+        await body.CopyToAsync(buffer, cancel);
         return buffer.ToArray();
     }
 
