@@ -118,4 +118,30 @@ public class CliTests
         Assert.Contains("default: 127", output);
         Assert.Contains("1,4,9,20,50,100", output);
     }
+
+    [Fact]
+    public void Help_of_every_command_states_each_default_once()
+    {
+        // An option whose description names its default and that also has a DefaultValueFactory gets
+        // "[default: x] [default: x]" from System.CommandLine; walk the whole tree so no command does.
+        var commands = new List<string[]>();
+        void Walk(System.CommandLine.Command c, string[] path)
+        {
+            commands.Add(path);
+            foreach (var sub in c.Subcommands) Walk(sub, [.. path, sub.Name]);
+        }
+        Walk(Cli.CliApp.Build(TextWriter.Null, TextWriter.Null), []);
+        Assert.True(commands.Count > 12, $"only {commands.Count} commands found");
+        foreach (var path in commands)
+        {
+            var (code, output, _) = Run([.. path, "--help"]);
+            Assert.Equal(0, code);
+            foreach (var line in output.Split('\n'))
+            {
+                int first = line.IndexOf("[default:", StringComparison.Ordinal);
+                Assert.True(first < 0 || line.IndexOf("[default:", first + 1, StringComparison.Ordinal) < 0,
+                    $"fmnist {string.Join(' ', path)} --help states a default twice: {line.Trim()}");
+            }
+        }
+    }
 }

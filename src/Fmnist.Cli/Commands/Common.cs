@@ -42,8 +42,7 @@ internal static class Common
         var option = new Option<Models.Knn.SearchKernel>("--kernel")
         {
             Description = $"KNN kernel: auto, avx512, avx2 or scalar; auto takes the widest this CPU offers (here: {Models.Knn.HammingSearch.Name(Models.Knn.HammingSearch.Supported[0])}) [default: auto]",
-            DefaultValueFactory = _ => Models.Knn.SearchKernel.Auto,
-        };
+        }; // no DefaultValueFactory: Auto is the enum's default, and help would print the default twice
         option.AcceptOnlyFromAmong("auto", "avx512", "avx2", "scalar");
         return option;
     }

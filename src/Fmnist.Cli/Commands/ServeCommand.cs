@@ -15,35 +15,31 @@ internal static class ServeCommand
         {
             Description = "Run folder (config.json + model.pt) or exported .onnx file [default: the newest finished run under runs/]",
         };
-        var urls = new Option<string>("--urls")
+        // Defaults live in the descriptions and are applied in the action: an option with a DefaultValueFactory
+        // would print its default a second time in --help.
+        var urls = new Option<string?>("--urls")
         {
             Description = $"Where to listen; several separated by ';' [default: {ServeOptions.DefaultUrls}, loopback only]",
-            DefaultValueFactory = _ => ServeOptions.DefaultUrls,
         };
-        var batch = new Option<int>("--batch")
+        var batch = new Option<int?>("--batch")
         {
             Description = $"Most images per forward pass shared by concurrent requests; 1 turns batching off [default: {ServeOptions.DefaultBatch}]",
-            DefaultValueFactory = _ => ServeOptions.DefaultBatch,
         };
-        var wait = new Option<double>("--batch-wait-ms")
+        var wait = new Option<double?>("--batch-wait-ms")
         {
             Description = $"How long a request waits for others to join its batch [default: {ServeOptions.DefaultBatchWaitMs}]",
-            DefaultValueFactory = _ => ServeOptions.DefaultBatchWaitMs,
         };
-        var queue = new Option<int>("--queue-limit")
+        var queue = new Option<int?>("--queue-limit")
         {
             Description = $"Most requests waiting for a forward pass; one more is refused with 503 and Retry-After [default: {ServeLimits.DefaultQueueLimit}]",
-            DefaultValueFactory = _ => ServeLimits.DefaultQueueLimit,
         };
-        var deadline = new Option<int>("--deadline-ms")
+        var deadline = new Option<int?>("--deadline-ms")
         {
             Description = $"A request not answered in this time gets 504, and its images are dropped if their pass has not started; SIGTERM waits this plus 5 s for requests in flight [default: {ServeLimits.DefaultDeadlineMs}]",
-            DefaultValueFactory = _ => ServeLimits.DefaultDeadlineMs,
         };
-        var connections = new Option<int>("--max-connections")
+        var connections = new Option<int?>("--max-connections")
         {
             Description = $"Most open connections; more are closed as they arrive [default: {ServeLimits.DefaultMaxConnections}]",
-            DefaultValueFactory = _ => ServeLimits.DefaultMaxConnections,
         };
         var tta = ModelCommands.TtaOption();
         tta.Description = "Test-time augmentation for every answer (each image's views go through the model and their probabilities are averaged; costs as many times the compute): none, flip, shift, flip-shift (10 views), flip-diagonal or flip-shift2 (18 views each; see `evaluate --help`); a bare --tta is flip";
@@ -57,8 +53,10 @@ internal static class ServeCommand
         {
             var status = parse.GetValue(json) ? io.Stderr : io.Stdout;
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ServeOptions.ApiKeyVariable);
-            var limits = new ServeLimits(parse.GetValue(queue), parse.GetValue(deadline), parse.GetValue(connections));
-            var options = new ServeOptions(parse.GetValue(urls)!, parse.GetValue(batch), parse.GetValue(wait), Limits: limits,
+            var limits = new ServeLimits(parse.GetValue(queue) ?? ServeLimits.DefaultQueueLimit,
+                parse.GetValue(deadline) ?? ServeLimits.DefaultDeadlineMs, parse.GetValue(connections) ?? ServeLimits.DefaultMaxConnections);
+            var options = new ServeOptions(parse.GetValue(urls) ?? ServeOptions.DefaultUrls, parse.GetValue(batch) ?? ServeOptions.DefaultBatch,
+                parse.GetValue(wait) ?? ServeOptions.DefaultBatchWaitMs, Limits: limits,
                 ApiKey: string.IsNullOrEmpty(key) ? null : key);
             // Before the model and the data load: a refused address or key is told at once.
             options.Validate();
