@@ -36,7 +36,8 @@ public static class UploadReader
     {
         var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value;
         if (string.IsNullOrEmpty(boundary)) throw ApiException.BadRequest("multipart/form-data without a boundary");
-        var reader = new MultipartReader(boundary, body) { BodyLengthLimit = ServeOptions.MaxBodyBytes };
+        // No BodyLengthLimit: a section is part of the body, and the CappedStream under the reader refuses the body first.
+        var reader = new MultipartReader(boundary, body);
         var uploads = new List<Upload>();
         try
         {
