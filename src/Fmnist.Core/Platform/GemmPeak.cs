@@ -61,23 +61,57 @@ public static class GemmPeak
 
     internal static double Time(ScalarType type, int n, int repetitions, bool conv)
     {
-        using var scope = NewDisposeScope();
+        using var multiply = new TimedMultiply(type, n, conv);
+        double best = double.MaxValue;
+        for (int r = 0; r < repetitions; r++) best = Math.Min(best, multiply.Seconds());
+        return multiply.Gflops(best);
+    }
+}
+
+/// <summary>
+/// One n x n x n multiply in one precision, its operands made (seeded) and run once as a warm-up (thread pool,
+/// packing buffers) when constructed; <see cref="Seconds"/> times one more run. As a convolution it is a
+/// (1, n, side, side) input and n x n x 1 x 1 filters: the same n^3 multiply-adds, through oneDNN.
+/// </summary>
+internal sealed class TimedMultiply : IDisposable
+{
+    private readonly Tensor _a, _b;
+    private readonly bool _conv;
+    private readonly long _pixels;
+    private readonly int _n;
+
+    public TimedMultiply(ScalarType type, int n, bool conv)
+    {
         using var _ = no_grad();
         var gen = new Generator(7);
-        // As a convolution: (1, n, side, side) input, n x n x 1 x 1 filters: the same n^3 multiply-adds.
         int side = (int)Math.Sqrt(n);
-        var a = conv ? rand([1, n, side, n / side], generator: gen).to_type(type) : rand([n, n], generator: gen).to_type(type);
-        var b = conv ? rand([n, n, 1, 1], generator: gen).to_type(type) : rand([n, n], generator: gen).to_type(type);
-        Tensor Run() => conv ? nn.functional.conv2d(a, b) : matmul(a, b);
-        Run().Dispose(); // warm-up: thread pool, packing buffers
-        double best = double.MaxValue;
-        for (int r = 0; r < repetitions; r++)
-        {
-            var watch = Stopwatch.StartNew();
-            Run().Dispose();
-            best = Math.Min(best, watch.Elapsed.TotalSeconds);
-        }
-        long pixels = conv ? (long)side * (n / side) : n;
-        return 2.0 * n * n * pixels / best / 1e9;
+        (_n, _conv, _pixels) = (n, conv, conv ? (long)side * (n / side) : n);
+        _a = InType(conv ? rand([1, n, side, n / side], generator: gen) : rand([n, n], generator: gen), type);
+        _b = InType(conv ? rand([n, n, 1, 1], generator: gen) : rand([n, n], generator: gen), type);
+        Seconds();
+    }
+
+    private static Tensor InType(Tensor t, ScalarType type)
+    {
+        var converted = t.to_type(type);
+        if (!ReferenceEquals(converted, t)) t.Dispose();
+        return converted;
+    }
+
+    /// <summary>Wall seconds of one multiply.</summary>
+    public double Seconds()
+    {
+        using var _ = no_grad();
+        var watch = Stopwatch.StartNew();
+        (_conv ? nn.functional.conv2d(_a, _b) : matmul(_a, _b)).Dispose();
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    public double Gflops(double seconds) => 2.0 * _n * _n * _pixels / seconds / 1e9;
+
+    public void Dispose()
+    {
+        _a.Dispose();
+        _b.Dispose();
     }
 }
