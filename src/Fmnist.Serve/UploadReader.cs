@@ -56,10 +56,8 @@ public static class UploadReader
                 uploads.Add(new Upload(string.IsNullOrWhiteSpace(name) ? $"file {uploads.Count + 1}" : name, bytes));
             }
         }
-        catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
-        {
-            throw ApiException.TooLarge($"request body above the {ServeOptions.MaxBodyBytes / (1024 * 1024)} MB limit");
-        }
+        // The 10 MB limit is CappedStream's ApiException and passes through. What MultipartReader throws itself is a
+        // malformed body, its limits included (a section's headers above 16 KB or more than 16 of them): 400, not 413.
         catch (InvalidDataException e)
         {
             throw ApiException.BadRequest($"malformed multipart body ({e.Message.ReplaceLineEndings(" ").Trim()})");

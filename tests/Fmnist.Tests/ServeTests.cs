@@ -143,6 +143,7 @@ public sealed class ServeTests(TrainedModelFixture fixture) : IAsyncLifetime
         { "65-files", 400, "too many files" },
         { "multipart-without-file", 400, "no `file` field" },
         { "multipart-with-text-file", 400, "notes.txt: not a PNG or JPEG image" },
+        { "multipart-header-20-KB", 400, "malformed multipart body" },
         { "11-MB", 413, "above the 10 MB limit" },
         { "11-MB-chunked", 413, "above the 10 MB limit" },
         { "11-MB-multipart", 413, "above the 10 MB limit" },
@@ -327,6 +328,14 @@ public sealed class ServeTests(TrainedModelFixture fixture) : IAsyncLifetime
                 {
                     var form = new MultipartFormDataContent { { Bytes("just some notes\n"u8.ToArray(), "text/plain"), "file", "notes.txt" } };
                     request.Content = form;
+                    break;
+                }
+            case "multipart-header-20-KB":
+                {
+                    // A section header past MultipartReader's 16 KB limit is a malformed body, not a large one.
+                    var file = Bytes(png, "image/png");
+                    file.Headers.Add("X-Padding", new string('a', 20 * 1024));
+                    request.Content = new MultipartFormDataContent { { file, "file", "padded.png" } };
                     break;
                 }
             case "11-MB":
