@@ -83,7 +83,7 @@ internal sealed class TimedMultiply : IDisposable
     public TimedMultiply(ScalarType type, int n, bool conv)
     {
         using var _ = no_grad();
-        var gen = new Generator(7);
+        using var gen = new Generator(7); // a native handle, like the tensors
         int side = (int)Math.Sqrt(n);
         (_n, _conv, _pixels) = (n, conv, conv ? (long)side * (n / side) : n);
         _a = InType(conv ? rand([1, n, side, n / side], generator: gen) : rand([n, n], generator: gen), type);
