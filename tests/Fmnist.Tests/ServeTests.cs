@@ -68,7 +68,7 @@ public sealed class ServeTests(TrainedModelFixture fixture) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await ServeTestServer.Json(response);
         var prediction = Assert.Single(body.GetProperty("predictions").EnumerateArray());
-        var expected = Assert.Single(EvaluationWorkflow.Predict(fixture.Directory, [file]));
+        var expected = Assert.Single(EvaluationWorkflow.Predict([fixture.Directory], [file], TestData.Fashion.Train).Predictions);
         var top = prediction.GetProperty("top").EnumerateArray().ToList();
         Assert.Equal(3, top.Count);
         for (int i = 0; i < 3; i++)

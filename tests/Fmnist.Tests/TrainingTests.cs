@@ -66,7 +66,7 @@ public class TrainingTests(TrainedModelFixture model)
             using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
             File.WriteAllBytes(path, data.ToArray());
         }
-        var prediction = EvaluationWorkflow.Predict(model.Directory, [path]).Single();
+        var prediction = EvaluationWorkflow.Predict([model.Directory], [path], TestData.Fashion.Train).Predictions.Single();
         Assert.Equal(3, prediction.Top.Count);
         Assert.Equal("Trouser", prediction.Top[0].Class);
         Assert.True(prediction.Top[0].Probability >= prediction.Top[1].Probability);

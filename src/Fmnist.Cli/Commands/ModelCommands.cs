@@ -52,30 +52,46 @@ internal static class ModelCommands
         {
             Description = "Folder for confusion.png and errors.png [default: the run folder, or the .onnx file's folder (its validation/ subfolder with --split validation); runs/ensemble for several models]",
         };
-        var command = new Command("evaluate", "Accuracy, per-class precision/recall/F1, confusion.png and errors.png for a trained model or an ensemble")
-            { dataDir, json, model, testLimit, tta, split, output };
+        var images = new Option<string?>("--images")
+        {
+            Description = "Evaluate on your own photos instead: a folder with one subfolder per class, named after it (tshirt-top, T-shirt_top, ankle-boot: case and punctuation ignored) or by its index 0-9 [default: none, the test split]",
+        };
+        var command = new Command("evaluate", "Accuracy, per-class precision/recall/F1, calibration (ECE, NLL, reliability.png), confusion.png and errors.png for a trained model or an ensemble")
+            { dataDir, json, model, testLimit, tta, split, output, images };
         command.SetAction(parse =>
         {
+            var photosDir = parse.GetValue(images);
+            if (photosDir is not null && (parse.GetResult(split) is { Implicit: false } || parse.GetValue(testLimit) is not null))
+                throw new UsageException("--images evaluates your photos; it cannot be combined with --split or --test-limit");
             var loaded = Common.Load(parse.GetValue(dataDir));
             bool validation = parse.GetValue(split) == "validation";
             var modelDirs = parse.GetValue(model)!;
-            var test = validation ? EvaluationWorkflow.ValidationSet(modelDirs, loaded.Data.Train)
-                : loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
             var outDir = parse.GetValue(output);
             if (outDir is null)
             {
                 outDir = modelDirs.Length == 1 ? Classifiers.DefaultOutputFolder(modelDirs[0]) : Path.Combine("runs", "ensemble");
                 if (validation) outDir = Path.Combine(outDir, "validation");
+                if (photosDir is not null) outDir = Path.Combine(outDir, "photos");
             }
-            var report = EvaluationWorkflow.Evaluate(modelDirs, test, outDir, tta: parse.GetValue(tta));
+            EvaluationReport report;
+            if (photosDir is not null)
+                report = EvaluationWorkflow.EvaluatePhotos(modelDirs, photosDir, loaded.Data.Train, outDir, tta: parse.GetValue(tta));
+            else
+            {
+                var test = validation ? EvaluationWorkflow.ValidationSet(modelDirs, loaded.Data.Train)
+                    : loaded.Data.Test.Take(Common.Positive(parse.GetValue(testLimit), "--test-limit"));
+                report = EvaluationWorkflow.Evaluate(modelDirs, test, outDir, tta: parse.GetValue(tta));
+            }
             var m = report.Metrics;
+            var cal = report.Calibration;
             if (parse.GetValue(json))
             {
                 io.WriteJson(new
                 {
                     model_dir = report.ModelDirs[0],
                     models = report.ModelDirs,
-                    split = parse.GetValue(split),
+                    split = photosDir is null ? parse.GetValue(split) : "photos",
+                    images = photosDir,
                     tta = Evaluation.Tta.Name(parse.GetValue(tta)),
                     accuracy = m.Accuracy,
                     test_images = report.TestImages,
@@ -83,16 +99,31 @@ internal static class ModelCommands
                     confusion = m.ConfusionRows(),
                     confusion_png = report.ConfusionPng,
                     errors_png = report.ErrorsPng,
+                    calibration = new
+                    {
+                        temperature = cal.Temperature,
+                        fitted = cal.Note,
+                        nll_before = Math.Round(cal.Before.Nll, 6),
+                        nll_after = Math.Round(cal.After.Nll, 6),
+                        ece_before = Math.Round(cal.Before.Ece, 6),
+                        ece_after = Math.Round(cal.After.Ece, 6),
+                        bins = Trust.Calibration.Bins,
+                        reliability_png = cal.ReliabilityPng,
+                    },
+                    not_recognized = report.NotRecognized,
                 });
                 return 0;
             }
             var console = io.Human(false);
             var table = new Table().AddColumns("Class", "Precision", "Recall", "F1", "Support");
             foreach (var c in m.PerClass) table.AddRow(c.Class, $"{c.Precision:P1}", $"{c.Recall:P1}", $"{c.F1:P1}", c.Support.ToString("N0"));
-            var what = validation ? "Validation" : "Test";
+            var what = photosDir is not null ? "Photo" : validation ? "Validation" : "Test";
             console.MarkupLineInterpolated($"[bold]{what} accuracy {m.Accuracy:P2}[/] on {report.TestImages:N0} images{(parse.GetValue(tta) is var t && t != Evaluation.TtaMode.None ? $" with {Evaluation.Tta.Name(t)} TTA ({Evaluation.Tta.Views(t).Count} views)" : "")} ({string.Join(" + ", report.ModelDirs)})");
             console.Write(table);
-            console.MarkupLineInterpolated($"wrote {report.ConfusionPng} and {report.ErrorsPng}");
+            console.MarkupLineInterpolated($"Calibration ({Trust.Calibration.Bins}-bin ECE, NLL): {cal.Before.Ece:P2}, {cal.Before.Nll:0.0000} at T = 1 -> {cal.After.Ece:P2}, {cal.After.Nll:0.0000} at T = {cal.Temperature:0.###} ({cal.Note})");
+            if (report.NotRecognized is { } share)
+                console.MarkupLineInterpolated($"Not recognized as a garment: {share:P1} of the photos");
+            console.MarkupLineInterpolated($"wrote {report.ConfusionPng}, {report.ErrorsPng} and {cal.ReliabilityPng}");
             return 0;
         });
         return command;
@@ -100,35 +131,83 @@ internal static class ModelCommands
 
     public static Command Predict(CliIo io)
     {
+        var dataDir = Common.DataDir();
         var json = Common.Json();
         var model = ModelOption();
-        var files = new Argument<string[]>("files") { Description = "PNG or JPEG photos of one garment each (any size; up to 40 MP)", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("photos") { Description = "PNG or JPEG photos of one garment each (any size; up to 40 MP), or folders searched recursively for them", Arity = ArgumentArity.OneOrMore };
         var tta = TtaOption();
-        var command = new Command("predict", "Classify your own photos: top-3 classes with probabilities (averaged over the models when several)") { json, model, files, tta };
+        var format = new Option<string>("--format")
+        {
+            Description = "table (for people), csv or jsonl (one line per photo: file, top-3 with probabilities, recognized, reason)",
+            DefaultValueFactory = _ => "table",
+        };
+        format.AcceptOnlyFromAmong("table", "csv", "jsonl");
+        var command = new Command("predict", "Classify your own photos: top-3 classes with calibrated probabilities, and whether each is recognized as a garment at all (and if not, why)")
+            { dataDir, json, model, files, tta, format };
         command.SetAction(parse =>
         {
-            var predictions = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!, tta: parse.GetValue(tta));
+            if (parse.GetValue(json) && parse.GetResult(format) is { Implicit: false })
+                throw new UsageException("--json and --format: choose one output (--json writes one object, --format jsonl one line per photo)");
+            var train = Common.Load(parse.GetValue(dataDir)).Data.Train;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            var run = EvaluationWorkflow.Predict(parse.GetValue(model)!, parse.GetValue(files)!, train, tta: parse.GetValue(tta));
+            double seconds = watch.Elapsed.TotalSeconds;
+            var predictions = run.Predictions;
             if (parse.GetValue(json))
             {
                 io.WriteJson(new
                 {
-                    predictions = predictions.Select(p => new
-                    {
-                        file = p.File,
-                        top = p.Top.Select(t => new { @class = t.Class, probability = Math.Round(t.Probability, 6) }),
-                    }),
+                    predictions = predictions.Select(Row),
+                    calibration = run.Calibration,
+                    photos = predictions.Count,
+                    not_recognized = predictions.Count(p => !p.Recognized),
+                    seconds = Math.Round(seconds, 3),
                 });
                 return 0;
             }
-            var console = io.Human(false);
-            var table = new Table().AddColumns("File", "1st", "2nd", "3rd");
-            foreach (var p in predictions)
-                table.AddRow(new[] { Markup.Escape(p.File) }.Concat(p.Top.Select(t => Markup.Escape($"{t.Class} {t.Probability:P1}"))).ToArray());
-            console.Write(table);
+            switch (parse.GetValue(format))
+            {
+                case "jsonl":
+                    foreach (var p in predictions) io.Stdout.WriteLine(System.Text.Json.JsonSerializer.Serialize(Row(p), JsonLine));
+                    break;
+                case "csv":
+                    io.Stdout.WriteLine("file,class_1,probability_1,class_2,probability_2,class_3,probability_3,recognized,reason");
+                    foreach (var p in predictions)
+                        io.Stdout.WriteLine(string.Join(',', new[] { Csv(p.Name) }
+                            .Concat(p.Top.SelectMany(t => new[] { Csv(t.Class), t.Probability.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture) }))
+                            .Append(p.Recognized ? "true" : "false").Append(Csv(p.Reason ?? ""))));
+                    break;
+                default:
+                    var console = io.Human(false);
+                    var table = new Table().AddColumns("File", "1st", "2nd", "3rd", "Recognized");
+                    foreach (var p in predictions)
+                        table.AddRow(new[] { Markup.Escape(p.Name) }.Concat(p.Top.Select(t => Markup.Escape($"{t.Class} {t.Probability:P1}")))
+                            .Append(p.Recognized ? "yes" : Markup.Escape($"no: {p.Reason}")).ToArray());
+                    console.Write(table);
+                    console.MarkupLineInterpolated($"Probabilities: {run.Calibration}.");
+                    if (predictions.Any(p => !p.Recognized))
+                        console.MarkupLine("Not recognized: the top-3 are shown, but the model was not made for such a photo. For a better answer, photograph one garment, flat or hanging, filling most of the frame, on a plain background.");
+                    break;
+            }
+            io.Stderr.WriteLine($"{predictions.Count:N0} photos in {seconds:F1} s ({predictions.Count / Math.Max(seconds, 1e-9):N0} photos/s, model and data loading included)");
             return 0;
         });
         return command;
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions JsonLine = new(JsonFiles.Options) { WriteIndented = false };
+
+    private static object Row(Trust.JudgedPrediction p) => new
+    {
+        file = p.Name,
+        top = p.Top.Select(t => new { @class = t.Class, label = t.Label, probability = t.Probability }),
+        recognized = p.Recognized,
+        reason = p.Reason,
+        neighbour_distance = p.NeighbourDistance == int.MinValue ? (int?)null : p.NeighbourDistance,
+    };
+
+    private static string Csv(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
 
     public static Command Summary(CliIo io)
     {

@@ -78,6 +78,8 @@ public static class EnsembleTrainer
         var result = new EnsembleResult(folder.Directory, members, val, testAccuracy, results.Sum(r => r.Seconds), watch.Elapsed.TotalSeconds,
             Math.Min(parallel, Math.Max(1, todo.Count)), results);
         JsonFiles.Write(folder.ResultPath, result);
+        progress.Message("calibrating the ensemble's averaged output on the validation split -> trust.json");
+        Trust.TrustWorkflow.Calibrate(folder.Directory, data.Train);
         return result;
     }
 

@@ -12,10 +12,18 @@ namespace Fmnist.Experiments;
 /// <param name="TestImages">How many images were scored.</param>
 /// <param name="ConfusionPng">The confusion matrix figure.</param>
 /// <param name="ErrorsPng">The misclassified examples figure.</param>
-public sealed record EvaluationReport(IReadOnlyList<string> ModelDirs, Metrics Metrics, int TestImages, string ConfusionPng, string ErrorsPng);
+/// <param name="Calibration">NLL and ECE before and after the temperature, and the reliability diagram.</param>
+/// <param name="NotRecognized">For photos (<c>evaluate --images</c>): the share the model did not recognize as garments; null for dataset images.</param>
+public sealed record EvaluationReport(IReadOnlyList<string> ModelDirs, Metrics Metrics, int TestImages, string ConfusionPng, string ErrorsPng,
+    CalibrationReport Calibration, double? NotRecognized = null);
 
-/// <summary>The top classes for one photo, most likely first.</summary>
-public sealed record Prediction(string File, IReadOnlyList<(string Class, double Probability)> Top);
+/// <summary>How well the probabilities match frequencies on the evaluated images, at temperature 1 and at the model's own.</summary>
+/// <param name="Temperature">The model's temperature (1 when never calibrated).</param>
+/// <param name="Note">How the temperature was fitted, in words.</param>
+/// <param name="Before">NLL and ECE at temperature 1.</param>
+/// <param name="After">NLL and ECE at <paramref name="Temperature"/>.</param>
+/// <param name="ReliabilityPng">The reliability diagram.</param>
+public sealed record CalibrationReport(double Temperature, string Note, Trust.CalibrationScore Before, Trust.CalibrationScore After, string ReliabilityPng);
 
 /// <summary>
 /// The seed's test.py, and predictions for a person's own photos. Several run folders form an ensemble:
@@ -40,17 +48,63 @@ public static class EvaluationWorkflow
     /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
     public static EvaluationReport Evaluate(IReadOnlyList<string> modelDirs, LabeledImages test, string outDir, int errorExamples = 40, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
-        var probs = Probabilities(modelDirs, test.Images, tta);
+        var (raw, temperature, note) = UncalibratedProbabilities(modelDirs, test.Images, tta);
+        return Report(modelDirs, test, Trust.Calibration.Apply(raw, temperature), raw, temperature, note, outDir, errorExamples, null);
+    }
+
+    /// <summary>As <see cref="Evaluate(IReadOnlyList{string}, LabeledImages, string, int, Evaluation.TtaMode)"/> for a person's
+    /// photos in class subfolders of <paramref name="imagesDir"/> (<see cref="ClassFolders"/>), adding the share not recognized.</summary>
+    public static EvaluationReport EvaluatePhotos(IReadOnlyList<string> modelDirs, string imagesDir, LabeledImages train, string outDir,
+        int errorExamples = 40, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
+    {
+        var labelled = ClassFolders.Read(imagesDir);
+        var photos = PhotoFiles.OpenAll(labelled.Select(l => l.File).ToList());
+        var images = new LabeledImages(photos.SelectMany(p => p.Pixels).ToArray(), labelled.Select(l => (byte)l.Label).ToArray());
+        var (raw, temperature, note) = UncalibratedProbabilities(modelDirs, images.Images, tta);
+        var probs = Trust.Calibration.Apply(raw, temperature);
+        var judge = new Trust.Judge(Classifiers.Trust(modelDirs[0]), train);
+        double notRecognized = judge.Predictions(photos, probs).Count(p => !p.Recognized) / (double)photos.Count;
+        return Report(modelDirs, images, probs, raw, temperature, note, outDir, errorExamples, notRecognized);
+    }
+
+    private static EvaluationReport Report(IReadOnlyList<string> modelDirs, LabeledImages test, float[] probs, float[] raw, double temperature,
+        string note, string outDir, int errorExamples, double? notRecognized)
+    {
         var predicted = Evaluator.ArgMax(probs);
         var metrics = Metrics.From(predicted, test.Labels);
         Directory.CreateDirectory(outDir);
         var confusion = Path.Combine(outDir, "confusion.png");
         var errors = Path.Combine(outDir, "errors.png");
+        var reliability = Path.Combine(outDir, "reliability.png");
         Reports.Plots.SaveConfusion(metrics.Confusion, ClassNames.All, confusion);
         var wrong = Enumerable.Range(0, test.Count).Where(i => predicted[i] != test.Labels[i]).Take(errorExamples).ToList();
         Reports.Plots.SaveImageGrid(wrong.Select(i => test.Image(i).ToArray()).ToList(),
             wrong.Select(i => $"true: {ClassNames.All[test.Labels[i]]}\npred: {ClassNames.All[predicted[i]]}").ToList(), 8, errors);
-        return new EvaluationReport([.. modelDirs], metrics, test.Count, confusion, errors);
+        var before = Trust.Calibration.Score(raw, test.Labels);
+        var after = Trust.Calibration.Score(probs, test.Labels);
+        Reports.ReliabilityPlot.Save(Trust.Calibration.Reliability(raw, test.Labels), Trust.Calibration.Reliability(probs, test.Labels),
+            before, after, temperature, reliability);
+        return new EvaluationReport([.. modelDirs], metrics, test.Count, confusion, errors,
+            new CalibrationReport(temperature, note, before, after, reliability), notRecognized);
+    }
+
+    /// <summary>The models' averaged probabilities before any temperature, the temperature of the first model and how it was fitted.
+    /// An ONNX file applies its temperature inside the graph, so its output is scaled back (softmax(log p * T)).</summary>
+    private static (float[] Raw, double Temperature, string Note) UncalibratedProbabilities(IReadOnlyList<string> modelDirs, byte[] images, Evaluation.TtaMode tta)
+    {
+        if (modelDirs.Count == 0) throw new ArgumentException("no model given", nameof(modelDirs));
+        foreach (var dir in modelDirs) Classifiers.Check(dir);
+        var mean = new ProbabilityMean();
+        foreach (var dir in modelDirs)
+        {
+            using var model = Classifiers.OpenUncalibrated(dir);
+            var p = model.Probabilities(images, tta);
+            if (Classifiers.IsOnnxFile(dir) && Classifiers.Trust(dir, model) is { } inGraph) p = Trust.Calibration.Apply(p, 1 / inGraph.Temperature);
+            mean.Add(p);
+        }
+        var info = Classifiers.Trust(modelDirs[0]);
+        var note = modelDirs.Count > 1 && info is not null ? $"{Trust.Judge.Note(info)} (the first model's, applied to the average)" : Trust.Judge.Note(info);
+        return (mean.Result(), info?.Temperature ?? 1, note);
     }
 
     /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>
@@ -87,26 +141,21 @@ public static class EvaluationWorkflow
         return source.Select(Splits.Stratified(source.Labels, c.ValidationFraction, c.SplitSeed ?? c.Seed).Validation);
     }
 
-    /// <summary>The <paramref name="top"/> classes for each photo in <paramref name="files"/> (PNG or JPEG, any size), preprocessed like the dataset (<see cref="Imaging.PhotoPreprocessor"/>).</summary>
-    /// <param name="modelDir">A run folder or an exported .onnx file.</param>
-    /// <param name="files">The photos; every one is decoded before the model loads, so a bad file fails first.</param>
+    /// <summary>The <paramref name="top"/> classes for each photo, whether it is recognized as a garment and why not
+    /// (<see cref="Trust.TrustedModel"/>). Photos are prepared like the dataset (<see cref="Imaging.PhotoPreprocessor"/>).</summary>
+    /// <param name="modelDirs">Run folders, ensemble folders or .onnx files; several are averaged and the first one's trust rule applies.</param>
+    /// <param name="files">Photo files and folders (searched recursively); every photo is decoded before the model loads, so a bad file fails first.</param>
+    /// <param name="train">The training images (the neighbour check compares each photo with them).</param>
     /// <param name="top">How many classes per photo.</param>
     /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
-    public static IReadOnlyList<Prediction> Predict(string modelDir, IReadOnlyList<string> files, int top = 3, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
-        => Predict([modelDir], files, top, tta);
-
-    /// <summary>As <see cref="Predict(string, IReadOnlyList{string}, int, Evaluation.TtaMode)"/> for an ensemble.</summary>
-    /// <param name="modelDirs">Run folders or .onnx files.</param>
-    /// <param name="files">The photos.</param>
-    /// <param name="top">How many classes per photo.</param>
-    /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
-    public static IReadOnlyList<Prediction> Predict(IReadOnlyList<string> modelDirs, IReadOnlyList<string> files, int top = 3, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
+    public static PredictionRun Predict(IReadOnlyList<string> modelDirs, IReadOnlyList<string> files, LabeledImages train, int top = 3,
+        Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
-        // Decode every file first: a bad file fails before the model is loaded.
-        var images = files.Select(PhotoPreprocessor.Load).ToList();
-        var probs = Probabilities(modelDirs, images.SelectMany(b => b).ToArray(), tta);
-        return files.Select((f, i) => new Prediction(f, Enumerable.Range(0, ClassNames.Count)
-            .Select(c => (ClassNames.All[c], (double)probs[i * ClassNames.Count + c]))
-            .OrderByDescending(p => p.Item2).Take(top).ToList())).ToList();
+        var photos = Imaging.PhotoFiles.OpenAll(Imaging.PhotoFiles.Expand(files));
+        using var model = new Trust.TrustedModel(TtaClassifier.Wrap(AveragedClassifier.Open(modelDirs), tta), Classifiers.Trust(modelDirs[0]), train);
+        return new PredictionRun(model.Classify(photos, top), model.CalibrationNote);
     }
 }
+
+/// <summary>What `predict` answers: one judged prediction per photo, and how the probabilities were calibrated.</summary>
+public sealed record PredictionRun(IReadOnlyList<Trust.JudgedPrediction> Predictions, string Calibration);

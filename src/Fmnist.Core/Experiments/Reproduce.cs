@@ -100,6 +100,7 @@ public static class Reproduce
             }
             var result = TrainingWorkflow.ReadResult(o.CnnDir, baseConfig)
                 ?? TrainingWorkflow.TrainAndTest(data, baseConfig, o.CnnDir, progress.Training(""), resume: true);
+            TrainingWorkflow.EnsureCalibrated(result.ModelDir, data.Train);
             return ((IReadOnlyList<RunResult>)[result], result);
         });
 

@@ -15,7 +15,8 @@ public sealed record RunResult(string ModelDir, TrainConfig Config, int BestEpoc
 public static class TrainingWorkflow
 {
     /// <summary>Trains <paramref name="config"/> on <paramref name="data"/>'s training images into the run folder
-    /// <paramref name="outDir"/>, then scores the best epoch's weights on the test images once and writes result.json.</summary>
+    /// <paramref name="outDir"/>, then scores the best epoch's weights on the test images once and writes result.json,
+    /// then calibrates the model on its validation split (trust.json, <see cref="Trust.TrustWorkflow"/>).</summary>
     /// <param name="data">The dataset (<see cref="DataFiles.Load"/>).</param>
     /// <param name="config">The settings; <see cref="Presets.Get"/> gives the named ones.</param>
     /// <param name="outDir">The run folder: weights, config, history, curves, checkpoints.</param>
@@ -48,7 +49,15 @@ public static class TrainingWorkflow
         var result = new RunResult(trained.Folder.Directory, config, trained.BestEpoch, trained.BestValAccuracy, testAccuracy,
             trained.Seconds, trained.TrainImages, trained.ValidationImages, test.Count, trained.History);
         JsonFiles.Write(trained.Folder.ResultPath, result);
+        progress?.Message("calibrating on the validation split (temperature, recognition thresholds) -> trust.json");
+        Trust.TrustWorkflow.Calibrate(trained.Folder.Directory, data.Train);
         return result;
+    }
+
+    /// <summary>Writes trust.json for a finished run that has none (runs made before calibration existed).</summary>
+    public static void EnsureCalibrated(string dir, LabeledImages train)
+    {
+        if (Trust.TrustInfo.Read(dir) is null) Trust.TrustWorkflow.Calibrate(dir, train);
     }
 
     /// <summary>The finished run in <paramref name="dir"/> when it was trained with exactly <paramref name="config"/>.</summary>

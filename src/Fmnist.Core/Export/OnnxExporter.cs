@@ -34,6 +34,8 @@ public static class OnnxMetadata
     public const string Tta = "fmnist.tta";
     /// <summary>How many networks the graph averages (1 unless it is an ensemble).</summary>
     public const string Members = "fmnist.members";
+    /// <summary>JSON, as in trust.json; its temperature is already applied inside the graph.</summary>
+    public const string Trust = "fmnist.trust";
 }
 
 /// <summary>A run folder's best weights as a self-contained ONNX file (opset 17).</summary>
@@ -54,7 +56,7 @@ public static class OnnxExporter
             foreach (var dir in Inference.Classifiers.RunFolders(modelDir)) members.Add(new RunFolder(dir).LoadBest());
             var test = ensemble ? new Ensembles.EnsembleFolder(modelDir).ReadResult()?.TestAccuracy : Experiments.TrainingWorkflow.ReadResult(modelDir)?.TestAccuracy;
             // a graph with views inside has another accuracy than the one measured without them
-            var model = Build(members, tta == Evaluation.TtaMode.None ? test : null, tta);
+            var model = Build(members, tta == Evaluation.TtaMode.None ? test : null, tta, Fmnist.Trust.TrustInfo.Read(modelDir));
             var bytes = model.ToByteArray();
             AtomicFile.WriteAllBytes(path, bytes);
             return new ExportResult(modelDir, "onnx", path, bytes.Length, members.Sum(m => Models.ModelFactory.Parameters(m.Net)), test);
@@ -81,8 +83,12 @@ public static class OnnxExporter
     /// over views and members. Outputs "probabilities" and "logits" (for a single network without views its
     /// logits, otherwise the log of the averaged probabilities, whose softmax gives them back).
     /// </summary>
+    /// <param name="members">The networks and their runs' config and normalization.</param>
+    /// <param name="testAccuracy">Stored in the metadata when known.</param>
+    /// <param name="tta">Test-time views computed inside the graph.</param>
+    /// <param name="trust">The model's trust.json: its temperature divides the output logits inside the graph.</param>
     public static ModelProto Build(IReadOnlyList<(nn.Module<Tensor, Tensor> Net, RunInfo Info)> members, double? testAccuracy,
-        Evaluation.TtaMode tta = Evaluation.TtaMode.None)
+        Evaluation.TtaMode tta = Evaluation.TtaMode.None, Fmnist.Trust.TrustInfo? trust = null)
     {
         if (members.Count == 0) throw new ArgumentException("no network to export", nameof(members));
         var g = new OnnxGraphBuilder();
@@ -121,8 +127,15 @@ public static class OnnxExporter
         g.Prefix = "";
         var mean = probabilities.Count == 1 ? probabilities[0]
             : g.Node("Mul", [g.Node("Sum", [.. probabilities]), g.Scalar("member_weight", 1f / probabilities.Count)]);
+        var outLogits = members.Count == 1 && views.Count == 1 ? singleLogits! : g.Node("Log", [mean]);
+        if (trust is { Temperature: not 1.0 } calibrated)
+        {
+            // Temperature scaling: logits / T, and the probabilities their softmax (Trust.Calibration).
+            outLogits = g.Node("Div", [outLogits, g.Scalar("temperature", (float)calibrated.Temperature)]);
+            mean = g.Softmax(outLogits);
+        }
         g.Output(mean, "probabilities", [null, 10], ["batch", "classes"]);
-        g.Output(members.Count == 1 && views.Count == 1 ? singleLogits! : g.Node("Log", [mean]), "logits", [null, 10], ["batch", "classes"]);
+        g.Output(outLogits, "logits", [null, 10], ["batch", "classes"]);
 
         var (_, first) = members[0];
         var version = Exports.FmnistVersion;
@@ -137,6 +150,7 @@ public static class OnnxExporter
             [OnnxMetadata.Tta] = Evaluation.Tta.Name(tta),
             [OnnxMetadata.Members] = members.Count.ToString(CultureInfo.InvariantCulture),
         };
+        if (trust is not null) metadata[OnnxMetadata.Trust] = Exports.Json(trust);
         if (testAccuracy is { } acc) metadata[OnnxMetadata.TestAccuracy] = acc.ToString("R", CultureInfo.InvariantCulture);
         return g.Build(metadata, version);
     }

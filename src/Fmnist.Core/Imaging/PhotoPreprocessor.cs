@@ -21,7 +21,11 @@ public static class PhotoPreprocessor
 
     /// <summary>The photo at <paramref name="path"/> (PNG or JPEG) as 784 bytes, like a Fashion-MNIST image.</summary>
     /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
-    public static byte[] Load(string path)
+    public static byte[] Load(string path) => Open(path).Pixels;
+
+    /// <summary>As <see cref="Load"/>, with the measurements that tell whether the photo shows one object on a plain background.</summary>
+    /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
+    public static Photo Open(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new ImageInputException(path, "file not found");
@@ -34,14 +38,17 @@ public static class PhotoPreprocessor
         {
             throw new ImageInputException(path, $"cannot read the file ({e.Message.ReplaceLineEndings(" ").Trim()})");
         }
-        return FromBytes(bytes, path);
+        return Decode(bytes, path);
     }
 
     /// <summary>
     /// The same preprocessing as <see cref="Load"/> for an image already in memory (an upload), so `predict` and
     /// `serve` give a photo the same treatment. <paramref name="name"/> only labels error messages.
     /// </summary>
-    public static byte[] FromBytes(byte[] bytes, string name)
+    public static byte[] FromBytes(byte[] bytes, string name) => Decode(bytes, name).Pixels;
+
+    /// <summary>As <see cref="FromBytes"/>, with the photo's measurements (<see cref="PhotoSignals"/>).</summary>
+    public static Photo Decode(byte[] bytes, string name)
     {
         ArgumentNullException.ThrowIfNull(bytes);
         string path = name;
@@ -67,15 +74,18 @@ public static class PhotoPreprocessor
         byte[] gray = Luma(bitmap);
         // Phone cameras store pixels sideways and record the rotation in EXIF; viewers honour it, so must we.
         (gray, int width, int height) = Orient(gray, info.Width, info.Height, codec.EncodedOrigin);
-        return Process(gray, width, height);
+        return Process(path, gray, width, height);
     }
 
     /// <summary>A decoded image as 784 bytes, like a Fashion-MNIST image.</summary>
-    public static byte[] FromBitmap(SKBitmap bmp)
+    public static byte[] FromBitmap(SKBitmap bmp) => Prepare(bmp, "bitmap").Pixels;
+
+    /// <summary>As <see cref="FromBitmap"/>, with the photo's measurements; <paramref name="name"/> labels it.</summary>
+    public static Photo Prepare(SKBitmap bmp, string name)
     {
         ArgumentNullException.ThrowIfNull(bmp);
         if (bmp.Width < 1 || bmp.Height < 1) throw new ArgumentException("the bitmap has no pixels", nameof(bmp));
-        return Process(Luma(bmp), bmp.Width, bmp.Height);
+        return Process(name, Luma(bmp), bmp.Width, bmp.Height);
     }
 
     /// <summary>Rec. 601 luma, with any transparency composited over white the way an image viewer shows it.</summary>
@@ -135,7 +145,7 @@ public static class PhotoPreprocessor
         return (o, ow, oh);
     }
 
-    private static byte[] Process(byte[] gray, int w, int h)
+    private static Photo Process(string name, byte[] gray, int w, int h)
     {
         // The border stands for the background: a band 2% deep, so one stray edge pixel cannot decide it.
         int band = Math.Max(1, Math.Min(w, h) / 50);
@@ -170,9 +180,11 @@ public static class PhotoPreprocessor
             if (v > max) max = v;
         }
 
+        double clutter = PhotoSignals.Clutter(histogram, median, count);
+        double contrast = PhotoSignals.MeasureContrast(gray);
         var crop = BoundingBox(gray, w, h, Math.Max(1, max / 10));
-        byte[] small = ResizeToSquare(gray, w, h, crop);
-        return SharpenAndStretch(small);
+        byte[] small = SharpenAndStretch(ResizeToSquare(gray, w, h, crop));
+        return new Photo(name, small, new PhotoSignals(contrast, clutter, PhotoSignals.MeasureShapeShare(small)));
     }
 
     /// <summary>Rows and columns with enough bright pixels; a lone speck of sensor noise does not count.</summary>

@@ -28,6 +28,9 @@ public interface IClassifier : IDisposable
 /// for no views get these; callers that ask for views get theirs.</summary>
 public sealed class TtaClassifier(IClassifier inner, Evaluation.TtaMode mode) : IClassifier
 {
+    /// <summary>The model whose answers are averaged over views.</summary>
+    public IClassifier Inner => inner;
+
     /// <summary>The inner model's description, its runtime naming the views.</summary>
     public ModelDescription Description { get; } = inner.Description with { Runtime = $"{inner.Description.Runtime}, {Evaluation.Tta.Name(mode)} TTA ({Evaluation.Tta.Views(mode).Count} views)" };
 

@@ -24,6 +24,21 @@ public sealed class OnnxClassifier : IClassifier
     /// <summary>The metadata properties stored in the file (fmnist.* keys among them).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>The trust.json the exporter stored in the metadata (<see cref="OnnxMetadata.Trust"/>), or null.</summary>
+    public static Fmnist.Trust.TrustInfo? ReadTrust(string path, IReadOnlyDictionary<string, string> metadata)
+    {
+        if (!metadata.TryGetValue(OnnxMetadata.Trust, out var json)) return null;
+        try
+        {
+            return System.Text.Json.JsonSerializer.Deserialize<Fmnist.Trust.TrustInfo>(json, JsonFiles.Options)
+                   ?? throw new FmnistException($"{path}: metadata {OnnxMetadata.Trust} is empty");
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new FmnistException($"{path}: metadata {OnnxMetadata.Trust} is not valid JSON ({FirstLine(e.Message)})");
+        }
+    }
+
     /// <summary>The cheap checks, before any file is read: the path names a file that exists.</summary>
     public static void CheckFile(string path)
     {

@@ -34,11 +34,29 @@ public static class Classifiers
     public static string DefaultOutputFolder(string path) =>
         IsOnnxFile(path) ? Path.GetDirectoryName(Path.GetFullPath(path))! : path;
 
+    /// <summary>The model at <paramref name="path"/>, its probabilities calibrated by its trust.json's temperature
+    /// when it has one (an ONNX file carries it inside the graph).</summary>
     public static IClassifier Open(string path)
+    {
+        var raw = OpenUncalibrated(path);
+        return IsOnnxFile(path) ? raw : CalibratedClassifier.Wrap(raw, Fmnist.Trust.TrustInfo.Read(path)?.Temperature ?? 1);
+    }
+
+    /// <summary>The model as trained, no temperature applied (for fitting one; an ONNX file has its own inside).</summary>
+    public static IClassifier OpenUncalibrated(string path)
     {
         if (IsOnnxFile(path)) return new OnnxClassifier(path);
         if (Ensembles.EnsembleFolder.IsEnsemble(path)) return new Ensembles.EnsembleClassifier(path);
         return new TorchClassifier(path);
+    }
+
+    /// <summary>The trust.json of a run or ensemble folder, or the one inside an .onnx file; null when never calibrated.</summary>
+    public static Fmnist.Trust.TrustInfo? Trust(string path, IClassifier? opened = null)
+    {
+        if (!IsOnnxFile(path)) return Fmnist.Trust.TrustInfo.Read(path);
+        var onnx = opened as OnnxClassifier ?? (opened as TtaClassifier)?.Inner as OnnxClassifier;
+        if (onnx is null) { using var file = new OnnxClassifier(path); return OnnxClassifier.ReadTrust(path, file.Metadata); }
+        return OnnxClassifier.ReadTrust(path, onnx.Metadata);
     }
 
     /// <summary>The run folders behind a model path: an ensemble's members, or the folder itself.</summary>

@@ -1,0 +1,69 @@
+using Fmnist.Data;
+using Fmnist.Features;
+using Fmnist.Models.Knn;
+
+namespace Fmnist.Trust;
+
+/// <summary>A training image close to a query: its index in the training file, class and Hamming distance.</summary>
+public sealed record Neighbour(int Index, int Label, int Distance);
+
+/// <summary>
+/// The training garments a model learned from, binarized for the exact Hamming search the KNN uses: the distance
+/// from a photo to the nearest of them says whether anything like it was ever seen, and the nearest ones show
+/// what the photo resembles.
+/// </summary>
+public sealed class TrainingNeighbours
+{
+    /// <summary>Pixels above this grey level are ink when binarizing (the KNN's own default).</summary>
+    public const int Threshold = 127;
+
+    private readonly BitImages _bits;
+    private readonly int[] _indices;
+
+    /// <summary>The training images and their indices in the training file.</summary>
+    public LabeledImages Images { get; }
+
+    private TrainingNeighbours(LabeledImages images, int[] indices)
+    {
+        Images = images;
+        _indices = indices;
+        _bits = BitImages.Pack(images.Images, Threshold);
+    }
+
+    /// <summary>The run's own training images: <paramref name="train"/> less the validation images <paramref name="split"/> held out.</summary>
+    public static TrainingNeighbours Of(LabeledImages train, ReferenceSplit split)
+    {
+        var source = train.Take(split.TrainLimit);
+        var indices = split.ValidationFraction > 0
+            ? Splits.Stratified(source.Labels, split.ValidationFraction, split.SplitSeed).Train
+            : Enumerable.Range(0, source.Count).ToArray();
+        return new TrainingNeighbours(source.Select(indices), indices);
+    }
+
+    /// <summary>The Hamming distance from each image (N*784 bytes) to its nearest training image.</summary>
+    public int[] NearestDistance(byte[] images)
+    {
+        if (images.Length == 0) return [];
+        var found = HammingSearch.Search(_bits, BitImages.Pack(images, Threshold), 1);
+        return found.Distance;
+    }
+
+    /// <summary>The <paramref name="k"/> nearest training images of each query, nearest first.</summary>
+    public IReadOnlyList<IReadOnlyList<Neighbour>> Nearest(byte[] images, int k)
+    {
+        if (images.Length == 0) return [];
+        var found = HammingSearch.Search(_bits, BitImages.Pack(images, Threshold), k);
+        int n = images.Length / ImageShape.Pixels;
+        return Enumerable.Range(0, n).Select(q => (IReadOnlyList<Neighbour>)Enumerable.Range(0, k)
+            .Select(j => found.Index[q * k + j])
+            .Select((i, j) => new Neighbour(_indices[i], Images.Labels[i], found.Distance[q * k + j])).ToList()).ToList();
+    }
+
+    /// <summary>The 784 pixels of training image <paramref name="index"/> (an index in the training file).</summary>
+    public ReadOnlySpan<byte> Image(int index)
+    {
+        int i = Array.BinarySearch(_indices, index);
+        if (i < 0) throw new ArgumentOutOfRangeException(nameof(index), $"training image {index} is not in the reference");
+        return Images.Image(i);
+    }
+}

@@ -1,0 +1,103 @@
+using Fmnist.Data;
+using Fmnist.Evaluation;
+using Fmnist.Imaging;
+using Fmnist.Inference;
+
+namespace Fmnist.Trust;
+
+/// <summary>A class and its calibrated probability.</summary>
+public sealed record ClassScore(int Label, string Class, double Probability);
+
+/// <summary>What the model says about one photo: the top classes (always, even when not recognized), whether it is
+/// a garment the model can classify and, when not, why.</summary>
+/// <param name="NeighbourDistance">Hamming distance to the nearest training garment (binarized images, 0-784).</param>
+public sealed record JudgedPrediction(string Name, IReadOnlyList<ClassScore> Top, bool Recognized, string? Reason, int NeighbourDistance);
+
+/// <summary>
+/// A model with what it needs to be honest: calibrated probabilities, the recognition rule from its trust.json
+/// and the training images it learned from. Models never calibrated keep the photo checks and say so in
+/// <see cref="CalibrationNote"/>.
+/// </summary>
+public sealed class TrustedModel : IDisposable
+{
+    private readonly Judge _judge;
+
+    /// <summary>Opens <paramref name="path"/> (run folder, ensemble folder or .onnx file) with its trust.json.</summary>
+    /// <param name="path">The model.</param>
+    /// <param name="train">The training file's images (the neighbours are the run's own share of them).</param>
+    /// <param name="tta">Test-time views averaged for every answer.</param>
+    public TrustedModel(string path, LabeledImages train, TtaMode tta = TtaMode.None)
+        : this(TtaClassifier.Wrap(Classifiers.Open(path), tta), Classifiers.Trust(path), train)
+    {
+    }
+
+    /// <summary>A model already opened (calibrated) and its trust.json.</summary>
+    public TrustedModel(IClassifier model, TrustInfo? info, LabeledImages train)
+    {
+        Model = model;
+        Info = info;
+        _judge = new Judge(info, train);
+    }
+
+    /// <summary>The calibrated model.</summary>
+    public IClassifier Model { get; }
+
+    /// <summary>The trust.json, or null for a model never calibrated.</summary>
+    public TrustInfo? Info { get; }
+
+    /// <summary>What decides `recognized`.</summary>
+    public Judge Judge => _judge;
+
+    /// <summary>How the probabilities were calibrated, in words.</summary>
+    public string CalibrationNote => Judge.Note(Info);
+
+    /// <summary>Classifies and judges <paramref name="photos"/>, keeping the <paramref name="top"/> classes of each.</summary>
+    public IReadOnlyList<JudgedPrediction> Classify(IReadOnlyList<Photo> photos, int top = 3)
+    {
+        if (photos.Count == 0) return [];
+        var pixels = photos.SelectMany(p => p.Pixels).ToArray();
+        return _judge.Predictions(photos, Model.Probabilities(pixels), top);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => Model.Dispose();
+}
+
+/// <summary>Decides `recognized` for photos whose probabilities are already known (the server batches those itself).</summary>
+public sealed class Judge
+{
+    private readonly TrainingNeighbours? _neighbours;
+
+    /// <summary>The rule of <paramref name="info"/> (the photo checks alone when null) and the run's share of <paramref name="train"/>.</summary>
+    public Judge(TrustInfo? info, LabeledImages train)
+    {
+        Rule = info?.Ood ?? OodRule.PhotoChecksOnly;
+        if (info is not null) _neighbours = TrainingNeighbours.Of(train, info.Reference);
+    }
+
+    /// <summary>The recognition rule in force.</summary>
+    public OodRule Rule { get; }
+
+    /// <summary>The training images the neighbour distance is measured against; null without trust.json.</summary>
+    public TrainingNeighbours? Neighbours => _neighbours;
+
+    /// <summary>How a model with <paramref name="info"/> was calibrated, in words.</summary>
+    public static string Note(TrustInfo? info) => info is { } i
+        ? $"temperature {i.Temperature:0.###} fitted on {i.CalibratedOn}"
+        : "not calibrated (no trust.json: run `fmnist calibrate`); only the photo checks decide 'recognized'";
+
+    /// <summary>The top classes and the verdict of each photo, given its calibrated probabilities (N*10).</summary>
+    public IReadOnlyList<JudgedPrediction> Predictions(IReadOnlyList<Photo> photos, float[] probabilities, int top = 3)
+    {
+        var pixels = photos.SelectMany(p => p.Pixels).ToArray();
+        var distance = _neighbours?.NearestDistance(pixels) ?? Enumerable.Repeat(int.MinValue, photos.Count).ToArray();
+        return photos.Select((p, i) =>
+        {
+            var row = probabilities.AsSpan(i * ClassNames.Count, ClassNames.Count).ToArray();
+            var ranked = Enumerable.Range(0, ClassNames.Count).OrderByDescending(c => row[c]).ThenBy(c => c)
+                .Take(top).Select(c => new ClassScore(c, ClassNames.All[c], Math.Round(row[c], 6))).ToList();
+            var verdict = Recognition.Judge(p.Signals, distance[i], row.Max(), Rule);
+            return new JudgedPrediction(p.Name, ranked, verdict.Recognized, verdict.Reason, distance[i]);
+        }).ToList();
+    }
+}

@@ -1,0 +1,93 @@
+using Fmnist.Data;
+using Fmnist.Trust;
+
+namespace Fmnist.Tests;
+
+/// <summary>Temperature scaling, ECE and NLL on logits whose right answer is known.</summary>
+public class CalibrationTests
+{
+    /// <summary>Labels drawn from softmax(z), the model reporting softmax(k*z): the fitted temperature must be about k.</summary>
+    private static (float[] Probabilities, byte[] Labels) Overconfident(int n, double k, int seed)
+    {
+        var rng = new Random(seed);
+        var probs = new float[n * ClassNames.Count];
+        var labels = new byte[n];
+        var z = new double[ClassNames.Count];
+        for (int i = 0; i < n; i++)
+        {
+            for (int c = 0; c < z.Length; c++) z[c] = rng.NextDouble() * 4;
+            var truth = Softmax(z, 1);
+            double u = rng.NextDouble(), cum = 0;
+            int label = ClassNames.Count - 1;
+            for (int c = 0; c < z.Length; c++) { cum += truth[c]; if (u < cum) { label = c; break; } }
+            labels[i] = (byte)label;
+            var reported = Softmax(z, k);
+            for (int c = 0; c < z.Length; c++) probs[i * ClassNames.Count + c] = (float)reported[c];
+        }
+        return (probs, labels);
+    }
+
+    private static double[] Softmax(double[] z, double k)
+    {
+        double max = z.Max() * k;
+        var e = z.Select(v => Math.Exp(v * k - max)).ToArray();
+        double sum = e.Sum();
+        return e.Select(v => v / sum).ToArray();
+    }
+
+    [Theory]
+    [InlineData(3.0)]
+    [InlineData(0.5)]
+    public void FitTemperature_RecoversTheScaleOfTheLogits(double k)
+    {
+        var (probs, labels) = Overconfident(20_000, k, seed: 7);
+        Assert.InRange(Calibration.FitTemperature(probs, labels), k * 0.93, k * 1.07);
+    }
+
+    [Fact]
+    public void Calibrating_LowersEceAndNll_AndKeepsEveryArgmax()
+    {
+        var (probs, labels) = Overconfident(20_000, 3, seed: 11);
+        double t = Calibration.FitTemperature(probs, labels);
+        var calibrated = Calibration.Apply(probs, t);
+        var before = Calibration.Score(probs, labels);
+        var after = Calibration.Score(calibrated, labels);
+        Assert.True(before.Ece > 0.1, $"ECE before {before.Ece}");
+        Assert.True(after.Ece < 0.02, $"ECE after {after.Ece}");
+        Assert.True(after.Nll < before.Nll);
+        Assert.Equal(Evaluation.Evaluator.ArgMax(probs), Evaluation.Evaluator.ArgMax(calibrated));
+    }
+
+    [Fact]
+    public void Temperature_IsTheSameOnEveryRun_AndOneChangesNothing()
+    {
+        var (probs, labels) = Overconfident(2_000, 2, seed: 3);
+        Assert.Equal(Calibration.FitTemperature(probs, labels), Calibration.FitTemperature(probs, labels));
+        Assert.Same(probs, Calibration.Apply(probs, 1));
+    }
+
+    [Fact]
+    public void Ece_OfKnownBins()
+    {
+        // Two images at confidence 0.9 (one right), two at 0.6 (both right): |0.5-0.9|*2/4 + |1-0.6|*2/4 = 0.4.
+        float[] row(int top, float p) => [.. Enumerable.Range(0, 10).Select(c => c == top ? p : (1 - p) / 9)];
+        float[] probs = [.. row(1, 0.9f), .. row(2, 0.9f), .. row(3, 0.6f), .. row(4, 0.6f)];
+        byte[] labels = [1, 0, 3, 4];
+        Assert.Equal(0.4, Calibration.Ece(probs, labels), 5);
+        var bins = Calibration.Reliability(probs, labels);
+        Assert.Equal(Calibration.Bins, bins.Count);
+        Assert.Equal(2, bins[13].Count); // 0.9 falls in [13/15, 14/15)
+        Assert.Equal(0.5, bins[13].Accuracy, 6);
+    }
+
+    [Fact]
+    public void Auroc_MatchesTheMannWhitneyCount()
+    {
+        Assert.Equal(1.0, OodBenchmark.Auroc([0, 1, 2], [3, 4]));
+        Assert.Equal(0.0, OodBenchmark.Auroc([3, 4], [0, 1, 2]));
+        Assert.Equal(0.5, OodBenchmark.Auroc([1, 1], [1, 1]));
+        // pairs (garment, ood): (0,1) (0,3) (2,1) (2,3): ood higher in 3 of 4
+        Assert.Equal(0.75, OodBenchmark.Auroc([0, 2], [1, 3]));
+        Assert.Equal(0.5, OodBenchmark.FprAt95([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], [5, 25]));
+    }
+}
