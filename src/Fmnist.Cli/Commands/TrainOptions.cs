@@ -71,7 +71,7 @@ internal sealed class TrainOptions
     public Option<OptimizerKind?> Optimizer { get; } = new("--optimizer") { Description = $"adam, adamw or sgd (Nesterov momentum 0.9) {Default(c => c.Optimizer)}" };
     public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = $"Weight decay (decoupled for adamw, L2 otherwise) {Default(c => c.WeightDecay)}" };
     public Option<double?> Ema { get; } = new("--ema") { Description = $"Decay of the moving average of the weights that is validated and saved; 0 = off {Default(c => c.Ema)}" };
-    public Option<Precision?> Precision { get; } = new("--precision") { Description = $"Arithmetic of the training step: fp32; bf16 with fp32 master weights; or auto (bf16 where the CPU computes it natively, AVX512_BF16 or AMX, and a bf16 multiply measures at least 1.2x the fp32 rate here; else fp32) {Default(c => c.Precision)}" };
+    public Option<Precision?> Precision { get; } = new("--precision") { Description = $"Arithmetic of the training step: fp32; bf16 with fp32 master weights; or auto (bf16 where the CPU has AMX tiles, or is an AMD CPU with AVX512_BF16 (Zen 4, Zen 5); else fp32: decided by what the CPU is, never by a timing) {Default(c => c.Precision)}" };
     public Option<Models.MemoryLayout?> Layout { get; } = new("--layout")
     {
         HelpName = "auto|nchw|channels-last",

@@ -10,16 +10,17 @@ public sealed record ResolvedPrecision(Precision Used, string Reason)
 
 /// <summary>
 /// Turns a requested precision into the one that runs. bf16 halves the memory traffic and, where the CPU's
-/// bf16 instructions are fast, doubles the arithmetic rate (the ResNet trained 1.8x faster on a Zen 4 CPU);
-/// without them libtorch emulates it in software and the same step ran 15x slower than fp32 on a Zen 3 CPU,
-/// and with them but slow (an Intel Xeon without AMX) training ran 0.7x as fast. So `auto` (the default of
-/// every preset that wants bf16) takes bf16 only where it is native and measured faster here
-/// (<see cref="Bf16Probe"/>); the probe runs only on CPUs with native bf16.
+/// bf16 instructions are fast, doubles the arithmetic rate; without them libtorch emulates it in software (15x
+/// slower than fp32 on a Zen 3), and with AVX512_BF16 but no AMX tiles an Intel Xeon trained at 0.7x fp32. So
+/// `auto` decides from what the CPU is, never from a timing (a timing depends on what else runs, and the
+/// arithmetic must not): bf16 where the CPU has AMX tiles (amx_bf16: bf16 matmul ran 2.3x fp32 on an Intel
+/// Xeon) or is an AMD part with AVX512_BF16 (Zen 4 and Zen 5: 2.0x); fp32 everywhere else. `bench` keeps the
+/// measurement (<see cref="GemmPeak"/>) to check the rule on a new CPU.
 /// </summary>
 public static class PrecisionChoice
 {
-    /// <param name="bf16Speed">The bf16 measurement to judge by (tests pass their own); this process's probe when null.</param>
-    public static ResolvedPrecision Resolve(Precision requested, CpuInfo? cpu = null, Func<Bf16Speed>? bf16Speed = null)
+    /// <summary>The precision <paramref name="requested"/> resolves to on <paramref name="cpu"/> (this process's CPU when null).</summary>
+    public static ResolvedPrecision Resolve(Precision requested, CpuInfo? cpu = null)
     {
         cpu ??= CpuInfo.Current;
         switch (requested)
@@ -29,10 +30,10 @@ public static class PrecisionChoice
                 return new(Precision.Bf16, cpu.NativeBf16 ? $"bf16 requested; {cpu.Bf16Reason}" : $"bf16 requested although {cpu.Bf16Reason}");
         }
         if (!cpu.NativeBf16) return new(Precision.Fp32, $"auto: {cpu.Bf16Reason}");
-        var speed = (bf16Speed ?? (() => Bf16Probe.Current))();
-        string measured = $"a bf16 multiply ran at {speed.Speedup:F2}x the fp32 rate here ({speed.Bf16Gflops:F0} against {speed.Fp32Gflops:F0} GFLOP/s)";
-        return speed.Speedup >= Bf16Probe.MinSpeedup
-            ? new(Precision.Bf16, $"auto: {cpu.Bf16Reason}, and {measured}")
-            : new(Precision.Fp32, $"auto: {cpu.Bf16Reason}, but {measured}, below the {Bf16Probe.MinSpeedup:F1}x bf16 must gain: fp32 is faster on this CPU");
+        if (cpu.InstructionSets.Contains("amx_bf16"))
+            return new(Precision.Bf16, $"auto: {cpu.Bf16Reason}, with AMX tiles (amx_bf16), where bf16 runs faster than fp32");
+        if (cpu.Generation.StartsWith("AMD ", StringComparison.Ordinal))
+            return new(Precision.Bf16, $"auto: {cpu.Bf16Reason}, on an AMD CPU (Zen 4 or later), where avx512_bf16 runs at about twice the fp32 rate");
+        return new(Precision.Fp32, $"auto: {cpu.Bf16Reason}, but without AMX tiles (amx_bf16) bf16 ran slower than fp32 on an Intel Xeon: fp32");
     }
 }
