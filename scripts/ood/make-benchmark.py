@@ -833,8 +833,8 @@ def read_idx(path):
 
 def gen_garment(rng, img28, label):
     """One Fashion-MNIST image as a product photo: the 28x28 upscaled bicubically, its intensity
-    taken as the garment's shading, in a plausible colour, on a near-white studio background with a
-    soft shadow, random margins and sensor noise."""
+    taken as how much darker than the backdrop the garment is (as the dataset was made), tinted with a
+    plausible colour, on a near-white studio background with a soft shadow, random margins and sensor noise."""
     s = int(round(28 * rng.uniform(8, 20)))
     mfrac = rng.uniform(0.04, 0.45, 4)  # left, top, right, bottom margins as fractions of s
     scale = min(1.0, 800 / (s * (1 + mfrac[0] + mfrac[2])), 800 / (s * (1 + mfrac[1] + mfrac[3])))
@@ -855,18 +855,19 @@ def gen_garment(rng, img28, label):
         idx = ndimage.distance_transform_edt(~inside28, return_distances=False, return_indices=True)
         I28 = I28[idx[0], idx[1]]
     I = np.clip(np.asarray(Image.fromarray(I28, "F").resize((s, s), Image.BICUBIC)), 0, 1)
-    inside = I[alpha > 0.5]
-    ref = max(0.25, float(np.percentile(inside, 97))) if inside.size else 1.0
-    shade = np.clip(I / ref, 0, 1.05)
+    # Fashion-MNIST was made from product photos on white, converted to grey and inverted: a pixel's
+    # intensity is how much darker than the backdrop the garment was there (a white shirt is faint, a
+    # black boot bright). So the photo's luma is the backdrop less that intensity, tinted with a colour.
     name = pick(rng, CLASS_COLOURS[label])
     base = np.array(GARMENT_COLOURS[name], np.float32) * rng.uniform(0.92, 1.06, 3).astype(np.float32)
-    lo = rng.uniform(0.35, 0.6)
-    lum = float(base.mean())
-    spec = rng.uniform(10, 35) if lum < 90 else 0.0  # lets shading show on dark fabric
-    garment = base * (lo + (1 - lo) * shade[..., None]) + spec * (shade ** 3)[..., None]
+    tint = base / max(1.0, float(base.mean()))
+    tint = 1 + rng.uniform(0.3, 1.0) * (tint - 1)  # part of the colour: luma comes from the intensity
+    bgl = rng.uniform(226, 252)
+    depth = rng.uniform(0.85, 1.0)
+    luma = bgl * (1 - depth * I)
+    garment = np.clip(luma[..., None] * tint, 0, 255)
     garment *= 1 + 0.015 * rng.standard_normal((s, s, 1), dtype=np.float32)  # fabric grain
 
-    bgl = rng.uniform(226, 252)
     tint = rng.uniform(-3, 3, 3).astype(np.float32)
     ys = np.linspace(0, 1, H, dtype=np.float32)[:, None, None]
     grad = rng.uniform(-14, 6)  # studio sweep: usually darker towards the bottom or top
