@@ -2,6 +2,7 @@ using System.Text.Json;
 using Fmnist.Data;
 using Fmnist.Explanations;
 using Fmnist.Inference;
+using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 using SkiaSharp;
 using Xunit.Abstractions;
@@ -118,6 +119,38 @@ public sealed class ExplainTests(TrainedModelFixture fixture, ITestOutputHelper 
             Assert.NotNull(a[i].GradCam);
             Assert.Null(b[i].GradCam); // ONNX Runtime shows no insides
         }
+    }
+
+    [Fact]
+    public void Grad_cam_reads_the_resnet_and_the_speed_network_and_an_ensemble_averages_the_maps()
+    {
+        var images = TestImages(3, from: 7);
+        var resnet = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1, 1] }, seed: 3, randomBatchNormAffine: true);
+        var speed = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.Speed, Widths = [8, 8], WhitenPatch = 2 }, seed: 2, randomBatchNormAffine: true);
+        foreach (var run in new[] { resnet, speed })
+        {
+            using var model = new TorchClassifier(run);
+            var before = model.Probabilities(images);
+            var cams = GradCam.Compute(model, images, [0, 1, 2])!;
+            Assert.All(cams, cam =>
+            {
+                Assert.Equal(ImageShape.Pixels, cam.Length);
+                Assert.All(cam, v => Assert.InRange(v, 0, 1));
+                Assert.True(cam.Max() is 0 or 1, $"{Path.GetFileName(run)}: largest value {cam.Max()}");
+            });
+            Assert.Contains(cams, cam => cam.Max() == 1);
+            Assert.Equal(before, model.Probabilities(images)); // the hook is gone and nothing changed
+        }
+        // Two models: the map of their averaged probabilities is the average of their maps; no Grad-CAM.
+        var both = Explainer.Explain([resnet, speed], images, null);
+        Assert.All(both, e => Assert.Null(e.GradCam));
+        var labels = both.Select(e => e.Label).ToList(); // the ensemble's top classes, explained in each member too
+        using var a = new TorchClassifier(resnet);
+        using var b = new TorchClassifier(speed);
+        var one = Occlusion.Compute(a, images, labels: labels);
+        var other = Occlusion.Compute(b, images, labels: labels);
+        for (int i = 0; i < 3; i++)
+            for (int p = 0; p < ImageShape.Pixels; p++) Assert.Equal((one[i].Map[p] + other[i].Map[p]) / 2, both[i].Occlusion[p], 1e-5);
     }
 
     [Fact]
