@@ -33,7 +33,7 @@ public static class CliApp
         var io = new CliIo(stdout, stderr);
         foreach (var command in new[]
                  {
-                     DataCommand.Create(io), KnnCommand.Create(io), TrainCommand.Create(io), ModelCommands.Evaluate(io), ModelCommands.Predict(io), CalibrateCommand.Create(io), ModelCommands.Summary(io), ExperimentCommands.SweepCommand(io), ExperimentCommands.ReproduceCommand(io), BenchCommand.Create(io), ExportCommand.Create(io), ServeCommand.Create(io),
+                     DataCommand.Create(io), KnnCommand.Create(io), TrainCommand.Create(io), ModelCommands.Evaluate(io), ModelCommands.Predict(io), ExplainCommand.Create(io), CalibrateCommand.Create(io), ModelCommands.Summary(io), ExperimentCommands.SweepCommand(io), ExperimentCommands.ReproduceCommand(io), BenchCommand.Create(io), ExportCommand.Create(io), ServeCommand.Create(io),
                      VersionCommand.Create(io), CompletionCommand.Create(io),
                  })
             root.Subcommands.Add(command);

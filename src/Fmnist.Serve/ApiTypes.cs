@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Fmnist.Training;
 
 namespace Fmnist.Serve;
@@ -5,7 +6,20 @@ namespace Fmnist.Serve;
 public sealed record ClassProbability(int Label, string Class, double Probability);
 
 /// <param name="Image">The 28x28 image the model saw, as a PNG data URL.</param>
-public sealed record ImagePrediction(string Name, IReadOnlyList<ClassProbability> Top, string Image);
+/// <param name="Explanation">Why, with `explain=true`; left out otherwise.</param>
+public sealed record ImagePrediction(string Name, IReadOnlyList<ClassProbability> Top, string Image,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExplanationBody? Explanation = null);
+
+/// <param name="Label">The class explained: the top one.</param>
+/// <param name="Occlusion">28 rows of 28 numbers over the image the model saw: how much the class's probability falls when a
+/// Patch x Patch square covering that pixel is blacked out (mean over such squares); negative where it rises.</param>
+/// <param name="Neighbours">The nearest training images (Hamming distance on pixel &gt; 127), nearest first.</param>
+public sealed record ExplanationBody(int Label, string Class, int Patch, int Stride, IReadOnlyList<double[]> Occlusion, IReadOnlyList<NeighbourImage> Neighbours);
+
+/// <param name="Index">Its index in the Fashion-MNIST training set.</param>
+/// <param name="Distance">Pixels that differ between the two images binarized at 127.</param>
+/// <param name="Image">The training image, as a PNG data URL.</param>
+public sealed record NeighbourImage(int Index, int Label, string Class, int Distance, string Image);
 
 /// <param name="BatchImages">Images in the forward pass this request shared (1 when it ran alone).</param>
 /// <param name="InferenceMs">That forward pass.</param>

@@ -35,4 +35,14 @@ internal static class OpenApiDocs
             },
         };
     }
+
+    public static OpenApiParameter ExplainParameter() => new()
+    {
+        Name = ExplainApi.Query,
+        In = ParameterLocation.Query,
+        Required = false,
+        Schema = new OpenApiSchema { Type = JsonSchemaType.Boolean, Default = System.Text.Json.Nodes.JsonValue.Create(false) },
+        Description = $"Add to each prediction an `explanation`: its occlusion map (28x28) and nearest training images. Costs "
+                      + $"{1 + new Explanations.OcclusionSettings().Copies} forward passes per image instead of one; at most {ExplainApi.MaxImages} images per request",
+    };
 }

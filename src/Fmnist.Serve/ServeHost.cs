@@ -33,6 +33,7 @@ public sealed class ServeHost : IAsyncDisposable
     private readonly IClassifier _model;
     private readonly ServeOptions _options;
     private readonly ServeLimits _limits;
+    private readonly ExplainApi _explain;
     private int _inFlight;
     private ListenerSwitch? _listeners;
     private volatile bool _stopping;
@@ -44,6 +45,7 @@ public sealed class ServeHost : IAsyncDisposable
         _options = options;
         _limits = options.Limit;
         _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit);
+        _explain = new ExplainApi(options.Train); // packs the training set once, for every request's neighbours
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
@@ -160,9 +162,10 @@ public sealed class ServeHost : IAsyncDisposable
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
                 operation.RequestBody = OpenApiDocs.PredictBody();
+                (operation.Parameters ??= []).Add(OpenApiDocs.ExplainParameter());
                 return Task.CompletedTask;
             })
-            .WithSummary("Classify images: a raw PNG/JPEG body, or multipart/form-data with up to 64 `file` fields")
+            .WithSummary("Classify images: a raw PNG/JPEG body, or multipart/form-data with up to 64 `file` fields; `?explain=true` adds why")
             .WithDescription("Each image is preprocessed like `fmnist predict` (grayscale, background to black, cropped, 28x28). "
                              + "Concurrent requests share forward passes (dynamic batching).")
             .Produces<PredictResponse>()
@@ -172,11 +175,15 @@ public sealed class ServeHost : IAsyncDisposable
     private Task<PredictResponse> Predict(HttpRequest request) => WithinDeadline(request.HttpContext, async cancel =>
     {
         long start = Stopwatch.GetTimestamp();
+        bool explain = ExplainApi.Requested(request);
         var uploads = await UploadReader.ReadAsync(request, cancel);
         // Decoding runs on the request's own thread, in parallel with other requests; only inference is batched.
         var images = uploads.Select(u => PhotoPreprocessor.FromBytes(u.Bytes, u.Name)).ToList();
-        var result = await _batcher.PredictAsync(images.SelectMany(i => i).ToArray(), cancel).WaitAsync(cancel);
-        var predictions = uploads.Select((u, i) => Describe(u.Name, images[i], result.Probabilities, i)).ToList();
+        var all = images.SelectMany(i => i).ToArray();
+        // Explained: the occluded copies ride in the same job, after the images, whose rows come first.
+        var result = await _batcher.PredictAsync(explain ? _explain.Inputs(all, images.Count) : all, cancel).WaitAsync(cancel);
+        var explanations = explain ? _explain.Explain(all, result.Probabilities) : null;
+        var predictions = uploads.Select((u, i) => Describe(u.Name, images[i], result.Probabilities, i) with { Explanation = explanations?[i] }).ToList();
         return new PredictResponse(predictions, result.BatchImages, Math.Round(result.InferenceMs, 3),
             Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3));
     });

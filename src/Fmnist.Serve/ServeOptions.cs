@@ -10,13 +10,15 @@ namespace Fmnist.Serve;
 /// <param name="Samples">The test set behind /api/samples/random; null answers that route with 503.</param>
 /// <param name="Limits">Queue, deadline and slow-client limits; null takes <see cref="ServeLimits"/>' defaults.</param>
 /// <param name="ApiKey">When set, every /api/* request needs `Authorization: Bearer KEY`; required off loopback.</param>
+/// <param name="Train">The training set that `explain=true` finds nearest neighbours in; null explains without them.</param>
 public sealed record ServeOptions(
     string Urls = ServeOptions.DefaultUrls,
     int Batch = ServeOptions.DefaultBatch,
     double BatchWaitMs = ServeOptions.DefaultBatchWaitMs,
     LabeledImages? Samples = null,
     ServeLimits? Limits = null,
-    string? ApiKey = null)
+    string? ApiKey = null,
+    LabeledImages? Train = null)
 {
     public const string DefaultUrls = "http://127.0.0.1:8080";
     public const int DefaultBatch = 32;

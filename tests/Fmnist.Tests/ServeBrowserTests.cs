@@ -109,6 +109,39 @@ public sealed class ServeBrowserTests(TrainedModelFixture fixture) : IAsyncLifet
     }
 
     [BrowserFact]
+    public void Why_ShowsTheOcclusionMapAndTheNearestTrainingImages()
+    {
+        var file = Path.Combine(_dir, "ankle-boot.png");
+        File.WriteAllBytes(file, ServeTestServer.TestPng(AnkleBootTheModelGetsRight()));
+        _browser.FindElement(By.Id("file-input")).SendKeys(file);
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+        Assert.False(_browser.FindElement(By.Id("why")).Displayed);
+
+        _browser.FindElement(By.Id("why-button")).Click();
+        Until(() => _browser.FindElement(By.Id("why")).Displayed && _browser.FindElement(By.Id("why-caption")).Text.Length > 0, "an explanation");
+        Assert.Contains("lowers P(Ankle boot)", _browser.FindElement(By.Id("why-caption")).Text);
+        Assert.Equal(8, _browser.FindElements(By.CssSelector("#neighbours li img")).Count);
+        // The map is drawn: some pixel of the canvas is clearly red (the colour of "speaks for the class").
+        var red = (long)((IJavaScriptExecutor)_browser).ExecuteScript(
+            "const d = document.getElementById('why-map').getContext('2d').getImageData(0, 0, 224, 224).data;" +
+            "let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > d[i + 1] + 60 && d[i] > d[i + 2] + 60) n++; return n;")!;
+        Assert.True(red > 100, $"{red} red pixels on the map");
+        // docs/serve-why-screenshot.png comes from here: FMNIST_WHY_SCREENSHOT=docs/serve-why-screenshot.png.
+        if (Environment.GetEnvironmentVariable("FMNIST_WHY_SCREENSHOT") is { Length: > 0 } screenshot)
+        {
+            _browser.Manage().Window.Size = new System.Drawing.Size(1100, 1300);
+            AtomicFile.WriteAllBytes(screenshot, _browser.GetScreenshot().AsByteArray);
+        }
+
+        // A random test image is explained too (sent back as the 28x28 PNG the model saw); a new result hides the old why.
+        _browser.FindElement(By.Id("random-button")).Click();
+        Until(() => !_browser.FindElement(By.Id("why")).Displayed, "the old explanation hidden");
+        _browser.FindElement(By.Id("why-button")).Click();
+        Until(() => _browser.FindElement(By.Id("why")).Displayed, "an explanation of the test image");
+        Assert.False(_browser.FindElement(By.Id("error")).Displayed);
+    }
+
+    [BrowserFact]
     public void UploadingATextFile_ShowsTheErrorOnThePage()
     {
         var file = Path.Combine(_dir, "notes.txt");

@@ -6,7 +6,7 @@ using SkiaSharp;
 
 namespace Fmnist.Tests;
 
-/// <summary>`fmnist serve` in-process on a free loopback port, with the fixture's model and the real test set.</summary>
+/// <summary>`fmnist serve` in-process on a free loopback port, with the fixture's model and the real test and training sets.</summary>
 public sealed class ServeTestServer : IAsyncDisposable
 {
     private readonly IClassifier _model;
@@ -26,7 +26,7 @@ public sealed class ServeTestServer : IAsyncDisposable
     public static async Task<ServeTestServer> StartAsync(string modelDir, int batch = 32, double waitMs = 2, ServeLimits? limits = null, string? apiKey = null)
     {
         var model = Classifiers.Open(modelDir);
-        var host = new ServeHost(model, new ServeOptions("http://127.0.0.1:0", batch, waitMs, TestData.Fashion.Test, limits, apiKey));
+        var host = new ServeHost(model, new ServeOptions("http://127.0.0.1:0", batch, waitMs, TestData.Fashion.Test, limits, apiKey, TestData.Fashion.Train));
         await host.StartAsync();
         return new ServeTestServer(model, host, host.Addresses.Single());
     }

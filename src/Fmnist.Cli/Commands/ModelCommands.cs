@@ -10,7 +10,7 @@ namespace Fmnist.Cli.Commands;
 /// <summary>`evaluate`, `predict` and `summary`: commands that use a model rather than train one.</summary>
 internal static class ModelCommands
 {
-    private static Option<string[]> ModelOption() => new("--model")
+    public static Option<string[]> ModelOption() => new("--model")
     {
         Description = "Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model), or an .onnx file from `fmnist export`; repeat it to average several models' probabilities (an ensemble)",
         Required = true,

@@ -68,10 +68,10 @@ internal static class ServeCommand
                 status.WriteLine($"Serving the newest finished run: {path} (pick another with --model)");
             }
             Classifiers.Check(path);
-            var samples = Common.Load(parse.GetValue(dataDir)).Data.Test;
-            GC.Collect(); // only the test set stays: hand back the training images' ~47 MB before serving starts
+            // The test set feeds /api/samples/random; the training set (~47 MB) the neighbours of explain=true.
+            var data = Common.Load(parse.GetValue(dataDir)).Data;
             using var classifier = TtaClassifier.Wrap(Classifiers.Open(path), parse.GetValue(tta));
-            return Run(io, classifier, options with { Samples = samples }, parse.GetValue(json)).GetAwaiter().GetResult();
+            return Run(io, classifier, options with { Samples = data.Test, Train = data.Train }, parse.GetValue(json)).GetAwaiter().GetResult();
         });
         return command;
     }

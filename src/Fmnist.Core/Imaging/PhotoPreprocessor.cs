@@ -181,7 +181,7 @@ public static class PhotoPreprocessor
         }
 
         double clutter = PhotoSignals.Clutter(histogram, median, count);
-        double contrast = PhotoSignals.MeasureContrast(gray);
+        double contrast = PhotoSignals.MeasureContrast(gray, w, h);
         var crop = BoundingBox(gray, w, h, Math.Max(1, max / 10));
         byte[] small = SharpenAndStretch(ResizeToSquare(gray, w, h, crop));
         return new Photo(name, small, new PhotoSignals(contrast, clutter, PhotoSignals.MeasureShapeShare(small)));

@@ -10,8 +10,8 @@ public sealed record Photo(string Name, byte[] Pixels, PhotoSignals Signals);
 /// plain background; a photo that is blank, busy at its edges, or made of many separate shapes is none of that,
 /// whatever the network answers.
 /// </summary>
-/// <param name="Contrast">How far the object stands out from the background: the 99th percentile of the pixels'
-/// distance from the background level (0-255). A blank or evenly lit empty photo is near 0.</param>
+/// <param name="Contrast">How far the object stands out from the background: the 99th percentile of the distance
+/// from the background level (0-255), over small blocks so noise averages out. A blank photo is near 0.</param>
 /// <param name="BorderClutter">The share of the photo's border pixels that differ from the border's median by more
 /// than <see cref="EdgeTolerance"/> levels (0-1): 0 for a plain backdrop, high for a scene.</param>
 /// <param name="LargestShapeShare">The share of the 28x28 image's ink in its largest connected shape (0-1): near 1
@@ -35,7 +35,7 @@ public sealed record PhotoSignals(double Contrast, double BorderClutter, double 
         long seen = 0;
         int median = 0;
         while (median < 255 && (seen += histogram[median]) * 2 < count) median++;
-        return new(MeasureContrast(image.ToArray()), Clutter(histogram, median, count), MeasureShapeShare(image));
+        return new(MeasureContrast(image.ToArray(), ImageShape.Side, ImageShape.Side), Clutter(histogram, median, count), MeasureShapeShare(image));
     }
 
     internal static double Clutter(long[] borderHistogram, int median, long count)
@@ -47,12 +47,25 @@ public sealed record PhotoSignals(double Contrast, double BorderClutter, double 
         return (double)off / count;
     }
 
-    /// <summary>The 99th percentile of a background-subtracted image.</summary>
-    internal static double MeasureContrast(byte[] subtracted)
+    /// <summary>The 99th percentile of a background-subtracted image averaged over blocks of about 1/64 of its
+    /// shorter side: sensor noise averages out in a block, a faint garment does not.</summary>
+    internal static double MeasureContrast(byte[] subtracted, int width, int height)
     {
+        int block = Math.Max(1, Math.Min(width, height) / 64);
+        int bw = width / block, bh = height / block;
+        if (bw == 0 || bh == 0) return 0;
         var histogram = new long[256];
-        foreach (var v in subtracted) histogram[v]++;
-        long above = 0, limit = subtracted.Length / 100;
+        for (int by = 0; by < bh; by++)
+        {
+            for (int bx = 0; bx < bw; bx++)
+            {
+                long sum = 0;
+                for (int y = by * block; y < (by + 1) * block; y++)
+                    for (int x = bx * block; x < (bx + 1) * block; x++) sum += subtracted[y * width + x];
+                histogram[sum / (block * block)]++;
+            }
+        }
+        long above = 0, limit = (long)bw * bh / 100;
         int level = 255;
         while (level > 0 && (above += histogram[level]) <= limit) level--;
         return level;

@@ -257,10 +257,10 @@ public static class Plots
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
     }
 
-    private static SKTypeface Typeface() =>
+    internal static SKTypeface Typeface() =>
         (FontFile is not null ? SKTypeface.FromFile(FontFile) : null) ?? SKTypeface.FromFamilyName(FontFamily) ?? SKTypeface.Default;
 
-    private static SKSurface NewSurface(int width, int height)
+    internal static SKSurface NewSurface(int width, int height)
     {
         var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul))
             ?? throw new InvalidOperationException($"cannot allocate a {width}x{height} drawing surface");
@@ -268,7 +268,7 @@ public static class Plots
         return surface;
     }
 
-    private static void DrawTile(SKCanvas canvas, byte[] image, float x, float y, int scale)
+    internal static void DrawTile(SKCanvas canvas, byte[] image, float x, float y, int scale)
     {
         using var tile = SKImage.FromPixelCopy(new SKImageInfo(ImageShape.Side, ImageShape.Side, SKColorType.Gray8, SKAlphaType.Opaque), image);
         // Nearest neighbour keeps the 28x28 pixels crisp instead of smearing them into a blur.
@@ -282,7 +282,7 @@ public static class Plots
             throw new ArgumentException($"an image has {image.Length} bytes, expected {ImageShape.Pixels} (28x28)", nameof(image));
     }
 
-    private static byte[] EncodePng(SKSurface surface)
+    internal static byte[] EncodePng(SKSurface surface)
     {
         using SKImage snapshot = surface.Snapshot();
         using SKData data = snapshot.Encode(SKEncodedImageFormat.Png, 100);

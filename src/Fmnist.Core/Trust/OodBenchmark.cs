@@ -15,8 +15,9 @@ public sealed record OodSetResult(string Set, int Images, double Refused, IReadO
     IReadOnlyDictionary<string, double> FprAt95, IReadOnlyDictionary<string, int> Reasons);
 
 /// <summary>The garments of a benchmark: how many stay recognized and how many of those are classified right.</summary>
+/// <param name="GarmentReasons">Why the garments that were not recognized were refused, with counts.</param>
 public sealed record OodBenchmarkResult(int Garments, double GarmentsRecognized, double AccuracyOfRecognized, double Accuracy,
-    IReadOnlyList<OodSetResult> Sets, double Refused);
+    IReadOnlyList<OodSetResult> Sets, double Refused, IReadOnlyDictionary<string, int> GarmentReasons);
 
 /// <summary>
 /// Measures the recognition rule and each score it could use on a folder of photos: <c>garments/&lt;class&gt;/</c>
@@ -25,7 +26,7 @@ public sealed record OodBenchmarkResult(int Garments, double GarmentsRecognized,
 public static class OodBenchmark
 {
     /// <summary>The scores compared, each oriented so that higher means less like a garment.</summary>
-    public static readonly IReadOnlyList<string> Scores = ["confidence", "entropy", "neighbour_distance", "shape_share", "border_clutter", "contrast", "rule"];
+    public static readonly IReadOnlyList<string> Scores = ["confidence", "entropy", "neighbour_distance", "neighbour_dice", "ink_share", "shape_share", "border_clutter", "contrast", "rule"];
 
     /// <summary>Runs <paramref name="model"/> over the benchmark in <paramref name="root"/>.</summary>
     public static OodBenchmarkResult Run(TrustedModel model, string root)
@@ -56,11 +57,11 @@ public static class OodBenchmark
             sets.Add(new OodSetResult(Path.GetFileName(dir), files.Count, Math.Round((double)refused / files.Count, 4),
                 Scores.ToDictionary(s => s, s => Math.Round(Auroc(inScores[s], outScores[s]), 4)),
                 Scores.ToDictionary(s => s, s => Math.Round(FprAt95(inScores[s], outScores[s]), 4)),
-                outPredictions.Where(p => !p.Recognized).GroupBy(p => p.Reason!).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count())));
+                Reasons(outPredictions)));
         }
         return new OodBenchmarkResult(garments.Count, Math.Round((double)recognized / garments.Count, 4),
             Math.Round(recognized == 0 ? 0 : (double)recognizedRight / recognized, 4), Math.Round((double)right / garments.Count, 4), sets,
-            Math.Round(oodTotal == 0 ? 0 : (double)oodRefused / oodTotal, 4));
+            Math.Round(oodTotal == 0 ? 0 : (double)oodRefused / oodTotal, 4), Reasons(inPredictions));
     }
 
     private static (Dictionary<string, double[]> Scores, IReadOnlyList<JudgedPrediction> Predictions) Measure(TrustedModel model, IReadOnlyList<string> files)
@@ -85,6 +86,8 @@ public static class OodBenchmark
             ["confidence"] = top.Select(t => -t).ToArray(),
             ["entropy"] = entropy,
             ["neighbour_distance"] = predictions.Select(p => (double)p.NeighbourDistance).ToArray(),
+            ["neighbour_dice"] = model.Judge.Neighbours?.NearestDice(pixels) ?? new double[photos.Count],
+            ["ink_share"] = photos.Select(p => -p.Pixels.Count(v => v >= PhotoSignals.InkLevel) / (double)ImageShape.Pixels).ToArray(),
             ["shape_share"] = photos.Select(p => -p.Signals.LargestShapeShare).ToArray(),
             ["border_clutter"] = photos.Select(p => p.Signals.BorderClutter).ToArray(),
             ["contrast"] = photos.Select(p => -p.Signals.Contrast).ToArray(),
@@ -92,6 +95,9 @@ public static class OodBenchmark
         };
         return (scores, predictions);
     }
+
+    private static Dictionary<string, int> Reasons(IReadOnlyList<JudgedPrediction> predictions) =>
+        predictions.Where(p => !p.Recognized).GroupBy(p => p.Reason!).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
 
     /// <summary>P(score of an OOD photo &gt; score of a garment), ties counting half (the Mann-Whitney statistic).</summary>
     public static double Auroc(double[] garments, double[] ood)

@@ -15,7 +15,7 @@ public sealed record Neighbour(int Index, int Label, int Distance);
 public sealed class TrainingNeighbours
 {
     /// <summary>Pixels above this grey level are ink when binarizing (the KNN's own default).</summary>
-    public const int Threshold = 127;
+    public const int Threshold = 40;
 
     private readonly BitImages _bits;
     private readonly int[] _indices;
@@ -46,6 +46,30 @@ public sealed class TrainingNeighbours
         if (images.Length == 0) return [];
         var found = HammingSearch.Search(_bits, BitImages.Pack(images, Threshold), 1);
         return found.Distance;
+    }
+
+    /// <summary>
+    /// The Hamming distance to the nearest training image over the ink both images hold (0 = same, 1 = no overlap,
+    /// the Dice dissimilarity): a thin glyph is close in plain Hamming distance to a thin sandal strap only because
+    /// both have little ink, not because they look alike.
+    /// </summary>
+    public double[] NearestDice(byte[] images)
+    {
+        if (images.Length == 0) return [];
+        var queries = BitImages.Pack(images, Threshold);
+        var found = HammingSearch.Search(_bits, queries, 1);
+        return Enumerable.Range(0, queries.Count).Select(q =>
+        {
+            int ink = Ink(queries.Image(q)) + Ink(_bits.Image(found.Index[q]));
+            return ink == 0 ? 1.0 : (double)found.Distance[q] / ink;
+        }).ToArray();
+    }
+
+    private static int Ink(ReadOnlySpan<uint> bits)
+    {
+        int n = 0;
+        foreach (var w in bits) n += System.Numerics.BitOperations.PopCount(w);
+        return n;
     }
 
     /// <summary>The <paramref name="k"/> nearest training images of each query, nearest first.</summary>

@@ -54,6 +54,8 @@ function showError(message) {
 
 function show(prediction, timing, trueClass) {
   $("error").hidden = true;
+  $("why").hidden = true;
+  $("why-button").setAttribute("aria-expanded", "false");
   $("model-input").src = prediction.image;
   const list = $("top");
   list.replaceChildren();
@@ -79,7 +81,11 @@ function show(prediction, timing, trueClass) {
   if (window.matchMedia("(max-width: 40rem)").matches) $("result").scrollIntoView({ block: "nearest" });
 }
 
+// What "Why?" explains: the last image sent (a random test image is sent as the 28x28 PNG the model saw).
+let lastImage = null;
+
 async function predictBlob(blob, name) {
+  lastImage = { blob, name };
   busy("Classifying " + name + "…");
   try {
     const form = new FormData();
@@ -143,7 +149,66 @@ $("random-button").addEventListener("click", async () => {
   busy("Fetching a random test image…");
   try {
     const body = await call("/api/samples/random");
+    lastImage = { blob: await (await fetch(body.prediction.image)).blob(), name: "test-image-" + body.index + ".png" };
     show(body.prediction, body, body.true_class);
+  } catch (e) {
+    showError(e.message);
+  } finally {
+    idle();
+  }
+});
+
+// "Why?": the same image again with explain=true; the occlusion map is drawn over the 28x28 image as the
+// figures of `fmnist explain` draw it (red where blacking out a square lowers the class's probability, blue where it raises it).
+const FOR = [202, 0, 32], AGAINST = [5, 113, 176];
+function drawWhy(prediction) {
+  const e = prediction.explanation;
+  const c = $("why-map").getContext("2d");
+  const scale = c.canvas.width / 28;
+  const image = new Image();
+  image.onload = () => {
+    c.imageSmoothingEnabled = false;
+    c.drawImage(image, 0, 0, c.canvas.width, c.canvas.height);
+    const max = Math.max(1e-9, ...e.occlusion.flat().map(Math.abs));
+    e.occlusion.forEach((row, y) => row.forEach((v, x) => {
+      const [r, g, b] = v >= 0 ? FOR : AGAINST;
+      c.fillStyle = "rgba(" + r + "," + g + "," + b + "," + (0.85 * Math.min(1, Math.abs(v) / max)).toFixed(3) + ")";
+      c.fillRect(x * scale, y * scale, scale, scale);
+    }));
+    $("why-caption").textContent = "Red: blacking out a " + e.patch + "×" + e.patch + " square there lowers P(" + e.class +
+      "), by up to " + max.toFixed(3) + "; blue: raises it.";
+  };
+  image.src = prediction.image;
+  const list = $("neighbours");
+  list.replaceChildren();
+  e.neighbours.forEach((n) => {
+    const li = document.createElement("li");
+    li.innerHTML = '<img alt=""><span class="class"></span><br><span class="muted"></span>';
+    li.querySelector("img").src = n.image;
+    li.querySelector("img").alt = "Training image " + n.index + ", " + n.class;
+    li.querySelector(".class").textContent = n.class;
+    li.querySelector(".muted").textContent = "#" + n.index + ", d=" + n.distance;
+    list.appendChild(li);
+  });
+  $("why").hidden = false;
+  $("why-button").setAttribute("aria-expanded", "true");
+}
+
+$("why-button").addEventListener("click", async () => {
+  if (!lastImage) return;
+  if (!$("why").hidden) {
+    $("why").hidden = true;
+    $("why-button").setAttribute("aria-expanded", "false");
+    return;
+  }
+  const status = $("status").textContent;
+  busy("Explaining " + lastImage.name + "…");
+  try {
+    const form = new FormData();
+    form.append("file", lastImage.blob, lastImage.name);
+    const body = await call("/api/predict?explain=true", { method: "POST", body: form });
+    $("status").textContent = status;
+    drawWhy(body.predictions[0]);
   } catch (e) {
     showError(e.message);
   } finally {
