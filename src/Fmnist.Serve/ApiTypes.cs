@@ -24,4 +24,5 @@ public sealed record ModelResponse(IReadOnlyList<string> Classes, string Source,
 
 /// <param name="InFlight">Requests for the model being handled now (reading, decoding, queued or in a pass).</param>
 /// <param name="Queued">Of those, the ones waiting for a forward pass (refused beyond --queue-limit).</param>
-public sealed record HealthResponse(string Status, int InFlight, int Queued);
+/// <param name="Decoding">Of those, the ones decoding their images (at most --decode-limit).</param>
+public sealed record HealthResponse(string Status, int InFlight, int Queued, int Decoding);
