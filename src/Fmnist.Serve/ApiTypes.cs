@@ -6,8 +6,10 @@ namespace Fmnist.Serve;
 public sealed record ClassProbability(int Label, string Class, double Probability);
 
 /// <param name="Image">The 28x28 image the model saw, as a PNG data URL.</param>
+/// <param name="Recognized">Whether the photo is a garment the model can classify (the top-3 are given either way).</param>
+/// <param name="Reason">Why not, in words for a person; null when recognized.</param>
 /// <param name="Explanation">Why, with `explain=true`; left out otherwise.</param>
-public sealed record ImagePrediction(string Name, IReadOnlyList<ClassProbability> Top, string Image,
+public sealed record ImagePrediction(string Name, IReadOnlyList<ClassProbability> Top, string Image, bool Recognized, string? Reason,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ExplanationBody? Explanation = null);
 
 /// <param name="Label">The class explained: the top one.</param>
@@ -38,4 +40,5 @@ public sealed record ModelResponse(IReadOnlyList<string> Classes, string Source,
 
 /// <param name="InFlight">Requests for the model being handled now (reading, decoding, queued or in a pass).</param>
 /// <param name="Queued">Of those, the ones waiting for a forward pass (refused beyond --queue-limit).</param>
-public sealed record HealthResponse(string Status, int InFlight, int Queued);
+/// <param name="Decoding">Of those, the ones decoding their images (at most --decode-limit).</param>
+public sealed record HealthResponse(string Status, int InFlight, int Queued, int Decoding);

@@ -1,5 +1,6 @@
 using Fmnist.Imaging;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Fmnist.Serve;
 
@@ -43,6 +44,10 @@ internal static class ErrorMiddleware
         {
             await Write(context, 503, "overloaded", e.Message, RetryAfter);
         }
+        catch (DecodersBusyException e)
+        {
+            await Write(context, 503, "overloaded", e.Message, RetryAfter);
+        }
         catch (ServerStoppingException e)
         {
             await Write(context, 503, "shutting_down", e.Message, RetryAfter);
@@ -68,6 +73,7 @@ internal static class ErrorMiddleware
             context.Abort();
             return;
         }
+        context.RequestServices?.GetService<ServeMetrics>()?.CountRefusal(error);
         context.Response.Clear();
         context.Response.StatusCode = status;
         if (header is { } h) context.Response.Headers[h.Name] = h.Value;

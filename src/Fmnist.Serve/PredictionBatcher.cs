@@ -35,12 +35,15 @@ public sealed class PredictionBatcher : IAsyncDisposable
     private readonly int _maxImages;
     private readonly int _queueLimit;
     private readonly TimeSpan _wait;
+    private readonly Action<int>? _passed;
     private readonly Channel<Job> _queue = Channel.CreateUnbounded<Job>(new() { SingleReader = true });
     private readonly Task _loop;
     private int _queued;
 
-    public PredictionBatcher(IClassifier model, int maxImages, double waitMs, int queueLimit = int.MaxValue)
+    /// <param name="passed">Told the number of images of every forward pass (the batch-size metric).</param>
+    public PredictionBatcher(IClassifier model, int maxImages, double waitMs, int queueLimit = int.MaxValue, Action<int>? passed = null)
     {
+        _passed = passed;
         _model = model;
         _maxImages = Math.Max(1, maxImages);
         _queueLimit = Math.Max(1, queueLimit);
@@ -169,6 +172,7 @@ public sealed class PredictionBatcher : IAsyncDisposable
             return;
         }
         double ms = watch.Elapsed.TotalMilliseconds;
+        _passed?.Invoke(total);
         int offset = 0;
         foreach (var job in batch)
         {

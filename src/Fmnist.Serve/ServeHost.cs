@@ -34,6 +34,9 @@ public sealed class ServeHost : IAsyncDisposable
     private readonly ServeOptions _options;
     private readonly ServeLimits _limits;
     private readonly ExplainApi _explain;
+    private readonly Trust.Judge _judge;
+    private readonly DecodeGate _decoders;
+    private readonly ServeMetrics _metrics;
     private int _inFlight;
     private ListenerSwitch? _listeners;
     private volatile bool _stopping;
@@ -44,8 +47,11 @@ public sealed class ServeHost : IAsyncDisposable
         _model = model;
         _options = options;
         _limits = options.Limit;
-        _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit);
+        _decoders = new DecodeGate(_limits.Decoders, _limits.DecodeWait);
+        _metrics = new ServeMetrics(Gauges);
+        _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit, _metrics.ObserveBatch);
         _explain = new ExplainApi(options.Train); // packs the training set once, for every request's neighbours
+        _judge = new Trust.Judge(options.Trust, options.Train ?? new LabeledImages([], []));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
@@ -80,7 +86,9 @@ public sealed class ServeHost : IAsyncDisposable
             foreach (var c in Json.Converters) o.SerializerOptions.Converters.Add(c);
         });
         builder.Services.AddOpenApi();
+        builder.Services.AddSingleton(_metrics); // ErrorMiddleware counts refusals through it
         _app = builder.Build();
+        _app.Use(_metrics.Track);
         _app.Use(CloseWhenStopping);
         _app.Use(ErrorMiddleware.Handle);
         if (options.ApiKey is { } key) _app.Use(new ApiKeyCheck(key).Handle);
@@ -136,13 +144,20 @@ public sealed class ServeHost : IAsyncDisposable
         return next(context);
     }
 
+    private ServeGauges Gauges() => new(_batcher.Queued, Volatile.Read(ref _inFlight), _decoders.Decoding);
+
     private void Map(WebApplication app)
     {
         foreach (var asset in PageAssets.All)
             app.MapGet(asset.Path, () => Results.Bytes(asset.Bytes, asset.ContentType)).ExcludeFromDescription();
 
-        app.MapGet("/health", () => new HealthResponse("ok", Volatile.Read(ref _inFlight), _batcher.Queued))
-            .WithSummary("Liveness: the model is loaded and the server answers; with the model requests in flight and queued now");
+        app.MapGet("/health", () => new HealthResponse("ok", Volatile.Read(ref _inFlight), _batcher.Queued, _decoders.Decoding))
+            .WithSummary("Liveness: the model is loaded and the server answers; with the model requests in flight, queued and decoding now");
+
+        // Open like /health (ApiKeyCheck guards /api/* only): counts and timings, no one's images, no model time.
+        app.MapGet("/metrics", () => Results.Text(_metrics.Render(), PrometheusText.ContentType))
+            .WithSummary("Prometheus metrics (text format 0.0.4): requests by route and status, latency and batch-size histograms, queue depth, refusals, predictions")
+            .Produces<string>(contentType: "text/plain");
 
         app.MapGet("/api/model", () =>
         {
@@ -172,18 +187,59 @@ public sealed class ServeHost : IAsyncDisposable
             .Produces<ErrorBody>(400).Produces<ErrorBody>(413).Produces<ErrorBody>(415).Produces<ErrorBody>(503).Produces<ErrorBody>(504);
     }
 
+    /// <summary>
+    /// Refuses (413) a request whose images add up to more pixels than the budget, from their headers alone: no pixel
+    /// is decoded for it. Each image's own checks (a readable header, at most 40 MP) come first, as 400.
+    /// </summary>
+    private long CheckPixelBudget(IReadOnlyList<Upload> uploads)
+    {
+        long pixels = 0;
+        foreach (var u in uploads)
+        {
+            var (width, height) = PhotoPreprocessor.ReadSize(u.Bytes, u.Name);
+            pixels += (long)width * height;
+        }
+        if (pixels > _limits.PixelBudget)
+            throw new ApiException(413, "pixel_budget_exceeded",
+                $"the request's {uploads.Count} image(s) hold {Megapixels(pixels)} in all, above the per-request pixel budget of {Megapixels(_limits.PixelBudget)} (--pixel-budget-mp): send fewer or smaller images");
+        return pixels;
+    }
+
+    private static string Megapixels(long pixels) => pixels >= 100_000 ? $"{pixels / 1e6:0.#} MP" : $"{pixels:N0} pixels";
+
+    /// <summary>
+    /// The uploads as 28x28 images, decoded under the gate. Large ones decode on a thread of their own: a pool thread
+    /// blocked for a second by each decoder would leave /health and small requests waiting for the pool to grow.
+    /// </summary>
+    private async Task<List<Photo>> DecodeAsync(IReadOnlyList<Upload> uploads, long pixels, CancellationToken cancel)
+    {
+        List<Photo> Decode() => uploads.Select(u => PhotoPreprocessor.Decode(u.Bytes, u.Name, cancel)).ToList();
+        using (await _decoders.EnterAsync(cancel))
+        {
+            if (pixels <= InlineDecodePixels) return Decode();
+            return await Task.Factory.StartNew(Decode, cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+    }
+
+    // A few ms of decoding: less than starting a thread would cost.
+    private const long InlineDecodePixels = 1_000_000;
+
     private Task<PredictResponse> Predict(HttpRequest request) => WithinDeadline(request.HttpContext, async cancel =>
     {
         long start = Stopwatch.GetTimestamp();
         bool explain = ExplainApi.Requested(request);
         var uploads = await UploadReader.ReadAsync(request, cancel);
-        // Decoding runs on the request's own thread, in parallel with other requests; only inference is batched.
-        var images = uploads.Select(u => PhotoPreprocessor.FromBytes(u.Bytes, u.Name)).ToList();
-        var all = images.SelectMany(i => i).ToArray();
+        long pixels = CheckPixelBudget(uploads);
+        // Each request decodes its own images, at most --decode-limit requests at once, and stops at the deadline;
+        // only inference is batched.
+        var photos = await DecodeAsync(uploads, pixels, cancel);
+        var all = photos.SelectMany(p => p.Pixels).ToArray();
         // Explained: the occluded copies ride in the same job, after the images, whose rows come first.
-        var result = await _batcher.PredictAsync(explain ? _explain.Inputs(all, images.Count) : all, cancel).WaitAsync(cancel);
+        var result = await _batcher.PredictAsync(explain ? _explain.Inputs(all, photos.Count) : all, cancel).WaitAsync(cancel);
         var explanations = explain ? _explain.Explain(all, result.Probabilities) : null;
-        var predictions = uploads.Select((u, i) => Describe(u.Name, images[i], result.Probabilities, i) with { Explanation = explanations?[i] }).ToList();
+        var verdicts = _judge.Predictions(photos, result.Probabilities);
+        var predictions = uploads.Select((u, i) => Describe(u.Name, photos[i].Pixels, result.Probabilities, i, verdicts[i]) with { Explanation = explanations?[i] }).ToList();
+        foreach (var v in verdicts) _metrics.CountPrediction(v.Recognized);
         return new PredictResponse(predictions, result.BatchImages, Math.Round(result.InferenceMs, 3),
             Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3));
     });
@@ -197,7 +253,10 @@ public sealed class ServeHost : IAsyncDisposable
         var image = samples.Image(index).ToArray();
         var result = await _batcher.PredictAsync(image, cancel).WaitAsync(cancel);
         int label = samples.Labels[index];
-        return Results.Json(new SampleResponse(index, label, ClassNames.All[label], Describe($"test image {index}", image, result.Probabilities, 0),
+        var name = $"test image {index}";
+        var verdict = _judge.Predictions([new Photo(name, image, PhotoSignals.OfDatasetImage(image))], result.Probabilities)[0];
+        _metrics.CountPrediction(verdict.Recognized);
+        return Results.Json(new SampleResponse(index, label, ClassNames.All[label], Describe(name, image, result.Probabilities, 0, verdict),
             result.BatchImages, Math.Round(result.InferenceMs, 3), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)), Json);
     });
 
@@ -225,12 +284,12 @@ public sealed class ServeHost : IAsyncDisposable
         }
     }
 
-    private static ImagePrediction Describe(string name, byte[] image, float[] probs, int row)
+    private static ImagePrediction Describe(string name, byte[] image, float[] probs, int row, Trust.JudgedPrediction verdict)
     {
         var top = Enumerable.Range(0, ClassNames.Count)
             .Select(c => new ClassProbability(c, ClassNames.All[c], Math.Round(probs[row * ClassNames.Count + c], 6)))
             .OrderByDescending(p => p.Probability).ThenBy(p => p.Label).Take(3).ToList();
-        return new ImagePrediction(name, top, GrayPng.DataUrl(image));
+        return new ImagePrediction(name, top, GrayPng.DataUrl(image), verdict.Recognized, verdict.Reason);
     }
 
     public async ValueTask DisposeAsync()

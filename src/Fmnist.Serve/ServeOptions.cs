@@ -10,7 +10,10 @@ namespace Fmnist.Serve;
 /// <param name="Samples">The test set behind /api/samples/random; null answers that route with 503.</param>
 /// <param name="Limits">Queue, deadline and slow-client limits; null takes <see cref="ServeLimits"/>' defaults.</param>
 /// <param name="ApiKey">When set, every /api/* request needs `Authorization: Bearer KEY`; required off loopback.</param>
-/// <param name="Train">The training set that `explain=true` finds nearest neighbours in; null explains without them.</param>
+/// <param name="Train">The training set that `explain=true` finds nearest neighbours in, and the neighbour check of
+/// `recognized` compares with; null explains without them.</param>
+/// <param name="Trust">The model's trust.json (<see cref="Inference.Classifiers.Trust"/>): the rule behind `recognized`;
+/// null keeps the photo checks alone.</param>
 public sealed record ServeOptions(
     string Urls = ServeOptions.DefaultUrls,
     int Batch = ServeOptions.DefaultBatch,
@@ -18,7 +21,8 @@ public sealed record ServeOptions(
     LabeledImages? Samples = null,
     ServeLimits? Limits = null,
     string? ApiKey = null,
-    LabeledImages? Train = null)
+    LabeledImages? Train = null,
+    Trust.TrustInfo? Trust = null)
 {
     public const string DefaultUrls = "http://127.0.0.1:8080";
     public const int DefaultBatch = 32;

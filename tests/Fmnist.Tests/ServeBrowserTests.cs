@@ -56,6 +56,27 @@ public sealed class ServeBrowserTests(TrainedModelFixture fixture) : IAsyncLifet
     }
 
     [BrowserFact]
+    public void UploadingABlankPhoto_SaysItIsNotRecognized_AndStillShowsTheTop3()
+    {
+        var file = Path.Combine(_dir, "blank.png");
+        using (var bitmap = new SkiaSharp.SKBitmap(300, 200))
+        {
+            bitmap.Erase(SkiaSharp.SKColors.White);
+            using var data = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(file, data.ToArray());
+        }
+
+        _browser.FindElement(By.Id("file-input")).SendKeys(file);
+
+        Until(() => _browser.FindElement(By.Id("result")).Displayed, "a result");
+        var warning = _browser.FindElement(By.Id("unrecognized"));
+        Assert.True(warning.Displayed);
+        Assert.Contains("Not recognized as a garment: the photo looks blank", warning.Text);
+        Assert.Contains("plain background", warning.Text);
+        Assert.Equal(3, _browser.FindElements(By.CssSelector("#top li")).Count);
+    }
+
+    [BrowserFact]
     public void UploadingAnAnkleBoot_ShowsAnkleBootOnTop()
     {
         var file = Path.Combine(_dir, "ankle-boot.png");

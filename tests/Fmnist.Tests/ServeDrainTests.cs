@@ -19,7 +19,7 @@ public sealed class ServeDrainTests(TrainedModelFixture fixture)
         // A batch waits up to 1 s for company, so the quick requests sit in the batcher when SIGTERM comes.
         using var serve = ServeProcess.Start(["serve", "--model", fixture.Directory, "--data-dir", DataDir, "--urls", "http://127.0.0.1:0",
             "--json", "--batch", "64", "--batch-wait-ms", "1000"], ServeOptions.ApiKeyVariable);
-        var url = new Uri((await ReadJson(serve)).GetProperty("urls")[0].GetString()!);
+        var url = new Uri((await serve.ReadJsonAsync()).GetProperty("urls")[0].GetString()!);
         using var health = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
 
         // 8 slow uploads (a 3,000-byte body over ~3 s, above the minimum rate) and 8 whole requests.
@@ -113,20 +113,6 @@ public sealed class ServeDrainTests(TrainedModelFixture fixture)
             await host.DisposeAsync();
             model.Dispose();
         }
-    }
-
-    /// <summary>The one JSON object `serve --json` prints once it listens.</summary>
-    private static async Task<JsonElement> ReadJson(ServeProcess serve)
-    {
-        var text = new System.Text.StringBuilder();
-        while (await serve.Stdout.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(120)) is { } line)
-        {
-            text.AppendLine(line);
-            if (line == "}") return JsonDocument.Parse(text.ToString()).RootElement;
-        }
-        var (code, err) = await serve.ExitAsync(TimeSpan.FromSeconds(10));
-        Assert.Fail($"fmnist serve exited ({code}) before listening: {err}");
-        return default;
     }
 
     [Theory]

@@ -26,7 +26,8 @@ public sealed class ServeTestServer : IAsyncDisposable
     public static async Task<ServeTestServer> StartAsync(string modelDir, int batch = 32, double waitMs = 2, ServeLimits? limits = null, string? apiKey = null)
     {
         var model = Classifiers.Open(modelDir);
-        var host = new ServeHost(model, new ServeOptions("http://127.0.0.1:0", batch, waitMs, TestData.Fashion.Test, limits, apiKey, TestData.Fashion.Train));
+        var host = new ServeHost(model, new ServeOptions("http://127.0.0.1:0", batch, waitMs, TestData.Fashion.Test, limits, apiKey, TestData.Fashion.Train,
+            Classifiers.Trust(modelDir)));
         await host.StartAsync();
         return new ServeTestServer(model, host, host.Addresses.Single());
     }

@@ -83,6 +83,29 @@ public sealed class ServeTests(TrainedModelFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Predict_SaysWhetherEachImageIsRecognized_WithAReason()
+    {
+        using var blank = new SkiaSharp.SKBitmap(200, 200);
+        blank.Erase(SkiaSharp.SKColors.White);
+        using var encoded = blank.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+        using var form = new MultipartFormDataContent();
+        form.Add(Bytes(encoded.ToArray(), "image/png"), "file", "blank.png");
+        form.Add(Bytes(ServeTestServer.TestPng(0), "image/png"), "file", "garment.png");
+
+        var response = await Client.PostAsync("/api/predict", form);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var predictions = (await ServeTestServer.Json(response)).GetProperty("predictions").EnumerateArray().ToList();
+        Assert.False(predictions[0].GetProperty("recognized").GetBoolean());
+        Assert.Equal(Trust.Recognition.Reasons.Blank, predictions[0].GetProperty("reason").GetString());
+        Assert.Equal(3, predictions[0].GetProperty("top").GetArrayLength());
+        Assert.Equal(JsonValueKind.True, predictions[1].GetProperty("recognized").ValueKind);
+        Assert.Equal(JsonValueKind.Null, predictions[1].GetProperty("reason").ValueKind);
+        var metrics = await Client.GetStringAsync("/metrics");
+        Assert.Matches(@"fmnist_predictions_not_recognized_total [1-9]", metrics);
+    }
+
+    [Fact]
     public async Task Predict_Multipart_AnswersEveryFileInOrder()
     {
         var indices = ServeTestServer.PerClass(1);

@@ -203,7 +203,7 @@ internal static class ModelCommands
         top = p.Top.Select(t => new { @class = t.Class, label = t.Label, probability = t.Probability }),
         recognized = p.Recognized,
         reason = p.Reason,
-        neighbour_distance = p.NeighbourDistance == int.MinValue ? (int?)null : p.NeighbourDistance,
+        neighbour_dice = p.NeighbourDice,
     };
 
     private static string Csv(string value) =>

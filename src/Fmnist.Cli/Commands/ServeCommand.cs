@@ -41,6 +41,14 @@ internal static class ServeCommand
         {
             Description = $"Most open connections; more are closed as they arrive [default: {ServeLimits.DefaultMaxConnections}]",
         };
+        var pixelBudget = new Option<double?>("--pixel-budget-mp")
+        {
+            Description = $"Most megapixels (from the image headers, summed) one predict request may ask to decode; more is refused with 413 before decoding [default: {ServeLimits.DefaultPixelBudget / 1_000_000}]",
+        };
+        var decodeLimit = new Option<int?>("--decode-limit")
+        {
+            Description = $"Most requests decoding images at once; one more waits up to {ServeLimits.DefaultDecodeWait.TotalSeconds:0} s, then gets 503 and Retry-After [default: one per core]",
+        };
         var tta = ModelCommands.TtaOption();
         tta.Description = "Test-time augmentation for every answer (each image's views go through the model and their probabilities are averaged; costs as many times the compute): none, flip, shift, flip-shift (10 views), flip-diagonal or flip-shift2 (18 views each; see `evaluate --help`); a bare --tta is flip";
         var apiKey = new Option<string?>("--api-key")
@@ -48,13 +56,15 @@ internal static class ServeCommand
             Description = $"Require `Authorization: Bearer KEY` on /api/* (401 otherwise); needed to listen off loopback [default: ${ServeOptions.ApiKeyVariable}, else none]",
         };
         var command = new Command("serve", "Serve a trained model: a web page at / and a JSON API (/api/predict, /api/model, /api/samples/random, /health, /openapi/v1.json)")
-            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, apiKey, tta };
+            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, pixelBudget, decodeLimit, apiKey, tta };
         command.SetAction(parse =>
         {
             var status = parse.GetValue(json) ? io.Stderr : io.Stdout;
             var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ServeOptions.ApiKeyVariable);
+            var budget = parse.GetValue(pixelBudget) is double mp ? (long)Math.Round(Math.Clamp(mp, -1, 1e7) * 1e6) : ServeLimits.DefaultPixelBudget;
             var limits = new ServeLimits(parse.GetValue(queue) ?? ServeLimits.DefaultQueueLimit,
-                parse.GetValue(deadline) ?? ServeLimits.DefaultDeadlineMs, parse.GetValue(connections) ?? ServeLimits.DefaultMaxConnections);
+                parse.GetValue(deadline) ?? ServeLimits.DefaultDeadlineMs, parse.GetValue(connections) ?? ServeLimits.DefaultMaxConnections,
+                PixelBudget: budget, DecodeLimit: parse.GetValue(decodeLimit));
             var options = new ServeOptions(parse.GetValue(urls) ?? ServeOptions.DefaultUrls, parse.GetValue(batch) ?? ServeOptions.DefaultBatch,
                 parse.GetValue(wait) ?? ServeOptions.DefaultBatchWaitMs, Limits: limits,
                 ApiKey: string.IsNullOrEmpty(key) ? null : key);
@@ -65,13 +75,14 @@ internal static class ServeCommand
             {
                 path = RunDiscovery.Newest("runs")
                        ?? throw new FmnistException("no finished run under runs/ to serve: train one with `./fmnist reproduce --quick` (about a minute), or pass --model");
+                // An ensemble folder counts as a run here: the line CI greps stays the same.
                 status.WriteLine($"Serving the newest finished run: {path} (pick another with --model)");
             }
             Classifiers.Check(path);
             // The test set feeds /api/samples/random; the training set (~47 MB) the neighbours of explain=true.
             var data = Common.Load(parse.GetValue(dataDir)).Data;
             using var classifier = TtaClassifier.Wrap(Classifiers.Open(path), parse.GetValue(tta));
-            return Run(io, classifier, options with { Samples = data.Test, Train = data.Train }, parse.GetValue(json)).GetAwaiter().GetResult();
+            return Run(io, classifier, options with { Samples = data.Test, Train = data.Train, Trust = Classifiers.Trust(path, classifier) }, parse.GetValue(json)).GetAwaiter().GetResult();
         });
         return command;
     }
@@ -95,14 +106,16 @@ internal static class ServeCommand
             {
                 urls = host.Addresses, model = d.Source, runtime = d.Runtime, parameters = d.Parameters, test_accuracy = d.TestAccuracy,
                 batch = options.Batch, batch_wait_ms = options.BatchWaitMs, queue_limit = options.Limit.QueueLimit,
-                deadline_ms = options.Limit.DeadlineMs, api_key = options.ApiKey is not null,
+                deadline_ms = options.Limit.DeadlineMs, pixel_budget = options.Limit.PixelBudget, decode_limit = options.Limit.Decoders,
+                api_key = options.ApiKey is not null,
             });
         }
         else
         {
             var batching = options.Batch > 1 ? $"batching up to {options.Batch} images, {options.BatchWaitMs} ms wait" : "batching off";
             io.Stdout.WriteLine($"Serving {d.Source} ({d.Runtime}, {d.Parameters:N0} parameters; {batching}; "
-                                + $"queue limit {options.Limit.QueueLimit}, deadline {options.Limit.DeadlineMs} ms{(options.ApiKey is null ? "" : "; API key required on /api/*")})");
+                                + $"queue limit {options.Limit.QueueLimit}, deadline {options.Limit.DeadlineMs} ms, "
+                                + $"{options.Limit.PixelBudget / 1e6:0.#} MP a request, {options.Limit.Decoders} decoding at once{(options.ApiKey is null ? "" : "; API key required on /api/*")})");
             foreach (var url in host.Addresses) io.Stdout.WriteLine($"Listening on {url}  (page: {url}/, API: {url}/openapi/v1.json)");
             io.Stdout.WriteLine("Press Ctrl-C to stop.");
         }

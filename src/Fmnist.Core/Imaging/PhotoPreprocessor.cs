@@ -47,34 +47,61 @@ public static class PhotoPreprocessor
     /// </summary>
     public static byte[] FromBytes(byte[] bytes, string name) => Decode(bytes, name).Pixels;
 
-    /// <summary>As <see cref="FromBytes"/>, with the photo's measurements (<see cref="PhotoSignals"/>).</summary>
-    public static Photo Decode(byte[] bytes, string name)
+    /// <summary>
+    /// <see cref="FromBytes(byte[], string)"/> that stops between strips of rows once <paramref name="cancel"/> fires
+    /// (a server's deadline), throwing <see cref="OperationCanceledException"/>. A large photo is decoded at reduced
+    /// scale, a strip at a time: memory stays a few MB whatever its size (see <see cref="GrayDecoder"/>).
+    /// </summary>
+    public static byte[] FromBytes(byte[] bytes, string name, CancellationToken cancel) => Decode(bytes, name, cancel).Pixels;
+
+    /// <summary>As <see cref="FromBytes(byte[], string, CancellationToken)"/>, with the photo's measurements (<see cref="PhotoSignals"/>).</summary>
+    public static Photo Decode(byte[] bytes, string name, CancellationToken cancel = default)
+    {
+        using var data = Open(bytes, name, out var codec);
+        using (codec)
+        {
+            var reduced = GrayDecoder.Decode(codec, name, GrayDecoder.IsInterlacedPng(bytes), cancel);
+            // Phone cameras store pixels sideways and record the rotation in EXIF; viewers honour it, so must we.
+            var (gray, width, height) = Orient(reduced.Gray, reduced.Width, reduced.Height, codec.EncodedOrigin);
+            return Process(name, gray, width, height);
+        }
+    }
+
+    /// <summary>
+    /// An encoded image's size from its header alone, without decoding a pixel: what a server adds up against a
+    /// per-request pixel budget before it spends memory on the pixels.
+    /// </summary>
+    /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>.</exception>
+    public static (int Width, int Height) ReadSize(byte[] bytes, string name)
+    {
+        using var data = Open(bytes, name, out var codec);
+        using (codec) return (codec.Info.Width, codec.Info.Height);
+    }
+
+    /// <summary>The codec for an image's bytes, its header checked: a readable format and at most <see cref="MaxPixels"/>.</summary>
+    private static SKData Open(byte[] bytes, string path, out SKCodec codec)
     {
         ArgumentNullException.ThrowIfNull(bytes);
-        string path = name;
         if (bytes.Length == 0) throw new ImageInputException(path, "file is empty");
-
-        using var data = SKData.CreateCopy(bytes);
-        using var codec = SKCodec.Create(data) ?? throw new ImageInputException(path, "not a PNG or JPEG image");
-
+        var data = SKData.CreateCopy(bytes);
+        var created = SKCodec.Create(data);
+        if (created is null)
+        {
+            data.Dispose();
+            throw new ImageInputException(path, "not a PNG or JPEG image");
+        }
         // The header alone gives the size, so an oversized image is refused before its pixels take memory.
-        SKImageInfo header = codec.Info;
+        SKImageInfo header = created.Info;
         long pixels = (long)header.Width * header.Height;
         if (pixels > MaxPixels)
+        {
+            created.Dispose();
+            data.Dispose();
             throw new ImageInputException(path,
                 $"image is {header.Width}×{header.Height} = {pixels / 1e6:0.#} MP, above the {MaxPixels / 1_000_000} MP limit");
-
-        var info = new SKImageInfo(header.Width, header.Height, SKColorType.Rgba8888, SKAlphaType.Premul);
-        using var bitmap = new SKBitmap(info);
-        SKCodecResult result = codec.GetPixels(info, bitmap.GetPixels());
-        // IncompleteInput leaves the missing rows undefined, which would turn into a bogus object.
-        if (result != SKCodecResult.Success)
-            throw new ImageInputException(path, $"image data is truncated or corrupt ({result})");
-
-        byte[] gray = Luma(bitmap);
-        // Phone cameras store pixels sideways and record the rotation in EXIF; viewers honour it, so must we.
-        (gray, int width, int height) = Orient(gray, info.Width, info.Height, codec.EncodedOrigin);
-        return Process(path, gray, width, height);
+        }
+        codec = created;
+        return data;
     }
 
     /// <summary>A decoded image as 784 bytes, like a Fashion-MNIST image.</summary>
@@ -107,13 +134,15 @@ public static class PhotoPreprocessor
         }
 
         var gray = new byte[w * h];
-        for (int i = 0, j = 0; i < gray.Length; i++, j += 4)
-        {
-            // Premultiplied colour over white: c + (1 - a) * 255.
-            float y = 0.299f * rgba[j] + 0.587f * rgba[j + 1] + 0.114f * rgba[j + 2] + (255 - rgba[j + 3]);
-            gray[i] = (byte)Math.Clamp(MathF.Round(y), 0, 255);
-        }
+        for (int i = 0, j = 0; i < gray.Length; i++, j += 4) gray[i] = Luma(rgba[j], rgba[j + 1], rgba[j + 2], rgba[j + 3]);
         return gray;
+    }
+
+    /// <summary>One premultiplied RGBA pixel's luma over white: c + (1 - a) * 255.</summary>
+    internal static byte Luma(byte r, byte g, byte b, byte a)
+    {
+        float y = 0.299f * r + 0.587f * g + 0.114f * b + (255 - a);
+        return (byte)Math.Clamp(MathF.Round(y), 0, 255);
     }
 
     private static (byte[] Gray, int Width, int Height) Orient(byte[] g, int w, int h, SKEncodedOrigin origin)

@@ -85,7 +85,7 @@ public static class OodBenchmark
         {
             ["confidence"] = top.Select(t => -t).ToArray(),
             ["entropy"] = entropy,
-            ["neighbour_distance"] = predictions.Select(p => (double)p.NeighbourDistance).ToArray(),
+            ["neighbour_distance"] = model.Judge.Neighbours?.NearestDistance(pixels).Select(d => (double)d).ToArray() ?? new double[photos.Count],
             ["neighbour_dice"] = model.Judge.Neighbours?.NearestDice(pixels) ?? new double[photos.Count],
             ["ink_share"] = photos.Select(p => -p.Pixels.Count(v => v >= PhotoSignals.InkLevel) / (double)ImageShape.Pixels).ToArray(),
             ["shape_share"] = photos.Select(p => -p.Signals.LargestShapeShare).ToArray(),

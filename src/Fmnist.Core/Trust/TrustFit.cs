@@ -15,6 +15,10 @@ public static class TrustFit
     /// <summary>The share of validation garments the recognition rule keeps.</summary>
     public const double KeepRate = 0.95;
 
+    /// <summary>How many validation images are rendered as photos to fit the thresholds (rendering is the slow part;
+    /// 4,000 leave 200 beyond a 95% threshold).</summary>
+    public const int PhotoImages = 4_000;
+
     /// <summary>Calibrates <paramref name="model"/> (uncalibrated) on <paramref name="validation"/>.</summary>
     /// <param name="model">The model, its probabilities not yet temperature-scaled.</param>
     /// <param name="validation">Images the model never trained on.</param>
@@ -29,30 +33,34 @@ public static class TrustFit
         var before = Calibration.Score(raw, validation.Labels);
         var after = Calibration.Score(Calibration.Apply(raw, t), validation.Labels);
 
-        var photos = ProductPhoto.RoundTrip(validation);
+        var photos = ProductPhoto.RoundTrip(validation.Take(PhotoImages));
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var confidence = TopProbability(Calibration.Apply(model.Probabilities(pixels), t));
-        var distance = neighbours.NearestDistance(pixels);
+        var distance = neighbours.NearestDice(pixels);
         var rule = FitRule(photos.Select(p => p.Signals).ToList(), distance, confidence);
         return new TrustInfo(t, calibratedOn, validation.Count, Round(before), Round(after), rule, reference);
     }
 
     /// <summary>
     /// The photo checks at their fixed levels, then one common refusal quantile q for the two fitted scores (the
-    /// distance above its 1-q quantile, the confidence below its q quantile), the largest q that still keeps
-    /// <see cref="KeepRate"/> of the images; bisection over a fixed number of steps, so it is deterministic.
+    /// neighbour dissimilarity above its 1-q quantile, the confidence below its q quantile), the largest q that still
+    /// keeps <see cref="KeepRate"/> of the images; bisection over a fixed number of steps, so it is deterministic.
+    /// Without <paramref name="confidence"/> (a model whose probabilities were never held out) only the
+    /// dissimilarity is fitted.
     /// </summary>
-    public static OodRule FitRule(IReadOnlyList<PhotoSignals> signals, int[] distance, double[] confidence)
+    public static OodRule FitRule(IReadOnlyList<PhotoSignals> signals, double[] distance, double[]? confidence)
     {
+        var useConfidence = confidence is not null;
+        confidence ??= Enumerable.Repeat(1.0, distance.Length).ToArray();
         var fixedRule = OodRule.PhotoChecksOnly;
         int n = signals.Count;
         var sortedDistance = distance.Order().ToArray();
         var sortedConfidence = confidence.Order().ToArray();
-        (int MaxDistance, double MinConfidence, double Kept) At(double q)
+        (double MaxDistance, double MinConfidence, double Kept) At(double q)
         {
-            int maxDistance = sortedDistance[Math.Clamp((int)Math.Ceiling((1 - q) * n) - 1, 0, n - 1)];
-            double minConfidence = q == 0 ? 0 : sortedConfidence[Math.Clamp((int)Math.Floor(q * n), 0, n - 1)];
-            var rule = fixedRule with { MaxNeighbourDistance = maxDistance, MinConfidence = minConfidence };
+            double maxDistance = sortedDistance[Math.Clamp((int)Math.Ceiling((1 - q) * n) - 1, 0, n - 1)];
+            double minConfidence = q == 0 || !useConfidence ? 0 : sortedConfidence[Math.Clamp((int)Math.Floor(q * n), 0, n - 1)];
+            var rule = fixedRule with { MaxNeighbourDice = maxDistance, MinConfidence = minConfidence };
             int kept = 0;
             for (int i = 0; i < n; i++) if (Recognition.Judge(signals[i], distance[i], confidence[i], rule).Recognized) kept++;
             return (maxDistance, minConfidence, (double)kept / n);
@@ -64,7 +72,7 @@ public static class TrustFit
             if (At(mid).Kept >= KeepRate) lo = mid; else hi = mid;
         }
         var best = At(lo);
-        return fixedRule with { MaxNeighbourDistance = best.MaxDistance, MinConfidence = Math.Round(best.MinConfidence, 6), ValidationKept = Math.Round(best.Kept, 6), ValidationImages = n };
+        return fixedRule with { MaxNeighbourDice = Math.Round(best.MaxDistance, 6), MinConfidence = Math.Round(best.MinConfidence, 6), ValidationKept = Math.Round(best.Kept, 6), ValidationImages = n };
     }
 
     /// <summary>The top probability of each row (N*10 in, N out).</summary>

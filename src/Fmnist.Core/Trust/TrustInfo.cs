@@ -7,17 +7,17 @@ namespace Fmnist.Trust;
 /// <param name="MinContrast">Below this the photo is blank (<see cref="Imaging.PhotoSignals.Contrast"/>).</param>
 /// <param name="MaxBorderClutter">Above this the background is not plain.</param>
 /// <param name="MinShapeShare">Below this the image is several separate shapes.</param>
-/// <param name="MaxNeighbourDistance">Above this Hamming distance to the nearest training garment the image is
-/// unlike any of them (binarized as <see cref="TrainingNeighbours.Threshold"/> says).</param>
+/// <param name="MaxNeighbourDice">Above this Dice dissimilarity to the nearest training garment the image is
+/// unlike any of them (<see cref="TrainingNeighbours.NearestDice"/>).</param>
 /// <param name="MinConfidence">Below this calibrated top probability the model cannot tell; 0 when not fitted.</param>
 /// <param name="ValidationKept">The share of validation garments, rendered as photos, that pass every check.</param>
 /// <param name="ValidationImages">How many validation garments the thresholds were fitted on.</param>
-public sealed record OodRule(double MinContrast, double MaxBorderClutter, double MinShapeShare, int MaxNeighbourDistance,
+public sealed record OodRule(double MinContrast, double MaxBorderClutter, double MinShapeShare, double MaxNeighbourDice,
     double MinConfidence, double ValidationKept, int ValidationImages)
 {
     /// <summary>The fixed photo checks alone, no fitted threshold (what a model without trust.json gets).</summary>
     public static OodRule PhotoChecksOnly => new(Defaults.MinContrast, Defaults.MaxBorderClutter, Defaults.MinShapeShare,
-        int.MaxValue, 0, double.NaN, 0);
+        1, 0, double.NaN, 0);
 
     /// <summary>The photo checks' levels, chosen by looking at validation garments and the dev OOD sets (docs/trust.md).</summary>
     public static class Defaults
@@ -27,7 +27,7 @@ public sealed record OodRule(double MinContrast, double MaxBorderClutter, double
         /// <summary>Share of the border allowed to differ from the backdrop.</summary>
         public const double MaxBorderClutter = 0.25;
         /// <summary>Share of the ink the largest shape must hold.</summary>
-        public const double MinShapeShare = 0.6;
+        public const double MinShapeShare = 0.35;
     }
 }
 

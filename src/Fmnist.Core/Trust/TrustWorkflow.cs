@@ -49,8 +49,8 @@ public static class TrustWorkflow
         var split = new ReferenceSplit(fraction, config.Seed, config.TrainLimit);
         var held = source.Select(Splits.Stratified(source.Labels, fraction, config.Seed).Validation);
         var photos = ProductPhoto.RoundTrip(held);
-        var distance = TrainingNeighbours.Of(source, split).NearestDistance(photos.SelectMany(p => p.Pixels).ToArray());
-        var rule = TrustFit.FitRule(photos.Select(p => p.Signals).ToList(), distance, Enumerable.Repeat(1.0, photos.Count).ToArray()) with { MinConfidence = 0 };
+        var distance = TrainingNeighbours.Of(source, split).NearestDice(photos.SelectMany(p => p.Pixels).ToArray());
+        var rule = TrustFit.FitRule(photos.Select(p => p.Signals).ToList(), distance, null);
         // The neighbours at predict time are all the run's training images, the held-out ones included.
         return new TrustInfo(1, $"nothing: the run held out no validation images, so its probabilities are uncalibrated; the neighbour threshold was fitted on {held.Count:N0} training images against the others",
             held.Count, null, null, rule, new ReferenceSplit(0, config.Seed, config.TrainLimit));

@@ -10,8 +10,9 @@ public sealed record ClassScore(int Label, string Class, double Probability);
 
 /// <summary>What the model says about one photo: the top classes (always, even when not recognized), whether it is
 /// a garment the model can classify and, when not, why.</summary>
-/// <param name="NeighbourDistance">Hamming distance to the nearest training garment (binarized images, 0-784).</param>
-public sealed record JudgedPrediction(string Name, IReadOnlyList<ClassScore> Top, bool Recognized, string? Reason, int NeighbourDistance);
+/// <param name="NeighbourDice">Dice dissimilarity to the nearest training garment (0 = the same silhouette, 1 = no
+/// overlap); null when the model has no trust.json to say which training images are its own.</param>
+public sealed record JudgedPrediction(string Name, IReadOnlyList<ClassScore> Top, bool Recognized, string? Reason, double? NeighbourDice);
 
 /// <summary>
 /// A model with what it needs to be honest: calibrated probabilities, the recognition rule from its trust.json
@@ -72,7 +73,7 @@ public sealed class Judge
     public Judge(TrustInfo? info, LabeledImages train)
     {
         Rule = info?.Ood ?? OodRule.PhotoChecksOnly;
-        if (info is not null) _neighbours = TrainingNeighbours.Of(train, info.Reference);
+        if (info is not null && train.Count > 0) _neighbours = TrainingNeighbours.Of(train, info.Reference);
     }
 
     /// <summary>The recognition rule in force.</summary>
@@ -90,14 +91,14 @@ public sealed class Judge
     public IReadOnlyList<JudgedPrediction> Predictions(IReadOnlyList<Photo> photos, float[] probabilities, int top = 3)
     {
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
-        var distance = _neighbours?.NearestDistance(pixels) ?? Enumerable.Repeat(int.MinValue, photos.Count).ToArray();
+        var dice = _neighbours?.NearestDice(pixels);
         return photos.Select((p, i) =>
         {
             var row = probabilities.AsSpan(i * ClassNames.Count, ClassNames.Count).ToArray();
             var ranked = Enumerable.Range(0, ClassNames.Count).OrderByDescending(c => row[c]).ThenBy(c => c)
                 .Take(top).Select(c => new ClassScore(c, ClassNames.All[c], Math.Round(row[c], 6))).ToList();
-            var verdict = Recognition.Judge(p.Signals, distance[i], row.Max(), Rule);
-            return new JudgedPrediction(p.Name, ranked, verdict.Recognized, verdict.Reason, distance[i]);
+            var verdict = Recognition.Judge(p.Signals, dice?[i] ?? 0, row.Max(), Rule);
+            return new JudgedPrediction(p.Name, ranked, verdict.Recognized, verdict.Reason, dice is null ? null : Math.Round(dice[i], 4));
         }).ToList();
     }
 }

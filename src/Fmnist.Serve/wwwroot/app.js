@@ -57,6 +57,13 @@ function show(prediction, timing, trueClass) {
   $("why").hidden = true;
   $("why-button").setAttribute("aria-expanded", "false");
   $("model-input").src = prediction.image;
+  // The model always has a top-3; when the photo is not a garment it can classify, it says so first.
+  const warning = $("unrecognized");
+  warning.hidden = prediction.recognized !== false;
+  warning.textContent = prediction.recognized === false
+    ? "Not recognized as a garment: " + prediction.reason + ". The guesses below are unreliable. " +
+      "For a better answer, photograph one garment, flat or hanging, filling most of the frame, on a plain background."
+    : "";
   const list = $("top");
   list.replaceChildren();
   prediction.top.forEach((t) => {
