@@ -18,9 +18,12 @@ internal static class Common
         Description = "Print one JSON object on stdout and nothing else there [default: False]",
     };
 
+    /// <summary>`--test-limit` and kin: refused before any work unless a positive count (0 would score nothing and
+    /// report 0 %).</summary>
     public static Option<int?> Limit(string name, string what) => new(name)
     {
         Description = $"Use only the first N {what} images [default: all]",
+        Validators = { r => { if (r.GetValueOrDefault<int?>() is int n && n < 1) r.AddError($"{name} must be at least 1, got {n}"); } },
     };
 
     /// <summary>`--threads`: libtorch's intra-op threads, set before anything loads libtorch.</summary>

@@ -189,7 +189,7 @@ internal static class ModelCommands
                         console.MarkupLine("Not recognized: the top-3 are shown, but the model was not made for such a photo. For a better answer, photograph one garment, flat or hanging, filling most of the frame, on a plain background.");
                     break;
             }
-            io.Stderr.WriteLine($"{predictions.Count:N0} photos in {seconds:F1} s ({predictions.Count / Math.Max(seconds, 1e-9):N0} photos/s, model and data loading included)");
+            io.Stderr.WriteLine($"{predictions.Count:N0} photo{(predictions.Count == 1 ? "" : "s")} in {seconds:F1} s ({predictions.Count / Math.Max(seconds, 1e-9):N0} photos/s, model and data loading included)");
             return 0;
         });
         return command;

@@ -158,12 +158,17 @@ internal sealed class TrainOptions
     /// <summary>The preset with the user's options applied, validated (a bad value is a usage error).</summary>
     public TrainConfig Resolve(ParseResult p)
     {
+        var overrides = Overrides(p);
+        TrainConfig start;
         if (p.GetValue(ConfigFile) is { } file)
         {
             if (p.GetResult(Preset) is { Implicit: false }) throw new UsageException("--config and --preset: give one starting point, not both");
-            return Validated(Overrides(p).Apply(TrainConfig.FromFile(file)));
+            start = TrainConfig.FromFile(file);
         }
-        return Validated(Overrides(p).Apply(Presets.Get(p.GetValue(Preset)!)));
+        else start = Presets.Get(p.GetValue(Preset)!);
+        var config = Validated(overrides.Apply(start));
+        if (Applicability.Ignored(overrides, config) is { } ignored) throw new UsageException(ignored);
+        return config;
     }
 
     public static TrainConfig Validated(TrainConfig c)

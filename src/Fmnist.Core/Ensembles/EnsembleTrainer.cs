@@ -71,10 +71,11 @@ public static class EnsembleTrainer
         if (config.HasValidation)
         {
             var validation = EvaluationWorkflow.ValidationSet(dirs, data.Train); // the split every member held out
-            val = Accuracy(EvaluationWorkflow.Probabilities(dirs, validation.Images), validation.Labels);
+            val = Accuracy(EvaluationWorkflow.Probabilities(dirs, validation.Images, calibrated: false), validation.Labels);
         }
         var test = data.Test.Take(testLimit);
-        double testAccuracy = Accuracy(EvaluationWorkflow.Probabilities(dirs, test.Images), test.Labels);
+        // The members as trained: their mean is what the folder averages (its own temperature keeps every argmax).
+        double testAccuracy = Accuracy(EvaluationWorkflow.Probabilities(dirs, test.Images, calibrated: false), test.Labels);
         var result = new EnsembleResult(folder.Directory, members, val, testAccuracy, results.Sum(r => r.Seconds), watch.Elapsed.TotalSeconds,
             Math.Min(parallel, Math.Max(1, todo.Count)), results);
         JsonFiles.Write(folder.ResultPath, result);

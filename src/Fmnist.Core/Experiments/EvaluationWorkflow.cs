@@ -108,13 +108,18 @@ public static class EvaluationWorkflow
     }
 
     /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>
-    public static float[] Probabilities(IReadOnlyList<string> modelDirs, byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
+    /// <param name="modelDirs">Run folders, ensemble folders or .onnx files.</param>
+    /// <param name="images">N*784 raw pixels.</param>
+    /// <param name="tta">Test-time views averaged.</param>
+    /// <param name="calibrated">Each model's temperature applied before the mean (false: the members as trained, whose
+    /// mean is what an ensemble folder averages before its own temperature).</param>
+    public static float[] Probabilities(IReadOnlyList<string> modelDirs, byte[] images, Evaluation.TtaMode tta = Evaluation.TtaMode.None, bool calibrated = true)
     {
         if (modelDirs.Count == 0) throw new ArgumentException("no model given", nameof(modelDirs));
         foreach (var dir in modelDirs) Classifiers.Check(dir);
         var mean = new ProbabilityMean();
         foreach (var dir in modelDirs)
-            using (var model = Classifiers.Open(dir)) mean.Add(model.Probabilities(images, tta));
+            using (var model = calibrated ? Classifiers.Open(dir) : Classifiers.OpenUncalibrated(dir)) mean.Add(model.Probabilities(images, tta));
         return mean.Result();
     }
 

@@ -27,6 +27,7 @@ public sealed record SearchPlan(IReadOnlyList<PlannedTrial> Trials, Halving? Hal
             try
             {
                 config.Validate();
+                if (Training.Applicability.Ignored(changes, config) is { } ignored) throw new FmnistException(ignored);
             }
             catch (FmnistException e)
             {

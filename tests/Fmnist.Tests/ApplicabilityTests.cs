@@ -1,0 +1,63 @@
+using Fmnist.Features;
+using Fmnist.Training;
+
+namespace Fmnist.Tests;
+
+/// <summary>Settings the chosen network, optimizer, schedule or augmentation would ignore are refused before any work.</summary>
+public class ApplicabilityTests
+{
+    [Theory]
+    [InlineData("--lstm does not apply: the resnet network has no LSTM", "--preset", "resnet", "--lstm", "64")]
+    [InlineData("--momentum does not apply: only sgd uses it, the optimizer is adam", "--momentum", "0.5")]
+    [InlineData("--width does not apply: only the resnet network has it, not the cnn-lstm network", "--width", "16")]
+    [InlineData("--whiten-patch does not apply: only the speed network has it, not the resnet network", "--arch", "resnet", "--whiten-patch", "2")]
+    [InlineData("--crop-padding does not apply: only --augment crop pads, augment is offline", "--crop-padding", "2")]
+    [InlineData("--shear does not apply: only the affine augmentations (offline, online) shear, augment is none", "--augment", "none", "--shear", "0.1")]
+    [InlineData("--warmup does not apply: only the cosine schedule warms up, the schedule is constant", "--schedule", "constant", "--warmup", "0.1")]
+    public void Train_RefusesWhatWouldNotAct_InOneLine_BeforeAnyWork(string message, params string[] options)
+    {
+        var dir = Path.Combine(TestData.TempDir(), "never");
+        var (code, stdout, stderr) = InProcessCli.Run(["train", "--out", dir, "--data-dir", "/nonexistent-data", .. options]);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.Equal("", stdout);
+        Assert.False(Directory.Exists(dir)); // refused before the data, the lock or the folder
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-5")]
+    public void Train_RefusesAnImpossibleTestLimit_AsAParseError(string limit)
+    {
+        var dir = Path.Combine(TestData.TempDir(), "never");
+        var (code, _, stderr) = InProcessCli.Run("train", "--out", dir, "--data-dir", "/nonexistent-data", "--test-limit", limit);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"--test-limit must be at least 1, got {limit}", stderr);
+        Assert.False(Directory.Exists(dir));
+    }
+
+    [Fact]
+    public void SettingsThatAct_AreAccepted_AndAPresetsOwnValuesAreNeverRefused()
+    {
+        foreach (var name in Presets.Names)
+            Assert.Null(Applicability.Ignored(new ConfigOverrides(), Presets.Get(name)));
+        var sgd = new ConfigOverrides { Optimizer = OptimizerKind.Sgd, Momentum = 0.8 };
+        Assert.Null(Applicability.Ignored(sgd, sgd.Apply(Presets.Get("seed"))));
+        var crop = new ConfigOverrides { Augment = AugmentMode.Crop, AlternateFlip = true, Flip = 0.5 };
+        Assert.Equal("--flip does not apply: --alternate-flip decides the flips", Applicability.Ignored(crop, crop.Apply(Presets.Get("seed"))));
+    }
+
+    [Fact]
+    public void EveryCommittedGrid_HasOnlySettingsThatAct()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(TestData.RepoRoot, "configs"), "*.json"))
+        {
+            var text = File.ReadAllText(file);
+            if (!text.Contains("\"trials\"") && !text.Contains("\"grid\"")) continue;
+            var grid = Experiments.SweepGrid.Load(file);
+            var e = Record.Exception(() => Experiments.Search.SearchPlan.Create(grid.AllTrials(null, null), grid.BaseConfig(), grid.Halving));
+            Assert.True(e is null, $"{file}: {e?.Message}");
+        }
+    }
+}
