@@ -21,10 +21,12 @@ var report = EvaluationWorkflow.Evaluate(runDir, data.Test.Take(2000));
 var worst = report.Metrics.PerClass.MinBy(c => c.F1)!;
 Console.WriteLine($"accuracy {report.Metrics.Accuracy:P2}; hardest class {worst.Class} (F1 {worst.F1:F2}); {report.ConfusionPng}");
 
-// A photo: grayscale, inverted, cropped and resized to 28x28 like the dataset, then classified.
+// A photo: grayscale, inverted, cropped and resized to 28x28 like the dataset, then classified, with calibrated
+// probabilities and whether it is a garment the model can classify at all.
 var photo = Path.Combine(AppContext.BaseDirectory, "sneaker.png");
-var (label, probability) = EvaluationWorkflow.Predict(runDir, [photo])[0].Top[0];
-Console.WriteLine($"{Path.GetFileName(photo)}: {label} ({probability:P1})");
+var prediction = EvaluationWorkflow.Predict([runDir], [photo], data.Train).Predictions[0];
+var top = prediction.Top[0];
+Console.WriteLine($"{Path.GetFileName(photo)}: {top.Class} ({top.Probability:P1}){(prediction.Recognized ? "" : $"; not recognized: {prediction.Reason}")}");
 
 // ONNX: raw pixels in, probabilities out; runs in ONNX Runtime without libtorch.
 var onnx = OnnxExporter.Export(runDir);
