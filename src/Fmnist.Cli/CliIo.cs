@@ -17,7 +17,29 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
 
     public IAnsiConsole Human(bool json) => Create(json ? Stderr : Stdout);
 
-    public void WriteJson(object value) => Stdout.WriteLine(JsonSerializer.Serialize(value, value.GetType(), JsonFiles.Options));
+    /// <summary>The running command's path joined by dashes ("evaluate", "bench-train"): names its JSON schema.</summary>
+    public string Command { get; set; } = "fmnist";
+
+    /// <summary>
+    /// The command's one JSON object, led by its schema name: <paramref name="schema"/>, or "fmnist.COMMAND/1"
+    /// (docs/json.md lists them). A command whose output changes shape with a flag names each shape itself.
+    /// </summary>
+    public void WriteJson(object value, string? schema = null)
+    {
+        var body = JsonSerializer.SerializeToNode(value, value.GetType(), JsonFiles.Options) as System.Text.Json.Nodes.JsonObject
+                   ?? throw new ArgumentException("a command's JSON output must be an object", nameof(value));
+        var named = new System.Text.Json.Nodes.JsonObject { ["schema"] = schema ?? $"fmnist.{Command}/1" };
+        foreach (var (key, node) in body.ToList())
+        {
+            body.Remove(key);
+            named[key] = node;
+        }
+        Stdout.WriteLine(named.ToJsonString(JsonFiles.Options));
+    }
+
+    /// <summary>A failure under --json: <c>{"schema": "fmnist.error/1", "error": {"code", "message"}}</c> on stdout.</summary>
+    public void WriteJsonError(string code, string message) =>
+        WriteJson(new { error = new { code, message } }, "fmnist.error/1");
 
     private IAnsiConsole Create(TextWriter writer)
     {

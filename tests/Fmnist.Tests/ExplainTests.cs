@@ -191,7 +191,8 @@ public sealed class ExplainTests(TrainedModelFixture fixture, ITestOutputHelper 
         File.WriteAllText(file, "hello");
         var (code, stdout, err) = Run("explain", "--model", fixture.Directory, file, "--out", Path.Combine(dir, "why"), "--json");
         Assert.Equal(1, code);
-        Assert.Equal("", stdout);
+        using (var error = System.Text.Json.JsonDocument.Parse(stdout)) // under --json the failure is a JSON object too
+            Assert.Equal($"{file}: not a PNG or JPEG image", error.RootElement.GetProperty("error").GetProperty("message").GetString());
         Assert.Equal($"fmnist: {file}: not a PNG or JPEG image", err.Trim());
         Assert.False(Directory.Exists(Path.Combine(dir, "why")));
         var (badCode, _, badErr) = Run("explain", "--model", fixture.Directory, file, "--stride", "7");

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Fmnist.Cli;
 using Fmnist.Export;
 using Fmnist.Inference;
@@ -17,16 +18,18 @@ public class ExportErrorTests
         return (code, stdout.ToString(), stderr.ToString());
     }
 
-    /// <summary>Evaluates <paramref name="file"/> through the CLI; asserts exit 1, one stderr line naming it, no stdout, no new files.</summary>
+    /// <summary>Evaluates <paramref name="file"/> through the CLI; asserts exit 1, one stderr line naming it, the same
+    /// message as a JSON error object on stdout (--json), no new files.</summary>
     private static string EvaluateFails(string file)
     {
         var dir = Path.GetDirectoryName(file)!;
         var before = ExportSupport.Files(dir);
         var (code, output, err) = Cli("evaluate", "--model", file, "--test-limit", "20", "--json");
         Assert.Equal(1, code);
-        Assert.Equal("", output);
         var line = Assert.Single(err.Trim().Split('\n'));
         Assert.StartsWith($"fmnist: {file}: ", line);
+        using (var json = JsonDocument.Parse(output))
+            Assert.Equal(line["fmnist: ".Length..], json.RootElement.GetProperty("error").GetProperty("message").GetString());
         Assert.Equal(before, ExportSupport.Files(dir));
         return line;
     }

@@ -173,7 +173,7 @@ internal static class BenchCommand
                         r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson,
                     });
                 else
-                    io.WriteJson(new { runs, bf16_speedup = speedup, channels_last_speedup = layoutSpeedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson });
+                    io.WriteJson(new { runs, bf16_speedup = speedup, channels_last_speedup = layoutSpeedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson }, "fmnist.bench-train-compare/1");
                 return 0;
             }
             var console = io.Human(false);

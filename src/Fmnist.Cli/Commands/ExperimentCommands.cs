@@ -62,7 +62,7 @@ internal static class ExperimentCommands
                     directory = Path.GetFullPath(outDir), mode = oneTrial ? "trial" : "worker", trial_index = only, worker = ClaimStore.WorkerId,
                     jobs = report.Ran.Select(r => new { trial = r.Trial, name = r.Name, stage = r.Stage, from_epoch = r.FromEpoch, to_epoch = r.ToEpoch, outcome = r.Outcome, seconds = r.Seconds }),
                     complete = report.Complete, pending = report.Pending, note = report.Note,
-                });
+                }, "fmnist.sweep-worker/1");
                 return 0;
             }
             foreach (var r in report.Ran)

@@ -114,7 +114,7 @@ internal static class KnnCommand
         };
         if (asJson)
         {
-            io.WriteJson(result);
+            io.WriteJson(result, "fmnist.knn-tune/1");
             return 0;
         }
         var console = io.Human(false);

@@ -167,7 +167,7 @@ internal static class TrainCommand
                 member_val_accuracy = result.MemberResults.Select(m => m.ValAccuracy).ToList(),
                 machine = Experiments.MachineInfo.Current().ToJson(),
                 time_budget = plan?.ToJson(),
-            });
+            }, "fmnist.train-ensemble/1");
             return 0;
         }
         var console = io.Human(false);

@@ -1,0 +1,50 @@
+using System.Text.Json;
+
+namespace Fmnist.Tests;
+
+/// <summary>Every --json answer names its schema first; every failure under --json is a JSON error object on stdout.</summary>
+public class JsonContractTests
+{
+    [Theory]
+    [InlineData("fmnist.version/1", "version", "--json")]
+    [InlineData("fmnist.summary/1", "summary", "--json")]
+    public void A_command_names_its_schema_first(string schema, params string[] args)
+    {
+        var (code, stdout, _) = InProcessCli.Run(args);
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(stdout);
+        var first = doc.RootElement.EnumerateObject().First();
+        Assert.Equal("schema", first.Name);
+        Assert.Equal(schema, first.Value.GetString());
+    }
+
+    [Theory]
+    [InlineData("usage", "--lstm does not apply", "train", "--preset", "resnet", "--lstm", "64", "--data-dir", "/nonexistent-data", "--json")]
+    [InlineData("usage", "--test-limit must be at least 1", "evaluate", "--model", "m", "--test-limit", "0", "--json")]
+    [InlineData("bad_input", "nothing.png: file not found", "predict", "--model", "/nonexistent/run", "nothing.png", "--json")]
+    public void A_failure_under_json_is_an_error_object_on_stdout(string code, string message, params string[] args)
+    {
+        var (exit, stdout, stderr) = InProcessCli.Run(args);
+        Assert.Equal(1, exit);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal("fmnist.error/1", doc.RootElement.GetProperty("schema").GetString());
+        var error = doc.RootElement.GetProperty("error");
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.Contains(message, error.GetProperty("message").GetString());
+        Assert.Contains(message, stderr);
+    }
+
+    [Fact]
+    public void Every_schema_a_command_can_print_is_listed_in_docs_json_md()
+    {
+        var doc = File.ReadAllText(Path.Combine(TestData.RepoRoot, "docs", "json.md"));
+        var sources = Directory.GetFiles(Path.Combine(TestData.RepoRoot, "src", "Fmnist.Cli"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"));
+        var named = sources.SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), "\"(fmnist\\.[a-z-]+/\\d+)\"").Select(m => m.Groups[1].Value));
+        var commands = Cli.CliApp.Build(TextWriter.Null, TextWriter.Null).Subcommands
+            .SelectMany(c => c.Subcommands.Count == 0 ? [c.Name] : c.Subcommands.Select(s => $"{c.Name}-{s.Name}"))
+            .Where(n => n is not "completion").Select(n => $"fmnist.{n}/1");
+        foreach (var schema in named.Concat(commands).Distinct())
+            Assert.Contains($"`{schema}`", doc);
+    }
+}
