@@ -91,3 +91,54 @@ public class CalibrationTests
         Assert.Equal(0.5, OodBenchmark.FprAt95([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], [5, 25]));
     }
 }
+
+/// <summary>The neighbour and confidence checks of `recognized`, on images whose answer is known.</summary>
+public class RecognitionRuleTests
+{
+    private static readonly Lazy<TrainingNeighbours> Reference = new(() =>
+        TrainingNeighbours.Of(TestData.Fashion.Train.Take(6_000), new ReferenceSplit(0.2, 1, null)));
+
+    [Fact]
+    public void NeighbourDice_IsZeroForATrainingImage_AndHighForAThinStroke()
+    {
+        var own = Reference.Value.Images.Image(5).ToArray();
+        var stroke = new byte[ImageShape.Pixels];
+        for (int y = 4; y < 24; y++) stroke[y * 28 + 14] = 255; // one vertical line: a glyph, not a garment
+        var dice = Reference.Value.NearestDice([.. own, .. stroke]);
+        Assert.Equal(0, dice[0]);
+        Assert.True(dice[1] > 0.5, $"a thin stroke: {dice[1]}");
+        // Garments the reference never saw sit close to some training garment.
+        var unseen = TestData.Fashion.Test.Take(200).Images;
+        var typical = Reference.Value.NearestDice(unseen).Order().ElementAt(100);
+        Assert.True(typical < dice[1], $"median test garment {typical} against the stroke {dice[1]}");
+    }
+
+    [Fact]
+    public void Judge_TriesTheChecksInOrder_AndEachGivesItsReason()
+    {
+        var rule = OodRule.PhotoChecksOnly with { MaxNeighbourDice = 0.3, MinConfidence = 0.5 };
+        var plain = new Imaging.PhotoSignals(Contrast: 200, BorderClutter: 0, LargestShapeShare: 1);
+        Assert.Equal(Verdict.Yes, Recognition.Judge(plain, 0.1, 0.9, rule));
+        Assert.Equal(Recognition.Reasons.Unsure, Recognition.Judge(plain, 0.1, 0.4, rule).Reason);
+        Assert.Equal(Recognition.Reasons.Unfamiliar, Recognition.Judge(plain, 0.5, 0.4, rule).Reason);
+        Assert.Equal(Recognition.Reasons.Fragmented, Recognition.Judge(plain with { LargestShapeShare = 0.2 }, 0.5, 0.4, rule).Reason);
+        Assert.Equal(Recognition.Reasons.Cluttered, Recognition.Judge(plain with { BorderClutter = 0.6, LargestShapeShare = 0.2 }, 0.5, 0.4, rule).Reason);
+        Assert.Equal(Recognition.Reasons.Blank, Recognition.Judge(plain with { Contrast = 3, BorderClutter = 0.6 }, 0.5, 0.4, rule).Reason);
+    }
+
+    [Fact]
+    public void FitRule_KeepsTheAskedShareOfValidation_WithOneCommonQuantile()
+    {
+        var rng = new Random(3);
+        int n = 2_000;
+        var signals = Enumerable.Range(0, n).Select(_ => new Imaging.PhotoSignals(200, 0, 1)).ToList();
+        var dice = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 0.5).ToArray();
+        var confidence = Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble() / 2).ToArray();
+        var rule = TrustFit.FitRule(signals, dice, confidence);
+        int kept = Enumerable.Range(0, n).Count(i => Recognition.Judge(signals[i], dice[i], confidence[i], rule).Recognized);
+        Assert.InRange(kept / (double)n, TrustFit.KeepRate, TrustFit.KeepRate + 0.005);
+        Assert.Equal(rule.ValidationKept, kept / (double)n, 6);
+        Assert.True(rule.MinConfidence > 0.5 && rule.MaxNeighbourDice < 0.5);
+        Assert.Equal(0, TrustFit.FitRule(signals, dice, null).MinConfidence); // without confidence only the distance is fitted
+    }
+}
