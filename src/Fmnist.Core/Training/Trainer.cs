@@ -32,6 +32,7 @@ public static class Trainer
         config.Validate();
         progress ??= SilentProgress.Instance;
         TorchRuntime.Initialize();
+        using var random = TorchRandom.Exclusive(config.Seed, progress); // one training per process at a time
         var folder = new RunFolder(outDir);
         Checkpoint.Recover(folder);
         var resumed = PrepareFolder(folder, config, resume, progress);
