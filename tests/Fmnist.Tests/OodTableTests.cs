@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Fmnist.Tests;
+
+/// <summary>
+/// docs/trust.md's OOD tables are drawn from their data file, docs/results/ood-benchmark-test.json (written by
+/// `fmnist calibrate --ood DIR --json`): a table that disagrees with its data fails here. FMNIST_WRITE_TABLES=1
+/// rewrites the tables from the data instead.
+/// </summary>
+public class OodTableTests
+{
+    private static readonly string[] Scores = ["confidence", "entropy", "neighbour_distance", "neighbour_dice", "ink_share", "shape_share", "border_clutter", "contrast"];
+
+    private static string Header(string first) =>
+        $"| {first} | {string.Join(" | ", Scores.Select(s => s.Replace('_', ' ')))} |";
+
+    private static string Percent(double share) => (share * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
+    private static IReadOnlyDictionary<string, string> Tables(JsonElement benchmark)
+    {
+        var sets = benchmark.GetProperty("sets").EnumerateArray().ToList();
+        var auroc = new StringBuilder();
+        auroc.AppendLine($"| set | photos | refused by the rule | {string.Join(" | ", Scores.Select(s => s.Replace('_', ' ')))} |");
+        auroc.Append("|---|---:|---:|").AppendLine(string.Concat(Scores.Select(_ => "---:|")));
+        foreach (var s in sets)
+            auroc.AppendLine($"| {s.GetProperty("set").GetString()} | {s.GetProperty("images").GetInt32()} | {Percent(s.GetProperty("refused").GetDouble())} | " +
+                string.Join(" | ", Scores.Select(k => s.GetProperty("auroc").GetProperty(k).GetDouble().ToString("0.000", CultureInfo.InvariantCulture))) + " |");
+        var fpr = new StringBuilder();
+        fpr.AppendLine(Header("set"));
+        fpr.Append("|---|").AppendLine(string.Concat(Scores.Select(_ => "---:|")));
+        foreach (var s in sets)
+            fpr.AppendLine($"| {s.GetProperty("set").GetString()} | " + string.Join(" | ", Scores.Select(k => Percent(s.GetProperty("fpr_at95").GetProperty(k).GetDouble()))) + " |");
+        return new Dictionary<string, string> { ["ood-auroc"] = auroc.ToString().TrimEnd(), ["ood-fpr"] = fpr.ToString().TrimEnd() };
+    }
+
+    [Fact]
+    public void Trust_md_tables_agree_with_their_data()
+    {
+        var docPath = Path.Combine(TestData.RepoRoot, "docs", "trust.md");
+        using var data = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestData.RepoRoot, "docs", "results", "ood-benchmark-test.json")));
+        var doc = File.ReadAllText(docPath);
+        var rewritten = doc;
+        foreach (var (name, table) in Tables(data.RootElement.GetProperty("benchmark")))
+        {
+            var block = new Regex($"(<!-- table:{name}[^\\n]*-->\\n)(.*?)(\\n<!-- /table -->)", RegexOptions.Singleline);
+            var match = block.Match(rewritten);
+            Assert.True(match.Success, $"docs/trust.md has no table:{name} block");
+            rewritten = rewritten[..match.Groups[2].Index] + table + rewritten[(match.Groups[2].Index + match.Groups[2].Length)..];
+        }
+        if (Environment.GetEnvironmentVariable("FMNIST_WRITE_TABLES") == "1") File.WriteAllText(docPath, rewritten);
+        else Assert.Equal(rewritten, doc);
+    }
+}
