@@ -27,6 +27,13 @@ public static class CliApp
         {
             return parse.Invoke(config);
         }
+        catch (Training.TrainingStoppedException e)
+        {
+            // Interrupted on request (Ctrl-C): 128 + SIGINT, as shells report it.
+            stderr.WriteLine($"fmnist: {Errors.OneLine(e)}");
+            if (json) io.WriteJsonError("stopped", Errors.OneLine(e));
+            return 130;
+        }
         catch (Exception e) when (Errors.IsUserError(e))
         {
             stderr.WriteLine($"fmnist: {Errors.OneLine(e)}");

@@ -63,7 +63,8 @@ internal static class TrainCommand
             RunResult result;
             try
             {
-                result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume), parse.GetValue(testLimit), parse.GetValue(tensorboard));
+                using var stop = StopOnCtrlC(view);
+                result = TrainingWorkflow.TrainAndTest(loaded.Data, config, outDir, view, parse.GetValue(resume), parse.GetValue(testLimit), parse.GetValue(tensorboard), stop.Token);
             }
             catch (Training.RunExistsException e)
             {
@@ -175,5 +176,34 @@ internal static class TrainCommand
         console.MarkupLineInterpolated($"ensemble of {result.Members}: {valText}[bold]test {result.TestAccuracy:P2}[/] (averaged probabilities, measured once)");
         console.MarkupLineInterpolated($"training {result.Seconds / 60:F1} min summed over members, {result.WallSeconds / 60:F1} min wall; ensemble folder {result.ModelDir}");
         return 0;
+    }
+
+    /// <summary>The first Ctrl-C asks the training to stop after the epoch under way (its checkpoint written); a
+    /// second one stops the process at once, as Ctrl-C always does.</summary>
+    private static CancelOnSignal StopOnCtrlC(TrainingView view) => new(view);
+
+    private sealed class CancelOnSignal : IDisposable
+    {
+        private readonly CancellationTokenSource _source = new();
+        private readonly System.Runtime.InteropServices.PosixSignalRegistration _registration;
+
+        public CancelOnSignal(TrainingView view)
+        {
+            _registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+            {
+                if (_source.IsCancellationRequested) return; // the second one: the default action ends the process
+                context.Cancel = true;
+                _source.Cancel();
+                view.Message("stopping after this epoch, once its checkpoint is written (Ctrl-C again to stop at once)");
+            });
+        }
+
+        public CancellationToken Token => _source.Token;
+
+        public void Dispose()
+        {
+            _registration.Dispose();
+            _source.Dispose();
+        }
     }
 }

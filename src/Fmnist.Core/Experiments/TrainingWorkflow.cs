@@ -24,8 +24,9 @@ public static class TrainingWorkflow
     /// <param name="resume">Continue an interrupted run in <paramref name="outDir"/> (it must have the same config).</param>
     /// <param name="testLimit">Score only the first N test images; null = all 10,000.</param>
     /// <param name="tensorboard">Also write TensorBoard event files into the run folder's tensorboard/ (<see cref="Reports.TensorBoardLog"/>).</param>
+    /// <param name="stop">Stops the training after the epoch under way (<see cref="TrainingStoppedException"/>).</param>
     public static RunResult TrainAndTest(Dataset data, TrainConfig config, string outDir, ITrainingProgress? progress = null,
-        bool resume = false, int? testLimit = null, bool tensorboard = false)
+        bool resume = false, int? testLimit = null, bool tensorboard = false, CancellationToken stop = default)
     {
         config.Validate(); // before the lock creates the folder
         using var folderLock = FolderLock.Acquire(outDir);
@@ -37,7 +38,7 @@ public static class TrainingWorkflow
             {
                 Reports.Plots.SaveCurves(history, folder.CurvesPath);
                 board?.Weights(folder, folder.CheckpointPath, history[^1].Epoch);
-            });
+            }, stop);
         var test = data.Test.Take(testLimit);
         var (net, info) = trained.Folder.LoadBest();
         double testAccuracy;

@@ -26,8 +26,10 @@ public sealed class RunExistsException(string directory) : FmnistException($"{di
 /// </summary>
 public static class Trainer
 {
+    /// <param name="stop">Asks the training to stop after the epoch under way, its checkpoint written
+    /// (<see cref="TrainingStoppedException"/>); `--resume` continues it exactly.</param>
     public static TrainResult Run(LabeledImages trainingSet, TrainConfig config, string outDir, ITrainingProgress? progress = null,
-        bool resume = false, Action<RunFolder, IReadOnlyList<EpochRecord>>? afterEpoch = null)
+        bool resume = false, Action<RunFolder, IReadOnlyList<EpochRecord>>? afterEpoch = null, CancellationToken stop = default)
     {
         config.Validate();
         progress ??= SilentProgress.Instance;
@@ -65,6 +67,7 @@ public static class Trainer
             Checkpoint.Save(folder, step, run, best);
             afterEpoch?.Invoke(folder, run.History);
             progress.EpochDone(record, best);
+            if (stop.IsCancellationRequested && epoch < config.Epochs) throw new TrainingStoppedException(folder.Directory, epoch, config.Epochs);
         }
         return new TrainResult(folder, run.BestEpoch, run.BestValAccuracy, run.History, (saved?.Seconds ?? 0) + watch.Elapsed.TotalSeconds,
             (int)data.Count, data.ValCount, saved is not null);
@@ -178,4 +181,12 @@ public static class Trainer
         ["threads"] = get_num_threads().ToString(),
         ["allocator"] = TorchRuntime.Allocator,
     };
+}
+
+/// <summary>A training stopped on request after an epoch, its checkpoint written: `--resume` continues it exactly.</summary>
+public sealed class TrainingStoppedException(string directory, int epoch, int epochs)
+    : FmnistException($"{directory}: stopped after epoch {epoch} of {epochs}, checkpoint saved; run the same command with --resume to continue")
+{
+    /// <summary>The last epoch completed.</summary>
+    public int Epoch { get; } = epoch;
 }
