@@ -33,7 +33,7 @@ for k in auto avx512 avx2 scalar; do
 done
 run knn-tune knn --tune
 run train-seed bench train --layers
-run train-seed-bf16 bench train --precision bf16 --batches 10
+run train-seed-bf16 bench train --precision bf16 --steps 10
 run train-resnet bench train --preset resnet --compare-precision
 run train-fast bench train --preset fast --compare-precision
 if [ -d "$model" ]; then run infer bench infer --model "$model"; fi

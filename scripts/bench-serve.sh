@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark of `fmnist serve` (docs/serve.md): for batching on (--batch 32) and off (--batch 1), starts the
+# Load benchmark of `fmnist serve` (docs/serve.md): for batching on (--max-batch 32) and off (--max-batch 1), starts the
 # server on loopback, has `hey` POST one 28x28 test PNG from 16 concurrent clients for 15 s, then for 60 s,
 # and prints a markdown table: predictions/s, p50/p99 latency, errors, resident memory before and after the 60 s run.
 # Usage: scripts/bench-serve.sh [--model DIR|FILE.onnx]   (default: the newest finished run under runs/)
@@ -34,14 +34,14 @@ echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 10485
 echo "| mode | run | predictions/s | p50 ms | p99 ms | errors | RSS before MB | RSS after MB |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|"
 for batch in 32 1; do
-  "$root/fmnist" serve "$@" --urls "$url" --batch "$batch" --batch-wait-ms "$wait_ms" > "$work/serve.log" 2>&1 &
+  "$root/fmnist" serve "$@" --urls "$url" --max-batch "$batch" --batch-wait-ms "$wait_ms" > "$work/serve.log" 2>&1 &
   server=$!   # the launcher execs dotnet: this is the server's own PID
   for _ in $(seq 1 300); do curl -sf "$url/health" >/dev/null 2>&1 && break; sleep 1; done
   curl -sf "$url/health" >/dev/null || { cat "$work/serve.log" >&2; echo "bench-serve: the server did not start" >&2; exit 1; }
   # A real 28x28 test image, as the PNG the server itself renders.
   curl -sf "$url/api/samples/random" | sed -E 's/.*"image":"data:image\/png;base64,([^"]*)".*/\1/' | base64 -d > "$work/sample.png"
   hey -n 500 -c "$clients" -m POST -T image/png -D "$work/sample.png" "$url/api/predict" > /dev/null   # warm-up
-  mode=$([ "$batch" = 1 ] && echo "batching off (--batch 1)" || echo "batching on (--batch $batch, ${wait_ms} ms)")
+  mode=$([ "$batch" = 1 ] && echo "batching off (--max-batch 1)" || echo "batching on (--max-batch $batch, ${wait_ms} ms)")
   before=$(rss_mb "$server")
   echo "| $mode | $short | $(load "$short") | $before | $(rss_mb "$server") |"
   before=$(rss_mb "$server")

@@ -95,7 +95,7 @@ public class ExportCliTests
     public void Bench_infer_reports_both_runtimes_for_a_run_folder_and_only_onnx_for_a_file()
     {
         var run = OwnRun();
-        var both = Json("bench", "infer", "--model", run, "--single-calls", "20", "--batches", "1", "--json");
+        var both = Json("bench", "infer", "--model", run, "--single-calls", "20", "--steps", "1", "--json");
         var runtimes = both.GetProperty("runtimes").EnumerateArray().ToList();
         Assert.Equal(["torchsharp", "onnxruntime"], runtimes.Select(r => r.GetProperty("runtime").GetString()));
         foreach (var r in runtimes)
@@ -110,7 +110,7 @@ public class ExportCliTests
         Assert.All(runtimes, r => Assert.InRange(r.GetProperty("share_of_gemm_peak").GetDouble(), 1e-4, 2));
 
         Json("export", "--model", run, "--json");
-        var onnx = Json("bench", "infer", "--model", Path.Combine(run, "model.onnx"), "--single-calls", "20", "--batches", "1", "--json");
+        var onnx = Json("bench", "infer", "--model", Path.Combine(run, "model.onnx"), "--single-calls", "20", "--steps", "1", "--json");
         Assert.Equal(["onnxruntime"], onnx.GetProperty("runtimes").EnumerateArray().Select(r => r.GetProperty("runtime").GetString()));
 
         var (code, _, err) = Run("bench", "infer", "--model", Path.Combine(run, "nope.onnx"));

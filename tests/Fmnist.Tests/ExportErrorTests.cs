@@ -116,7 +116,7 @@ public class ExportErrorTests
     {
         var parent = TestData.TempDir();
         var target = Path.Combine(parent, "missing", "model.out");
-        var (code, output, err) = Cli("export", "--model", ExportSupport.NonDefaultRun, "--format", format, "--out", target);
+        var (code, output, err) = Cli("export", "--model", ExportSupport.NonDefaultRun, "--format", format, "--file", target);
         Assert.Equal((1, ""), (code, output));
         Assert.Equal($"fmnist: {target}: folder {Path.Combine(parent, "missing")} does not exist", err.Trim());
         Assert.Empty(Directory.GetFileSystemEntries(parent));
@@ -126,7 +126,7 @@ public class ExportErrorTests
     public void Export_to_a_path_that_is_a_directory()
     {
         var dir = TestData.TempDir();
-        var (code, output, err) = Cli("export", "--model", ExportSupport.NonDefaultRun, "--out", dir);
+        var (code, output, err) = Cli("export", "--model", ExportSupport.NonDefaultRun, "--file", dir);
         Assert.Equal((1, ""), (code, output));
         Assert.Equal($"fmnist: {dir}: is a directory; give a file name such as {Path.Combine(dir, "model.onnx")}", err.Trim());
         Assert.Empty(Directory.GetFileSystemEntries(dir));

@@ -48,3 +48,20 @@ public class JsonContractTests
             Assert.Contains($"`{schema}`", doc);
     }
 }
+
+/// <summary>One word means one thing in every command; an old name is refused with a pointer to the new one.</summary>
+public class OptionVocabularyTests
+{
+    [Theory]
+    [InlineData("--batches is now --steps", "bench", "train", "--batches", "5")]
+    [InlineData("--batches is now --steps", "bench", "infer", "--model", "m", "--batches", "5")]
+    [InlineData("--threads is now --ort-threads", "bench", "infer", "--model", "m", "--threads", "2")]
+    [InlineData("--batch is now --max-batch", "serve", "--batch", "8")]
+    [InlineData("--out is now --file", "export", "--model", "m", "--out", "x.onnx")]
+    public void An_old_option_name_points_to_the_new_one(string message, params string[] args)
+    {
+        var (code, _, stderr) = InProcessCli.Run(args);
+        Assert.NotEqual(0, code);
+        Assert.Contains(message, stderr);
+    }
+}

@@ -247,7 +247,7 @@ public class BenchTrainCliTests
     /// <summary>`bench train ... --json` on a few small batches of real images, parsed.</summary>
     private static System.Text.Json.JsonDocument BenchTrain(params string[] options)
     {
-        var (code, output, err) = InProcessCli.Run(["bench", "train", "--batch-size", "16", "--batches", "2", "--train-limit", "256", .. options, "--json"]);
+        var (code, output, err) = InProcessCli.Run(["bench", "train", "--batch-size", "16", "--steps", "2", "--train-limit", "256", .. options, "--json"]);
         Assert.True(code == 0, err);
         return System.Text.Json.JsonDocument.Parse(output);
     }
@@ -276,7 +276,7 @@ public class BenchCliTests
     [Fact]
     public void Bench_train_layers_times_every_layer_forward_and_backward()
     {
-        var (code, output, err) = InProcessCli.Run("bench", "train", "--lstm", "16", "--dense", "16", "--batch-size", "16", "--batches", "1",
+        var (code, output, err) = InProcessCli.Run("bench", "train", "--lstm", "16", "--dense", "16", "--batch-size", "16", "--steps", "1",
             "--train-limit", "256", "--layers", "--json");
         Assert.True(code == 0, err);
         using var doc = System.Text.Json.JsonDocument.Parse(output);
@@ -295,7 +295,7 @@ public class BenchCliTests
         // The Zen 3 profile by emulation: the best preset must not pick (emulated) bf16, and computes channels-last.
         var env = new Dictionary<string, string> { ["ONEDNN_MAX_CPU_ISA"] = "AVX2", ["ATEN_CPU_CAPABILITY"] = "avx2" };
         var (code, stdout, stderr) = CliProcess.Run(env, "bench", "train", "--preset", "resnet", "--width", "8", "--blocks", "1",
-            "--batch-size", "16", "--batches", "1", "--train-limit", "256", "--json");
+            "--batch-size", "16", "--steps", "1", "--train-limit", "256", "--json");
         Assert.True(code == 0, stderr);
         using var doc = System.Text.Json.JsonDocument.Parse(stdout);
         Assert.Equal("fp32", doc.RootElement.GetProperty("precision").GetString());

@@ -18,7 +18,7 @@ public sealed class ServeDrainTests(TrainedModelFixture fixture)
     {
         // A batch waits up to 1 s for company, so the quick requests sit in the batcher when SIGTERM comes.
         using var serve = ServeProcess.Start(["serve", "--model", fixture.Directory, "--data-dir", DataDir, "--urls", "http://127.0.0.1:0",
-            "--json", "--batch", "64", "--batch-wait-ms", "1000"], ServeOptions.ApiKeyVariable);
+            "--json", "--max-batch", "64", "--batch-wait-ms", "1000"], ServeOptions.ApiKeyVariable);
         var url = new Uri((await serve.ReadJsonAsync()).GetProperty("urls")[0].GetString()!);
         using var health = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
 

@@ -67,7 +67,7 @@ public sealed class ToolPackageTests : IDisposable
             Assert.Equal(3, predicted.RootElement.GetProperty("predictions")[0].GetProperty("top").GetArrayLength());
 
         var onnx = Path.Combine(work, "tiny.onnx");
-        Run(fmnist, work, TimeSpan.FromMinutes(1), "export", "--model", run, "--format", "onnx", "--out", onnx);
+        Run(fmnist, work, TimeSpan.FromMinutes(1), "export", "--model", run, "--format", "onnx", "--file", onnx);
         Assert.True(new FileInfo(onnx).Length > 10_000);
 
         int port = FreePort();

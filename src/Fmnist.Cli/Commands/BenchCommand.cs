@@ -22,12 +22,13 @@ internal static class BenchCommand
         var json = Common.Json();
         var model = new Option<string>("--model") { Description = "Run folder (TorchSharp, and ONNX Runtime on a temporary export of it) or an .onnx file (ONNX Runtime only)", DefaultValueFactory = _ => Path.Combine("runs", "reproduce", "cnn-seed") };
         var singles = new Option<int>("--single-calls") { Description = "Timed one-image calls per runtime, after 20 warm-up calls", DefaultValueFactory = _ => 500 };
-        var batches = new Option<int>("--batches") { Description = "Timed batches of 256 per runtime, after 2 warm-up batches", DefaultValueFactory = _ => 20 };
-        var threads = new Option<int?>("--threads") { Description = "ONNX Runtime intra-op threads [default: all cores]" };
+        var batches = new Option<int>("--steps") { Description = "Timed forward passes of 256 images per runtime, after 2 warm-up passes", DefaultValueFactory = _ => 20 };
+        var threads = new Option<int?>("--ort-threads") { Description = "ONNX Runtime intra-op threads (TorchSharp's are libtorch's, --threads elsewhere) [default: all cores]" };
         var spinning = new Option<bool>("--spinning") { Description = "Let idle ONNX Runtime threads spin (faster on a quiet machine, slows everyone on a busy one) [default: False]" };
         var optimization = new Option<string>("--ort-optimization") { Description = "ONNX Runtime graph optimizations: none, basic, extended or all", DefaultValueFactory = _ => "all" };
         optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
-        var command = new Command("infer", "Inference speed, TorchSharp vs ONNX Runtime: images/s at batch 1 and 256, one-image latency p50/p99") { dataDir, json, model, singles, batches, threads, spinning, optimization };
+        var command = new Command("infer", "Inference speed, TorchSharp vs ONNX Runtime: images/s at batch 1 and 256, one-image latency p50/p99") { dataDir, json, model, singles, batches, threads, spinning, optimization,
+            Common.Renamed("--batches", "--steps", "timed forward passes"), Common.Renamed("--threads", "--ort-threads", "ONNX Runtime's threads") };
         command.SetAction(parse =>
         {
             var loaded = Common.Load(parse.GetValue(dataDir));
@@ -93,12 +94,12 @@ internal static class BenchCommand
     {
         var dataDir = Common.DataDir();
         var json = Common.Json();
-        var batches = new Option<int>("--batches") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
+        var batches = new Option<int>("--steps") { Description = "Timed training steps (after 3 warm-up steps)", DefaultValueFactory = _ => 30 };
         var compare = new Option<bool>("--compare-precision") { Description = "Time the same configuration in fp32 and in bf16 (fp32 master weights) and report the speed-up; where bf16 is not native it is emulated, so only 3 steps are timed [default: False]" };
         var compareLayout = new Option<bool>("--compare-layout") { Description = "Time the same configuration in NCHW and in channels-last memory layout and report the speed-up (with --compare-precision: all four) [default: False]" };
         var layers = new Option<bool>("--layers") { Description = "Also time each CNN+LSTM layer alone, forward and backward, and its convolutions, BatchNorms and pools in channels-last layout too [default: False]" };
         var hyper = new TrainOptions();
-        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset resnet: the ResNet recipe; --preset fast: the speed network)") { dataDir, json, batches, compare, compareLayout, layers };
+        var command = new Command("train", "Training throughput (images/s and GFLOP/s against this machine's measured matrix-multiply peak) on real images, the seed's best config by default (--preset resnet: the ResNet recipe; --preset fast: the speed network)") { dataDir, json, batches, compare, compareLayout, layers, Common.Renamed("--batches", "--steps", "timed training steps") };
         var threads = Common.Threads();
         command.Options.Add(threads);
         foreach (var o in hyper.All) command.Options.Add(o);

@@ -73,6 +73,17 @@ internal static class Common
         }
     }
 
+    /// <summary>
+    /// An option's old name, kept hidden so that using it gets a one-line pointer to the new one instead of "unrecognized"
+    /// (one word means one thing in every command: --steps counts steps, --max-batch is a forward pass, --file names a file).
+    /// </summary>
+    public static Option<string?> Renamed(string old, string now, string meaning) => new(old)
+    {
+        Hidden = true,
+        Arity = ArgumentArity.ZeroOrOne,
+        Validators = { r => r.AddError($"{old} is now {now} ({meaning})") },
+    };
+
     public static int Positive(int? value, string option)
     {
         if (value is null) return int.MaxValue;

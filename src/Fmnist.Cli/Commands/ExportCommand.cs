@@ -15,8 +15,8 @@ internal static class ExportCommand
         tta.Description = "ONNX: test-time augmentation inside the graph (the views go through the network as one batch, their probabilities averaged): none, flip, shift, flip-shift (10 views), flip-diagonal or flip-shift2 (18 views each; see `evaluate --help`); a bare --tta is flip";
         var format = new Option<string>("--format") { Description = "onnx (opset 17, normalization inside the graph) or pytorch (state_dict for torch.load; see interop/python)", DefaultValueFactory = _ => "onnx" };
         format.AcceptOnlyFromAmong("onnx", "pytorch");
-        var output = new Option<string?>("--out") { Description = "File to write; its folder must exist [default: model.onnx or model.pth in the run folder]" };
-        var command = new Command("export", "Write a trained model for use outside fmnist: ONNX (ONNX Runtime: C#, Python, browser) or PyTorch weights") { json, model, format, output, tta };
+        var output = new Option<string?>("--file") { Description = "File to write; its folder must exist [default: model.onnx or model.pth in the run folder]" };
+        var command = new Command("export", "Write a trained model for use outside fmnist: ONNX (ONNX Runtime: C#, Python, browser) or PyTorch weights") { json, model, format, output, tta, Common.Renamed("--out", "--file", "the file to write: --out names folders") };
         command.SetAction(parse =>
         {
             var dir = parse.GetValue(model)!;

@@ -65,7 +65,7 @@ internal static class MemberProcess
         try
         {
             var start = Self("bench", "train", "--config", settings, "--data-dir", dataDir, "--threads", threads.ToString(),
-                "--batches", "4", "--train-limit", "2048", "--json");
+                "--steps", "4", "--train-limit", "2048", "--json");
             using var process = Process.Start(start) ?? throw new FmnistException("could not start a process to measure the training speed");
             var stderr = process.StandardError.ReadToEndAsync();
             string stdout = process.StandardOutput.ReadToEnd();

@@ -21,7 +21,7 @@ internal static class ServeCommand
         {
             Description = $"Where to listen; several separated by ';' [default: {ServeOptions.DefaultUrls}, loopback only]",
         };
-        var batch = new Option<int?>("--batch")
+        var batch = new Option<int?>("--max-batch")
         {
             Description = $"Most images per forward pass shared by concurrent requests; 1 turns batching off [default: {ServeOptions.DefaultBatch}]",
         };
@@ -56,7 +56,8 @@ internal static class ServeCommand
             Description = $"Require `Authorization: Bearer KEY` on /api/* (401 otherwise); needed to listen off loopback [default: ${ServeOptions.ApiKeyVariable}, else none]",
         };
         var command = new Command("serve", "Serve a trained model: a web page at / and a JSON API (/api/predict, /api/model, /api/samples/random, /health, /openapi/v1.json)")
-            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, pixelBudget, decodeLimit, apiKey, tta };
+            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, pixelBudget, decodeLimit, apiKey, tta,
+                Common.Renamed("--batch", "--max-batch", "most images per forward pass: --batch-size is a training mini-batch") };
         command.SetAction(parse =>
         {
             var status = parse.GetValue(json) ? io.Stderr : io.Stdout;
