@@ -77,7 +77,9 @@ public sealed class FolderLockTests
         Assert.True(holder.WaitUntil(() => File.Exists(Path.Combine(dir, "config.json"))), holder.Printed);
 
         var (code, output, err) = CliProcess.Run(Args("64", "--json"));
-        Assert.Equal((1, ""), (code, output));
+        Assert.Equal(1, code);
+        using (var error = System.Text.Json.JsonDocument.Parse(output)) // under --json the refusal is a JSON error object too
+            Assert.Equal("fmnist.error/1", error.RootElement.GetProperty("schema").GetString());
         var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("fmnist:"));
         Assert.StartsWith($"fmnist: {dir}: in use by another fmnist (pid {holder.Pid} on {Environment.MachineName}, since ", line);
         Assert.Contains("\"lstm\": 32", File.ReadAllText(Path.Combine(dir, "config.json"))); // the holder's settings, not mixed
