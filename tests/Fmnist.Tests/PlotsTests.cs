@@ -68,6 +68,15 @@ public sealed class PlotsTests : IDisposable
         Plots.SaveConfusion(confusion, ClassNames.All, path);
 
         AssertPng(path, 900, 800);
+        // The drawn data: the cell reading 131 sits in the Shirt row (true class, left axis) and the T-shirt/top
+        // column (predicted, bottom axis); 64 the other way round.
+        var plot = Plots.ConfusionPlot(confusion, ClassNames.All);
+        using (plot.GetImage(900, 800)) { } // ticks are laid out when the figure renders
+        var cells = plot.GetPlottables().OfType<ScottPlot.Plottables.Text>().Where(t => t.LabelText is "131" or "64").ToDictionary(t => t.LabelText, t => t.Location);
+        string Row(double y) => plot.Axes.Left.TickGenerator.Ticks.Single(t => t.Position == y).Label;
+        string Column(double x) => plot.Axes.Bottom.TickGenerator.Ticks.Single(t => t.Position == x).Label;
+        Assert.Equal(("Shirt", "T-shirt/top"), (Row(cells["131"].Y), Column(cells["131"].X)));
+        Assert.Equal(("T-shirt/top", "Shirt"), (Row(cells["64"].Y), Column(cells["64"].X)));
     }
 
     [Fact]

@@ -82,7 +82,11 @@ public static class Plots
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(1200, 620, ImageFormat.Png));
     }
 
-    public static void SaveConfusion(int[,] confusion, IReadOnlyList<string> classNames, string path)
+    public static void SaveConfusion(int[,] confusion, IReadOnlyList<string> classNames, string path) =>
+        AtomicFile.WriteAllBytes(path, ConfusionPlot(confusion, classNames).GetImageBytes(900, 800, ImageFormat.Png));
+
+    /// <summary>The confusion figure before rendering: tests read its cells and ticks to check the orientation.</summary>
+    internal static Plot ConfusionPlot(int[,] confusion, IReadOnlyList<string> classNames)
     {
         ArgumentNullException.ThrowIfNull(confusion);
         ArgumentNullException.ThrowIfNull(classNames);
@@ -136,8 +140,7 @@ public static class Plots
         plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
         plot.HideGrid();
         SetFont(plot);
-
-        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 800, ImageFormat.Png));
+        return plot;
     }
 
     public static void SaveImageGrid(
