@@ -147,6 +147,8 @@ public class ExperimentTests
             CnnRuns = [best],
             BestCnn = best,
             BestMetrics = Metrics.From(predicted.ToArray(), actual.ToArray()),
+            Calibration = new CalibrationReport(1.63, "temperature 1.63 fitted on the run's validation split", new Trust.CalibrationScore(0.2148, 0.0311),
+                new Trust.CalibrationScore(0.1806, 0.0066), "runs/x/reliability.png"),
             Steps = [new StepTiming("KNN table", 1.2, "./fmnist knn"), new StepTiming("train", 900, "./fmnist train --out runs/x/cnn-seed")],
         };
         var rendered = ReproduceReport.Render(results);
@@ -164,7 +166,8 @@ public class ExperimentTests
         var report = File.ReadAllText(Path.Combine(dir, "report.md"));
         Assert.Contains("**Quick run.**", report);
         Assert.Contains("| 1 | 78.48% | 78.48% |", report); // the real KNN table, full data
-        foreach (var png in new[] { "examples.png", "curves.png", "confusion.png", "errors.png" })
+        Assert.Contains("Calibration: a temperature of", report);
+        foreach (var png in new[] { "examples.png", "curves.png", "confusion.png", "errors.png", "reliability.png" })
             Assert.True(File.Exists(Path.Combine(dir, png)), png);
         Assert.Equal(4, results.Steps.Count);
     }

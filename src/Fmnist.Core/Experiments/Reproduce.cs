@@ -121,6 +121,7 @@ public static class Reproduce
                 CnnRuns = runs,
                 BestCnn = best,
                 BestMetrics = report.Metrics,
+                Calibration = report.Calibration,
                 Steps = steps, // the evaluate step's own timing is added when it returns, before the report is written
             };
         });

@@ -18,6 +18,9 @@ public sealed record ReproduceResults
     public required DataSummary Data { get; init; }
     public required KnnSummary Knn { get; init; }
     public KnnTuning? KnnTuned { get; init; }
+    /// <summary>How well the best CNN's probabilities match frequencies on the test set, before and after its
+    /// temperature (absent in results of runs made before calibration).</summary>
+    public CalibrationReport? Calibration { get; init; }
     public required IReadOnlyList<RunResult> CnnRuns { get; init; }
     public required RunResult BestCnn { get; init; }
     public required Metrics BestMetrics { get; init; }
