@@ -178,31 +178,33 @@ internal static class TrainCommand
         return 0;
     }
 
-    /// <summary>The first Ctrl-C asks the training to stop after the epoch under way (its checkpoint written); a
-    /// second one stops the process at once, as Ctrl-C always does.</summary>
+    /// <summary>The first Ctrl-C (or SIGTERM, as a scheduler sends) asks the training to stop after the epoch under
+    /// way, its checkpoint written; a second one stops the process at once, as it always does.</summary>
     private static CancelOnSignal StopOnCtrlC(TrainingView view) => new(view);
 
     private sealed class CancelOnSignal : IDisposable
     {
         private readonly CancellationTokenSource _source = new();
-        private readonly System.Runtime.InteropServices.PosixSignalRegistration _registration;
+        private readonly System.Runtime.InteropServices.PosixSignalRegistration[] _registrations;
 
         public CancelOnSignal(TrainingView view)
         {
-            _registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+            void Stop(System.Runtime.InteropServices.PosixSignalContext context)
             {
                 if (_source.IsCancellationRequested) return; // the second one: the default action ends the process
                 context.Cancel = true;
                 _source.Cancel();
                 view.Message("stopping after this epoch, once its checkpoint is written (Ctrl-C again to stop at once)");
-            });
+            }
+            _registrations = [.. new[] { System.Runtime.InteropServices.PosixSignal.SIGINT, System.Runtime.InteropServices.PosixSignal.SIGTERM }
+                .Select(s => System.Runtime.InteropServices.PosixSignalRegistration.Create(s, Stop))];
         }
 
         public CancellationToken Token => _source.Token;
 
         public void Dispose()
         {
-            _registration.Dispose();
+            foreach (var r in _registrations) r.Dispose();
             _source.Dispose();
         }
     }
