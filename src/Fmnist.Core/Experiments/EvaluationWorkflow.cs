@@ -88,23 +88,13 @@ public static class EvaluationWorkflow
             new CalibrationReport(temperature, note, before, after, reliability), notRecognized);
     }
 
-    /// <summary>The models' averaged probabilities before any temperature, the temperature of the first model and how it was fitted.
-    /// An ONNX file applies its temperature inside the graph, so its output is scaled back (softmax(log p * T)).</summary>
+    /// <summary>The models' averaged probabilities before any temperature, the temperature of the first model and how it was fitted.</summary>
     private static (float[] Raw, double Temperature, string Note) UncalibratedProbabilities(IReadOnlyList<string> modelDirs, byte[] images, Evaluation.TtaMode tta)
     {
-        if (modelDirs.Count == 0) throw new ArgumentException("no model given", nameof(modelDirs));
-        foreach (var dir in modelDirs) Classifiers.Check(dir);
-        var mean = new ProbabilityMean();
-        foreach (var dir in modelDirs)
-        {
-            using var model = Classifiers.OpenUncalibrated(dir);
-            var p = model.Probabilities(images, tta);
-            if (Classifiers.IsOnnxFile(dir) && Classifiers.Trust(dir, model) is { } inGraph) p = Trust.Calibration.Apply(p, 1 / inGraph.Temperature);
-            mean.Add(p);
-        }
+        var raw = Probabilities(modelDirs, images, tta, calibrated: false);
         var info = Classifiers.Trust(modelDirs[0]);
         var note = modelDirs.Count > 1 && info is not null ? $"{Trust.Judge.Note(info)} (the first model's, applied to the average)" : Trust.Judge.Note(info);
-        return (mean.Result(), info?.Temperature ?? 1, note);
+        return (raw, info?.Temperature ?? 1, note);
     }
 
     /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>

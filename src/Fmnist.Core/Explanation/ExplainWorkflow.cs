@@ -38,10 +38,9 @@ public static class ExplainWorkflow
         var index = train is null || options.Neighbours == 0 ? null : new NeighbourIndex(train);
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var explanations = Explainer.Explain(models, pixels, index, options);
-        // The verdict `predict` would give: the first model's trust rule on the (averaged) calibrated probabilities.
-        IReadOnlyList<Trust.JudgedPrediction> verdicts;
-        using (var model = AveragedClassifier.Open(models))
-            verdicts = new Trust.Judge(Classifiers.Trust(models[0]), train ?? new LabeledImages([], [])).Predictions(photos, model.Probabilities(pixels));
+        // The verdict `predict` would give: the first model's trust rule on the probabilities the explanations were made from.
+        var verdicts = new Trust.Judge(Classifiers.Trust(models[0]), train ?? new LabeledImages([], []))
+            .Predictions(photos, [.. explanations.SelectMany(e => e.Probabilities)]);
         Directory.CreateDirectory(outDir);
         for (int i = 0; i < files.Count; i++)
         {

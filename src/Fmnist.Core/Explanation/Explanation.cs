@@ -17,8 +17,9 @@ public sealed record ClassScore(int Label, double Probability)
 /// <param name="Top">The most likely classes, most likely first.</param>
 /// <param name="Neighbours">The nearest training images, nearest first (empty without a training set).</param>
 /// <param name="Settings">The occlusion patch and stride.</param>
+/// <param name="Probabilities">All ten class probabilities the model gave the image (what <paramref name="Top"/> is taken from).</param>
 public sealed record Explanation(byte[] Image, int Label, float[] Occlusion, float[]? GradCam, IReadOnlyList<ClassScore> Top,
-    IReadOnlyList<Neighbour> Neighbours, OcclusionSettings Settings)
+    IReadOnlyList<Neighbour> Neighbours, OcclusionSettings Settings, float[] Probabilities)
 {
     public string Class => ClassNames.All[Label];
 }
@@ -67,7 +68,7 @@ public static class Explainer
             var top = Enumerable.Range(0, ClassNames.Count).Select(c => new ClassScore(c, probs[c]))
                 .OrderByDescending(s => s.Probability).ThenBy(s => s.Label).Take(options.Top).ToList();
             return new Explanation(images.AsSpan(i * ImageShape.Pixels, ImageShape.Pixels).ToArray(), label, map, gradCams?[i], top,
-                near?[i] ?? [], settings);
+                near?[i] ?? [], settings, probs);
         })];
     }
 

@@ -38,14 +38,19 @@ public static class Classifiers
     /// when it has one (an ONNX file carries it inside the graph).</summary>
     public static IClassifier Open(string path)
     {
-        var raw = OpenUncalibrated(path);
-        return IsOnnxFile(path) ? raw : CalibratedClassifier.Wrap(raw, Fmnist.Trust.TrustInfo.Read(path)?.Temperature ?? 1);
+        if (IsOnnxFile(path)) return new OnnxClassifier(path);
+        return CalibratedClassifier.Wrap(OpenUncalibrated(path), Fmnist.Trust.TrustInfo.Read(path)?.Temperature ?? 1);
     }
 
-    /// <summary>The model as trained, no temperature applied (for fitting one; an ONNX file has its own inside).</summary>
+    /// <summary>The model as trained, no temperature applied (for fitting one, or to score calibration): an ONNX file's
+    /// in-graph temperature is undone (softmax(log p * T) gives the graph's probabilities before it).</summary>
     public static IClassifier OpenUncalibrated(string path)
     {
-        if (IsOnnxFile(path)) return new OnnxClassifier(path);
+        if (IsOnnxFile(path))
+        {
+            var onnx = new OnnxClassifier(path);
+            return OnnxClassifier.ReadTrust(path, onnx.Metadata) is { } inGraph ? CalibratedClassifier.Wrap(onnx, 1 / inGraph.Temperature) : onnx;
+        }
         if (Ensembles.EnsembleFolder.IsEnsemble(path)) return new Ensembles.EnsembleClassifier(path);
         return new TorchClassifier(path);
     }
@@ -54,7 +59,9 @@ public static class Classifiers
     public static Fmnist.Trust.TrustInfo? Trust(string path, IClassifier? opened = null)
     {
         if (!IsOnnxFile(path)) return Fmnist.Trust.TrustInfo.Read(path);
-        var onnx = opened as OnnxClassifier ?? (opened as TtaClassifier)?.Inner as OnnxClassifier;
+        while (opened is TtaClassifier or CalibratedClassifier)
+            opened = opened is TtaClassifier tta ? tta.Inner : ((CalibratedClassifier)opened).Inner;
+        var onnx = opened as OnnxClassifier;
         if (onnx is null) { using var file = new OnnxClassifier(path); return OnnxClassifier.ReadTrust(path, file.Metadata); }
         return OnnxClassifier.ReadTrust(path, onnx.Metadata);
     }
