@@ -3,7 +3,15 @@ using Fmnist.Training;
 
 namespace Fmnist.Tests;
 
+/// <summary>
+/// Run with no other test beside it: libtorch's thread pool is shared by the process, and inference from parallel
+/// test classes changes how a training's reductions are split, so "alone" must mean alone.
+/// </summary>
+[CollectionDefinition("libtorch alone", DisableParallelization = true)]
+public sealed class LibtorchAloneCollection;
+
 /// <summary>Two trainings started together in one process give the epoch lines each gives alone.</summary>
+[Collection("libtorch alone")]
 public class TrainingIsolationTests
 {
     private static readonly TrainConfig Small = new()
