@@ -254,18 +254,17 @@ internal static class BenchCommand
     private static Command Curve(CliIo io)
     {
         var json = Common.Json();
-        var csv = new Option<string>("--csv") { Description = "Runs: label,minutes,test_accuracy,cpu,command per line", DefaultValueFactory = _ => Path.Combine("docs", "results", "time-to-accuracy.csv") };
-        var output = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => Path.Combine("docs", "time-to-accuracy.png") };
+        var csv = new Option<string>("--csv") { Description = "Runs: label,minutes,test_accuracy,cpu,command per line (this repository's are docs/results/time-to-accuracy.csv)", Required = true };
+        var output = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => "time-to-accuracy.png" };
         var goal = new Option<string[]>("--goal")
         {
-            Description = "Target drawn as a dashed corner, MINUTES:PERCENT, repeatable; none draws no target (the defaults are the goals of docs/speedrun.md)",
-            DefaultValueFactory = _ => ["15:94.73", "60:95.5"],
+            Description = "Target drawn as a dashed corner, MINUTES:PERCENT, repeatable [default: none]",
         };
         var command = new Command("curve", "Plot test accuracy against training minutes for the runs a CSV lists (the time-to-accuracy figure of docs/speedrun.md)") { json, csv, output, goal };
         command.SetAction(parse =>
         {
             var points = Reports.TimeToAccuracy.ReadCsv(parse.GetValue(csv)!);
-            var goals = parse.GetValue(goal)!.Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
+            var goals = (parse.GetValue(goal) ?? []).Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
             var path = AtomicFile.CheckTarget(parse.GetValue(output)!, "time-to-accuracy.png");
             Reports.TimeToAccuracy.SavePlot(points, path, goals);
             if (parse.GetValue(json))

@@ -11,7 +11,8 @@ public sealed record ReproduceOptions
     public string? DataDir { get; init; }
     public bool Quick { get; init; }
     public bool FullSweep { get; init; }
-    public string GridPath { get; init; } = Path.Combine("configs", "seed-grid.json");
+    /// <summary>The grid of --full-sweep; null for the seed's own grid, which the library embeds.</summary>
+    public string? GridPath { get; init; }
     public int QuickTrainLimit { get; init; } = 12000;
     public int QuickEpochs { get; init; } = 3;
 
@@ -50,7 +51,7 @@ public static class Reproduce
         var steps = new List<StepTiming>();
         var seed = Presets.Get("seed");
         var baseConfig = o.Quick ? seed with { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : seed;
-        var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new ConfigOverrides()];
+        var trials = o.FullSweep ? (o.GridPath is null ? SweepGrid.Seed() : SweepGrid.Load(o.GridPath)).Expand() : [new ConfigOverrides()];
         // Estimates from this machine's own speed (a few seconds), never from another CPU's figures.
         var speed = SpeedProbe.Measure(baseConfig);
         double trainEstimate = trials.Sum(t => speed.TrainingSeconds(t.Apply(baseConfig)));

@@ -57,10 +57,26 @@ public sealed record SweepGrid
     public static SweepGrid Load(string path)
     {
         if (!File.Exists(path)) throw new FmnistException($"{path}: grid file not found");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>The seed's 8-row grid (configs/seed-grid.json, embedded so an installed tool carries it).</summary>
+    public static SweepGrid Seed()
+    {
+        using var stream = typeof(SweepGrid).Assembly.GetManifestResourceStream(SeedGridResource)
+                           ?? throw new InvalidOperationException($"{SeedGridResource} is not embedded");
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd(), "the seed grid");
+    }
+
+    internal const string SeedGridResource = "Fmnist.seed-grid.json";
+
+    private static SweepGrid Parse(string text, string path)
+    {
         SweepGrid grid;
         try
         {
-            grid = JsonSerializer.Deserialize<SweepGrid>(File.ReadAllText(path), ConfigOverrides.Json)
+            grid = JsonSerializer.Deserialize<SweepGrid>(text, ConfigOverrides.Json)
                    ?? throw new FmnistException($"{path}: empty grid");
         }
         catch (JsonException e)
