@@ -30,7 +30,7 @@ public sealed class DataLocator
     }
 
     /// <summary>Makes the downloader used when no folder has the data (tests pass one; null = the official host or the mirror).</summary>
-    public Func<Downloader>? DownloaderFactory { get; init; }
+    internal Func<Downloader>? DownloaderFactory { get; init; }
 
     /// <summary>The source name of a folder the caller named explicitly.</summary>
     public const string ExplicitSource = "the given folder";

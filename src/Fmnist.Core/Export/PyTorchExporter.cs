@@ -32,7 +32,7 @@ public static class PyTorchExporter
     public static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Load(string path, ModelConfig config)
     {
         if (!File.Exists(path)) throw new FmnistException($"{path}: file not found");
-        TorchRuntime.Initialize();
+        TorchRuntime.BeforeFirstUse();
         var net = Models.ModelFactory.Create(config);
         try
         {

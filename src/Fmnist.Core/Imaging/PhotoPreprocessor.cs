@@ -25,7 +25,7 @@ public static class PhotoPreprocessor
 
     /// <summary>As <see cref="Load"/>, with the measurements that tell whether the photo shows one object on a plain background.</summary>
     /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
-    public static Photo Open(string path)
+    internal static Photo Open(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new ImageInputException(path, "file not found");
@@ -55,7 +55,7 @@ public static class PhotoPreprocessor
     public static byte[] FromBytes(byte[] bytes, string name, CancellationToken cancel) => Decode(bytes, name, cancel).Pixels;
 
     /// <summary>As <see cref="FromBytes(byte[], string, CancellationToken)"/>, with the photo's measurements (<see cref="PhotoSignals"/>).</summary>
-    public static Photo Decode(byte[] bytes, string name, CancellationToken cancel = default)
+    internal static Photo Decode(byte[] bytes, string name, CancellationToken cancel = default)
     {
         using var data = Open(bytes, name, out var codec);
         using (codec)
@@ -108,7 +108,7 @@ public static class PhotoPreprocessor
     public static byte[] FromBitmap(SKBitmap bmp) => Prepare(bmp, "bitmap").Pixels;
 
     /// <summary>As <see cref="FromBitmap"/>, with the photo's measurements; <paramref name="name"/> labels it.</summary>
-    public static Photo Prepare(SKBitmap bmp, string name)
+    internal static Photo Prepare(SKBitmap bmp, string name)
     {
         ArgumentNullException.ThrowIfNull(bmp);
         if (bmp.Width < 1 || bmp.Height < 1) throw new ArgumentException("the bitmap has no pixels", nameof(bmp));
