@@ -35,7 +35,7 @@ public static class DataFiles
     public static bool IsComplete(string directory) => Official.All(f => Find(directory, f.Name) is not null);
 
     /// <summary>Reads the training (60,000) and test (10,000) images and labels from <paramref name="directory"/>.</summary>
-    /// <exception cref="DataException">A file is missing, truncated or not IDX: the message names it.</exception>
+    /// <exception cref="FmnistException">A file is missing, truncated or not IDX: the message names it.</exception>
     public static Dataset Load(string directory)
     {
         string Need(int i) => Find(directory, Official[i].Name)

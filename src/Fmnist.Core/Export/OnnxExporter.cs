@@ -45,7 +45,7 @@ public static class OnnxExporter
     /// ensemble folder, averaged in one graph) as ONNX to <paramref name="outPath"/> (default: model.onnx in the folder).</summary>
     /// <param name="modelDir">A run folder or an ensemble folder.</param>
     /// <param name="outPath">The .onnx file to write.</param>
-    /// <param name="tta">Test-time views computed inside the graph (<see cref="Evaluation.Tta"/>).</param>
+    /// <param name="tta">Test-time views computed inside the graph (<see cref="Evaluation.TtaMode"/>).</param>
     public static ExportResult Export(string modelDir, string? outPath = null, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
         var path = AtomicFile.CheckTarget(outPath ?? Path.Combine(Path.GetFullPath(modelDir), "model.onnx"), "model.onnx");

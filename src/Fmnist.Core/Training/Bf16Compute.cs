@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>Number format of the training step's forward and backward pass; weights and the optimizer stay fp32.
-/// Auto: bf16 where the CPU computes it natively, fp32 elsewhere (<see cref="PrecisionChoice"/>).</summary>
+/// Auto: bf16 where the CPU computes it natively, fp32 elsewhere (<c>PrecisionChoice</c>).</summary>
 public enum Precision
 {
     /// <summary>bf16 where the CPU computes it natively (and faster), fp32 elsewhere.</summary>
