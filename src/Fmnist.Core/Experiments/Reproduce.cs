@@ -5,7 +5,7 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
-public sealed record ReproduceOptions
+internal sealed record ReproduceOptions
 {
     public string OutDir { get; init; } = Path.Combine("runs", "reproduce");
     public string? DataDir { get; init; }
@@ -28,10 +28,10 @@ public sealed record ReproduceOptions
 }
 
 /// <summary>The steps of the main job, for <see cref="ReproduceOptions.CommandFor"/>; Full is the whole job without --quick.</summary>
-public enum ReproduceStep { Data, Knn, KnnTune, Train, Sweep, Evaluate, Full }
+internal enum ReproduceStep { Data, Knn, KnnTune, Train, Sweep, Evaluate, Full }
 
 /// <summary>How the pipeline reports which step runs and how long the rest should take.</summary>
-public interface IStepProgress
+internal interface IStepProgress
 {
     void StepStarted(int step, int steps, string name, TimeSpan estimate, TimeSpan remaining);
     void StepDone(int step, string name, TimeSpan took);
@@ -43,7 +43,7 @@ public interface IStepProgress
 /// evaluation, and report.md. Every step's output lands in the out folder; a finished training run found
 /// there is reused, an interrupted one resumes.
 /// </summary>
-public static class Reproduce
+internal static class Reproduce
 {
     public static ReproduceResults Run(ReproduceOptions o, IStepProgress progress)
     {

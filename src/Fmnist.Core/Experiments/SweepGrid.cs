@@ -6,7 +6,7 @@ using Fmnist.Training;
 namespace Fmnist.Experiments;
 
 /// <summary>Names a trial's run folder.</summary>
-public static class TrialNames
+internal static class TrialNames
 {
     private static readonly string[] InBaseName = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
 
@@ -35,7 +35,7 @@ public static class TrialNames
 /// settings shared by every trial (<c>"base":{"epochs":8}</c>), the sampler's seed (<c>"sampler_seed"</c>,
 /// default 1) and successive halving (<c>"halving":{"rungs":[1,3],"eta":3}</c>, see <see cref="Halving"/>).
 /// </summary>
-public sealed record SweepGrid
+internal sealed record SweepGrid
 {
     public string? Preset { get; init; }
     public ConfigOverrides? Base { get; init; }
