@@ -58,6 +58,49 @@ public class CalibrationTests
         Assert.Equal(Evaluation.Evaluator.ArgMax(probs), Evaluation.Evaluator.ArgMax(calibrated));
     }
 
+    /// <summary>Labels drawn from softmax(z); the model reports a label-smoothed mix, 0.7 softmax(2z) + 0.03: a curve
+    /// one temperature cannot straighten.</summary>
+    private static (float[] Probabilities, byte[] Labels) Smoothed(int n, int seed)
+    {
+        var (sharp, labels) = Overconfident(n, 2, seed);
+        return (sharp.Select(p => 0.7f * p + 0.03f).ToArray(), labels);
+    }
+
+    [Fact]
+    public void TopMap_StraightensWhatTheTemperatureCannot_OnFreshImages_AndKeepsEveryArgmax()
+    {
+        var (fit, fitLabels) = Smoothed(20_000, seed: 21);
+        var (fresh, freshLabels) = Smoothed(20_000, seed: 22);
+        double t = Calibration.FitTemperature(fit, fitLabels);
+        var map = TopMap.FitIfItHelps(Calibration.Apply(fit, t), fitLabels);
+        Assert.NotNull(map);
+        Assert.True(map.Confidence.Zip(map.Confidence.Skip(1)).All(k => k.First < k.Second), "knots must rise");
+        Assert.True(map.Accuracy.Zip(map.Accuracy.Skip(1)).All(k => k.First <= k.Second), "the map must not fall");
+        var tempered = Calibration.Apply(fresh, t);
+        var mapped = Calibration.Apply(fresh, t, map);
+        var (withT, withMap) = (Calibration.Score(tempered, freshLabels), Calibration.Score(mapped, freshLabels));
+        Assert.True(withT.Ece > 0.02, $"the temperature alone should leave the bend: ECE {withT.Ece:P2}");
+        Assert.True(withMap.Ece < withT.Ece / 2, $"ECE {withT.Ece:P2} with T, {withMap.Ece:P2} with the map");
+        Assert.True(withMap.Nll < withT.Nll);
+        Assert.Equal(Evaluation.Evaluator.ArgMax(fresh), Evaluation.Evaluator.ArgMax(mapped));
+        for (int row = 0; row < mapped.Length; row += ClassNames.Count)
+            Assert.Equal(1, mapped.AsSpan(row, ClassNames.Count).ToArray().Sum(), 4);
+    }
+
+    [Fact]
+    public void TopMap_IsSavedInTrustJson_AndOlderFilesLoadWithout()
+    {
+        var dir = TestData.TempDir();
+        var rule = OodRule.PhotoChecksOnly;
+        var info = new TrustInfo(1.5, "test", 10, null, null, rule, new ReferenceSplit(0.2, 1, null), new TopMap([0.2, 0.9], [0.3, 0.95]));
+        info.Write(dir);
+        var read = TrustInfo.Read(dir)!;
+        Assert.Equal([0.2, 0.9], read.TopMap!.Confidence);
+        Assert.Equal(0.625, read.TopMap.Map(0.55), 9);
+        File.WriteAllText(Path.Combine(dir, TrustInfo.FileName), File.ReadAllText(Path.Combine(dir, TrustInfo.FileName)).Replace("\"top_map\"", "\"unused\""));
+        Assert.Null(TrustInfo.Read(dir)!.TopMap);
+    }
+
     [Fact]
     public void Temperature_IsTheSameOnEveryRun_AndOneChangesNothing()
     {

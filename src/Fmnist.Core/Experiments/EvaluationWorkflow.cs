@@ -48,8 +48,8 @@ public static class EvaluationWorkflow
     /// <param name="tta">Test-time augmentation: the views whose probabilities are averaged (Evaluation.Tta).</param>
     public static EvaluationReport Evaluate(IReadOnlyList<string> modelDirs, LabeledImages test, string outDir, int errorExamples = 40, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
-        var (raw, temperature, note) = UncalibratedProbabilities(modelDirs, test.Images, tta);
-        return Report(modelDirs, test, Trust.Calibration.Apply(raw, temperature), raw, temperature, note, outDir, errorExamples, null);
+        var (raw, temperature, map, note) = UncalibratedProbabilities(modelDirs, test.Images, tta);
+        return Report(modelDirs, test, Trust.Calibration.Apply(raw, temperature, map), raw, temperature, note, outDir, errorExamples, null);
     }
 
     /// <summary>As <see cref="Evaluate(IReadOnlyList{string}, LabeledImages, string, int, Evaluation.TtaMode)"/> for a person's
@@ -60,8 +60,8 @@ public static class EvaluationWorkflow
         var labelled = ClassFolders.Read(imagesDir);
         var photos = PhotoFiles.OpenAll(labelled.Select(l => l.File).ToList());
         var images = new LabeledImages(photos.SelectMany(p => p.Pixels).ToArray(), labelled.Select(l => (byte)l.Label).ToArray());
-        var (raw, temperature, note) = UncalibratedProbabilities(modelDirs, images.Images, tta);
-        var probs = Trust.Calibration.Apply(raw, temperature);
+        var (raw, temperature, map, note) = UncalibratedProbabilities(modelDirs, images.Images, tta);
+        var probs = Trust.Calibration.Apply(raw, temperature, map);
         var judge = new Trust.Judge(Classifiers.Trust(modelDirs[0]), train);
         double notRecognized = judge.Predictions(photos, probs).Count(p => !p.Recognized) / (double)photos.Count;
         return Report(modelDirs, images, probs, raw, temperature, note, outDir, errorExamples, notRecognized);
@@ -88,13 +88,13 @@ public static class EvaluationWorkflow
             new CalibrationReport(temperature, note, before, after, reliability), notRecognized);
     }
 
-    /// <summary>The models' averaged probabilities before any temperature, the temperature of the first model and how it was fitted.</summary>
-    private static (float[] Raw, double Temperature, string Note) UncalibratedProbabilities(IReadOnlyList<string> modelDirs, byte[] images, Evaluation.TtaMode tta)
+    /// <summary>The models' averaged probabilities before any temperature, the temperature and top map of the first model and how they were fitted.</summary>
+    private static (float[] Raw, double Temperature, Trust.TopMap? Map, string Note) UncalibratedProbabilities(IReadOnlyList<string> modelDirs, byte[] images, Evaluation.TtaMode tta)
     {
         var raw = Probabilities(modelDirs, images, tta, calibrated: false);
         var info = Classifiers.Trust(modelDirs[0]);
         var note = modelDirs.Count > 1 && info is not null ? $"{Trust.Judge.Note(info)} (the first model's, applied to the average)" : Trust.Judge.Note(info);
-        return (raw, info?.Temperature ?? 1, note);
+        return (raw, info?.Temperature ?? 1, info?.TopMap, note);
     }
 
     /// <summary>Class probabilities (N*10), averaged over the models; every folder is checked before any image is scored.</summary>

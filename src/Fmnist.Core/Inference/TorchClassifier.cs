@@ -38,8 +38,14 @@ public static class Classifiers
     /// when it has one (an ONNX file carries it inside the graph).</summary>
     public static IClassifier Open(string path)
     {
-        if (IsOnnxFile(path)) return new OnnxClassifier(path);
-        return CalibratedClassifier.Wrap(OpenUncalibrated(path), Fmnist.Trust.TrustInfo.Read(path)?.Temperature ?? 1);
+        if (IsOnnxFile(path))
+        {
+            // The temperature is inside the graph; the top map, which ONNX Runtime alone does not apply, is in its metadata.
+            var onnx = new OnnxClassifier(path);
+            return CalibratedClassifier.Wrap(onnx, 1, OnnxClassifier.ReadTrust(path, onnx.Metadata)?.TopMap);
+        }
+        var info = Fmnist.Trust.TrustInfo.Read(path);
+        return CalibratedClassifier.Wrap(OpenUncalibrated(path), info?.Temperature ?? 1, info?.TopMap);
     }
 
     /// <summary>The model as trained, no temperature applied (for fitting one, or to score calibration): an ONNX file's

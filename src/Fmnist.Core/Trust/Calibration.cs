@@ -39,6 +39,10 @@ internal static class Calibration
         return result;
     }
 
+    /// <summary>The temperature, then the top-probability map when there is one (<see cref="TopMap"/>).</summary>
+    public static float[] Apply(float[] probabilities, double temperature, TopMap? map) =>
+        map is null ? Apply(probabilities, temperature) : map.Apply(Apply(probabilities, temperature));
+
     /// <summary>
     /// The temperature that minimises the NLL of <paramref name="labels"/>. The NLL is convex in the inverse
     /// temperature, so a golden-section search over [1/20, 20] finds it; a fixed number of steps keeps the

@@ -23,7 +23,7 @@ internal sealed class Judge
 
     /// <summary>How a model with <paramref name="info"/> was calibrated, in words.</summary>
     public static string Note(TrustInfo? info) => info is { } i
-        ? $"temperature {i.Temperature:0.###} fitted on {i.CalibratedOn}"
+        ? $"temperature {i.Temperature:0.###}{(i.TopMap is null ? "" : " and a map of the top probability")} fitted on {i.CalibratedOn}"
         : "not calibrated (no trust.json: run `fmnist calibrate`); only the photo checks decide 'recognized'";
 
     /// <summary>The top classes and the verdict of each photo, given its calibrated probabilities (N*10).</summary>

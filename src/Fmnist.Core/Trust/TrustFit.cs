@@ -30,15 +30,16 @@ internal static class TrustFit
         if (validation.Count == 0) throw new ArgumentException("no validation images", nameof(validation));
         var raw = model.Probabilities(validation.Images);
         double t = Calibration.FitTemperature(raw, validation.Labels);
+        var map = TopMap.FitIfItHelps(Calibration.Apply(raw, t), validation.Labels);
         var before = Calibration.Score(raw, validation.Labels);
-        var after = Calibration.Score(Calibration.Apply(raw, t), validation.Labels);
+        var after = Calibration.Score(Calibration.Apply(raw, t, map), validation.Labels);
 
         var photos = ProductPhoto.RoundTrip(validation.Take(PhotoImages));
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
-        var confidence = TopProbability(Calibration.Apply(model.Probabilities(pixels), t));
+        var confidence = TopProbability(Calibration.Apply(model.Probabilities(pixels), t, map));
         var distance = neighbours.NearestDice(pixels);
         var rule = FitRule(photos.Select(p => p.Signals).ToList(), distance, confidence);
-        return new TrustInfo(t, calibratedOn, validation.Count, Round(before), Round(after), rule, reference);
+        return new TrustInfo(t, calibratedOn, validation.Count, Round(before), Round(after), rule, reference, map);
     }
 
     /// <summary>

@@ -46,8 +46,10 @@ internal sealed record ReferenceSplit(double ValidationFraction, int SplitSeed, 
 /// <param name="After">The same at <see cref="Temperature"/>.</param>
 /// <param name="Ood">The recognition rule.</param>
 /// <param name="Reference">The training images the neighbour distance is measured against.</param>
+/// <param name="TopMap">The map of the top probability applied after the temperature, when it lowered the NLL of held-out
+/// validation images (<see cref="Trust.TopMap.FitIfItHelps"/>); null in older files and where it did not help.</param>
 internal sealed record TrustInfo(double Temperature, string CalibratedOn, int CalibrationImages, CalibrationScore? Before,
-    CalibrationScore? After, OodRule Ood, ReferenceSplit Reference)
+    CalibrationScore? After, OodRule Ood, ReferenceSplit Reference, TopMap? TopMap = null)
 {
     /// <summary>The file name inside a run or ensemble folder.</summary>
     public const string FileName = "trust.json";
