@@ -54,7 +54,8 @@ public sealed class Muon : IDisposable
             var update = g.add(buf, alpha: _momentum); // Nesterov: look one momentum step ahead
             long rows = p.shape[0];
             var ortho = NewtonSchulz(update.reshape(rows, -1), _steps).view_as(p);
-            p.mul_(Math.Sqrt(rows) / p.norm().item<float>());
+            float norm = p.norm().item<float>();
+            if (norm > 0) p.mul_(Math.Sqrt(rows) / norm); // an all-zero bank has no direction to keep
             p.add_(ortho, alpha: -lr);
         }
     }
