@@ -188,6 +188,9 @@ public class SpeedLeverTests
         var off = JsonFiles.Serialize(Presets.Get("fast"));
         foreach (var key in new[] { "prune", "muon", "bn_bias", "whiten_bias", "lookahead" }) Assert.DoesNotContain(key, off);
         Assert.Contains("bn_bias_lr_mult", ConfigOverrides.Names); // grid files may set them
+        // A settings file that skips the option checks is still refused where the groups do not exist.
+        TorchRuntime.Initialize();
+        Assert.Throws<FmnistException>(() => new TrainingStep(Presets.Get("resnet") with { MuonLr = 0.2 }, new Normalization(0.3, 0.3)));
     }
 
     [Fact]
