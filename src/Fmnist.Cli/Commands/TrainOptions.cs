@@ -71,6 +71,13 @@ internal sealed class TrainOptions
     public Option<OptimizerKind?> Optimizer { get; } = new("--optimizer") { Description = $"adam, adamw or sgd (Nesterov momentum 0.9) {Default(c => c.Optimizer)}" };
     public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = $"Weight decay (decoupled for adamw, L2 otherwise) {Default(c => c.WeightDecay)}" };
     public Option<double?> Ema { get; } = new("--ema") { Description = $"Decay of the moving average of the weights that is validated and saved; 0 = off {Default(c => c.Ema)}" };
+    public Option<double?> Prune { get; } = new("--prune") { Description = $"Loss-based data pruning (InfoBatch): each epoch leave out this share of the images whose last loss is below the mean, weighting the kept ones by 1/(1-r); the last 12.5% of epochs use all images; 0 = off {Default(c => c.Prune)}" };
+    public Option<double?> MuonLr { get; } = new("--muon-lr") { Description = $"Speed network on sgd: train the convolution filters with Muon (orthogonalized momentum) at this peak rate, on the same schedule, the other parameters on sgd; 0 = off {Default(c => c.MuonLr)}" };
+    public Option<double?> MuonMomentum { get; } = new("--muon-momentum") { Description = $"Muon: Nesterov momentum [default: {TrainConfig.DefaultMuonMomentum}]" };
+    public Option<double?> BnBiasLrMult { get; } = new("--bn-bias-lr-mult") { Description = "Speed network on sgd: learning-rate multiplier of the BatchNorm biases (their weight decay divided by it) [default: 1]" };
+    public Option<int?> WhitenBiasEpochs { get; } = new("--whiten-bias-epochs") { Description = "Speed network on sgd: train the whitening layer's bias for this many epochs, then keep it fixed [default: none (trains throughout)]" };
+    public Option<int?> Lookahead { get; } = new("--lookahead") { Description = $"Lookahead: every K optimizer steps move slow weights towards the fast ones and reset the fast ones to them; 0 = off {Default(c => c.Lookahead)}" };
+    public Option<double?> LookaheadAlpha { get; } = new("--lookahead-alpha") { Description = $"Lookahead: share of the way the slow weights move [default: {TrainConfig.DefaultLookaheadAlpha}]" };
     public Option<Precision?> Precision { get; } = new("--precision") { Description = $"Arithmetic of the training step: fp32; bf16 with fp32 master weights; or auto (bf16 where the CPU has AMX tiles, or is an AMD CPU with AVX512_BF16 (Zen 4, Zen 5); else fp32: decided by what the CPU is, never by a timing) {Default(c => c.Precision)}" };
     public Option<Models.MemoryLayout?> Layout { get; } = new("--layout")
     {
@@ -95,7 +102,7 @@ internal sealed class TrainOptions
     public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability {Default(c => c.Augmentation.FlipProbability)}" };
 
     public IEnumerable<Option> All => [Preset, ConfigFile, Arch, Width, Blocks, Widths, Depth, WhitenPatch, LogitScale, Momentum, AlternateFlip, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
-        Optimizer, WeightDecay, Ema, Precision, Layout, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
+        Optimizer, WeightDecay, Ema, Prune, MuonLr, MuonMomentum, BnBiasLrMult, WhitenBiasEpochs, Lookahead, LookaheadAlpha, Precision, Layout, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
         ValidationFraction];
 
     /// <summary>The options that shape the network (what `summary` takes).</summary>
@@ -139,6 +146,13 @@ internal sealed class TrainOptions
         Optimizer = p.GetValue(Optimizer),
         WeightDecay = p.GetValue(WeightDecay),
         Ema = p.GetValue(Ema),
+        Prune = p.GetValue(Prune),
+        MuonLr = p.GetValue(MuonLr),
+        MuonMomentum = p.GetValue(MuonMomentum),
+        BnBiasLrMult = p.GetValue(BnBiasLrMult),
+        WhitenBiasEpochs = p.GetValue(WhitenBiasEpochs),
+        Lookahead = p.GetValue(Lookahead),
+        LookaheadAlpha = p.GetValue(LookaheadAlpha),
         Precision = p.GetValue(Precision),
         Layout = p.GetValue(Layout),
         Augment = p.GetValue(Augment),

@@ -26,6 +26,11 @@ internal static class Applicability
         new("depth", o => o.Depth is not null, c => c.Model.Arch == ModelArch.Speed, c => $"only the speed network has it, not {Arch(c)}"),
         new("whiten-patch", o => o.WhitenPatch is not null, c => c.Model.Arch == ModelArch.Speed, c => $"only the speed network has it, not {Arch(c)}"),
         new("logit-scale", o => o.LogitScale is not null, c => c.Model.Arch == ModelArch.Speed, c => $"only the speed network has it, not {Arch(c)}"),
+        new("muon-lr", o => o.MuonLr is not null, SpeedSgd, c => $"Muon takes the speed network's convolutions, the rest on sgd; here {Arch(c)} with {Opt(c)}"),
+        new("muon-momentum", o => o.MuonMomentum is not null, c => c.MuonLr > 0, _ => "Muon is off (muon-lr 0)"),
+        new("bn-bias-lr-mult", o => o.BnBiasLrMult is not null, SpeedSgd, c => $"only the speed network on sgd has this parameter group; here {Arch(c)} with {Opt(c)}"),
+        new("whiten-bias-epochs", o => o.WhitenBiasEpochs is not null, SpeedSgd, c => $"only the speed network (on sgd) has a whitening layer; here {Arch(c)} with {Opt(c)}"),
+        new("lookahead-alpha", o => o.LookaheadAlpha is not null, c => c.Lookahead > 0, _ => "lookahead is off (lookahead 0)"),
         new("momentum", o => o.Momentum is not null, c => c.Optimizer == OptimizerKind.Sgd, c => $"only sgd uses it, the optimizer is {c.Optimizer.ToString().ToLowerInvariant()}"),
         new("warmup", o => o.Warmup is not null, c => c.Schedule == LrSchedule.Cosine, c => $"only the cosine schedule warms up, the schedule is {c.Schedule.ToString().ToLowerInvariant()}"),
         new("crop-padding", o => o.CropPadding is not null, c => c.Augment == AugmentMode.Crop, c => $"only --augment crop pads, augment is {Augment(c)}"),
@@ -40,6 +45,8 @@ internal static class Applicability
             c => c.Augmentation.EraseProbability > 0 ? $"augment is {Augment(c)}" : "random erasing is off (erase 0)"),
     ];
 
+    private static bool SpeedSgd(TrainConfig c) => c.Model.Arch == ModelArch.Speed && c.Optimizer == OptimizerKind.Sgd;
+    private static string Opt(TrainConfig c) => c.Optimizer.ToString().ToLowerInvariant();
     private static string Augment(TrainConfig c) => c.Augment.ToString().ToLowerInvariant();
 
     /// <summary>The first setting in <paramref name="overrides"/> that <paramref name="config"/> (the result of applying

@@ -50,6 +50,7 @@ internal static class Checkpoint
         Write(folder.CheckpointPath, tmp => step.Net.save(tmp));
         if (step.Ema is not null) Write(folder.EmaPath, tmp => step.Ema.Net.save(tmp));
         Write(folder.OptimizerPath, tmp => step.Optimizer.save_state_dict(tmp));
+        if (Levers.LeverState.Of(step) is { Count: > 0 } levers) Write(folder.LeversPath, tmp => Levers.LeverState.Write(tmp, levers));
         Write(folder.HistoryJsonPath, tmp => File.WriteAllText(tmp, JsonFiles.Serialize(state.History) + "\n"));
         Write(folder.HistoryCsvPath, tmp => File.WriteAllText(tmp, HistoryCsv(state.History)));
         // On disk before the mark, so that neither a crash of the machine nor a delayed write error (some file
@@ -75,6 +76,11 @@ internal static class Checkpoint
         {
             if (!File.Exists(folder.EmaPath)) throw new FmnistException($"{folder.EmaPath}: missing; cannot resume a run with EMA");
             step.Ema.Net.load(folder.EmaPath);
+        }
+        if (Levers.LeverState.Of(step) is { Count: > 0 } levers)
+        {
+            if (!File.Exists(folder.LeversPath)) throw new FmnistException($"{folder.LeversPath}: missing; cannot resume a run with Muon, Lookahead or pruning");
+            Levers.LeverState.Read(folder.LeversPath, levers);
         }
         if (state.TorchRandomState is { } saved)
         {

@@ -33,6 +33,13 @@ internal sealed record ConfigOverrides
     public OptimizerKind? Optimizer { get; init; }
     public double? WeightDecay { get; init; }
     public double? Ema { get; init; }
+    public double? Prune { get; init; }
+    public double? MuonLr { get; init; }
+    public double? MuonMomentum { get; init; }
+    public double? BnBiasLrMult { get; init; }
+    public int? WhitenBiasEpochs { get; init; }
+    public int? Lookahead { get; init; }
+    public double? LookaheadAlpha { get; init; }
     public Precision? Precision { get; init; }
     public Models.MemoryLayout? Layout { get; init; }
     public AugmentMode? Augment { get; init; }
@@ -84,6 +91,13 @@ internal sealed record ConfigOverrides
         WeightDecay = WeightDecay ?? c.WeightDecay,
         Momentum = Momentum ?? c.Momentum,
         Ema = Ema ?? c.Ema,
+        Prune = Prune ?? c.Prune,
+        MuonLr = MuonLr ?? c.MuonLr,
+        MuonMomentum = MuonMomentum ?? c.MuonMomentum,
+        BnBiasLrMult = BnBiasLrMult ?? c.BnBiasLrMult,
+        WhitenBiasEpochs = WhitenBiasEpochs ?? c.WhitenBiasEpochs,
+        Lookahead = Lookahead ?? c.Lookahead,
+        LookaheadAlpha = LookaheadAlpha ?? c.LookaheadAlpha,
         Precision = Precision ?? c.Precision,
         Layout = Layout ?? c.Layout,
         Augment = Augment ?? c.Augment,

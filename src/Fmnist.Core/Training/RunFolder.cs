@@ -33,6 +33,7 @@ internal sealed class RunFolder(string directory)
     public string CheckpointPath => Path.Combine(Directory, "checkpoint.pt"); // weights after the last epoch
     public string OptimizerPath => Path.Combine(Directory, "optimizer.pt");
     public string EmaPath => Path.Combine(Directory, "ema.pt");              // averaged weights after the last epoch
+    public string LeversPath => Path.Combine(Directory, "levers.bin");       // Muon momentum, Lookahead slow weights, pruning losses
     public string StatePath => Path.Combine(Directory, "checkpoint.json");
     public string HistoryJsonPath => Path.Combine(Directory, "history.json");
     public string HistoryCsvPath => Path.Combine(Directory, "history.csv");

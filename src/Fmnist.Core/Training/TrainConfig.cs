@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Fmnist.Features;
 using Fmnist.Models.CnnLstm;
 
@@ -56,6 +57,37 @@ public sealed record TrainConfig
     /// <summary>Decay of an exponential moving average of the weights, used for validation and the saved
     /// model; 0 turns it off.</summary>
     public double Ema { get; init; }
+    // The speedrun levers below are left out of config.json while off, so that runs without them keep the
+    // files (and the resume check, which compares them) they had before the levers existed.
+    /// <summary>InfoBatch loss-based pruning: share of the below-mean-loss images left out each epoch, the kept
+    /// ones up-weighted by 1/(1-r); the last 12.5% of the epochs use all images. 0 = off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double Prune { get; init; }
+    /// <summary>Muon's learning rate for the speed network's convolution filters (the others stay on SGD),
+    /// following the same schedule; 0 = off (SGD for all).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double MuonLr { get; init; }
+    /// <summary>Muon's Nesterov momentum; null = <see cref="DefaultMuonMomentum"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double? MuonMomentum { get; init; }
+    /// <summary>Learning-rate multiplier of the speed network's BatchNorm biases (SGD); null = 1.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double? BnBiasLrMult { get; init; }
+    /// <summary>The speed network's whitening bias trains for this many epochs, then stays fixed; null = always trains.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int? WhitenBiasEpochs { get; init; }
+    /// <summary>Lookahead: slow weights synced every this many optimizer steps; 0 = off.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Lookahead { get; init; }
+    /// <summary>Lookahead: share of the way the slow weights move towards the fast ones; null = <see cref="DefaultLookaheadAlpha"/>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double? LookaheadAlpha { get; init; }
+
+    /// <summary>airbench94_muon's Muon momentum.</summary>
+    public const double DefaultMuonMomentum = 0.6;
+    /// <summary>The Lookahead paper's usual alpha.</summary>
+    public const double DefaultLookaheadAlpha = 0.5;
+
     /// <summary>Format of the training step's arithmetic (weights and optimizer stay fp32).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>Memory layout of the activations: the same model and results (up to rounding), at the speed of
@@ -115,6 +147,13 @@ public sealed record TrainConfig
         if (a.CropPadding is < 0 or > 14) throw new FmnistException($"crop padding must be 0..14 pixels, got {a.CropPadding}");
         if (a.EraseProbability is < 0 or > 1 || a.EraseMinArea is <= 0 or >= 1 || a.EraseMaxArea < a.EraseMinArea || a.EraseMaxArea >= 1)
             throw new FmnistException($"random erasing out of bounds (probability {a.EraseProbability}, area {a.EraseMinArea}..{a.EraseMaxArea})");
+        if (Prune is < 0 or >= 1) throw new FmnistException($"prune ratio must be in [0, 1) (0 = off), got {Prune}");
+        if (MuonLr is < 0 or > 10) throw new FmnistException($"Muon learning rate must be in [0, 10] (0 = off), got {MuonLr}");
+        if (MuonMomentum is < 0 or >= 1) throw new FmnistException($"Muon momentum must be in [0, 1), got {MuonMomentum}");
+        if (BnBiasLrMult is <= 0 or > 1000) throw new FmnistException($"BatchNorm bias learning-rate multiplier must be in (0, 1000], got {BnBiasLrMult}");
+        if (WhitenBiasEpochs is < 0) throw new FmnistException($"whitening bias epochs must be at least 0, got {WhitenBiasEpochs}");
+        if (Lookahead < 0) throw new FmnistException($"lookahead steps must be at least 0 (0 = off), got {Lookahead}");
+        if (LookaheadAlpha is <= 0 or > 1) throw new FmnistException($"lookahead alpha must be in (0, 1], got {LookaheadAlpha}");
         if (TrainLimit is < 20) throw new FmnistException($"the training image limit must be at least 20, got {TrainLimit}");
     }
 }

@@ -47,6 +47,7 @@ internal static class Trainer
         if (saved is null)
             JsonFiles.Write(folder.ConfigPath, new RunInfo(config, data.Norm, Versions(), DateTimeOffset.UtcNow, ComputeInfo.Of(step.Compute, step.Layout)));
 
+        step.StartPruning(data.Count);
         var run = saved ?? new CheckpointState(0, 0, null, [], 0);
         AtomicFile.WriteAllText(folder.SummaryPath, ModelSummary.Of(step.Net, config.Model).ToText());
         if (saved is not null)
@@ -79,23 +80,33 @@ internal static class Trainer
         var epochWatch = Stopwatch.StartNew();
         long n = data.Count;
         int batches = (int)((n + config.BatchSize - 1) / config.BatchSize);
-        progress.EpochStarted(epoch, config.Epochs, batches);
         for (int i = 0; i < order.Length; i++) order[i] = i;
         new Random(SeedFor(config.Seed, epoch, 1)).Shuffle(order);
         var augmentRng = new Random(SeedFor(config.Seed, epoch, 2));
+        // Loss-based pruning trains this epoch on a subset; the schedule still runs over full epochs, the
+        // subset's steps spread evenly over the epoch's span of it.
+        long[] images = order;
+        float[]? weights = null;
+        if (step.Pruning is { } pruning) (images, weights) = pruning.Select(order, epoch, config.Epochs, new Random(SeedFor(config.Seed, epoch, 3)));
+        long kept = images.Length;
+        int keptBatches = (int)((kept + config.BatchSize - 1) / config.BatchSize);
+        progress.EpochStarted(epoch, config.Epochs, keptBatches);
         double lossSum = 0, lr = config.LearningRate;
         long correct = 0, seen = 0;
-        for (int b = 0; b < batches; b++)
+        for (int b = 0; b < keptBatches; b++)
         {
-            int start = b * config.BatchSize, count = (int)Math.Min(config.BatchSize, n - start);
-            var r = step.Run(data.Images, data.Labels, order[start..(start + count)], augmentRng,
-                (long)(epoch - 1) * batches + b, (long)batches * config.Epochs, epoch);
+            int start = b * config.BatchSize, count = (int)Math.Min(config.BatchSize, kept - start);
+            long at = weights is null ? (long)(epoch - 1) * batches + b : (long)(epoch - 1) * batches + (long)b * batches / keptBatches;
+            var batch = images[start..(start + count)];
+            var r = step.Run(data.Images, data.Labels, batch, augmentRng, at, (long)batches * config.Epochs, epoch,
+                weights?[start..(start + count)]);
+            if (r.SampleLosses is { } losses) step.Pruning!.Record(batch, losses);
             CheckFinite(r.Loss, epoch, b + 1, config.LearningRate);
             lossSum += r.Loss * count;
             correct += r.Correct;
             seen += count;
             lr = r.LearningRate;
-            progress.StepDone((long)(epoch - 1) * batches + b, r.Loss, r.LearningRate);
+            progress.StepDone(at, r.Loss, r.LearningRate);
             progress.BatchDone(b + 1, lossSum / seen, seen / epochWatch.Elapsed.TotalSeconds);
         }
         double trainSeconds = epochWatch.Elapsed.TotalSeconds;

@@ -6,7 +6,8 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>What one optimisation step measured.</summary>
-internal readonly record struct StepResult(double Loss, long Correct, double LearningRate);
+/// <param name="SampleLosses">Each image's loss, when the step was given loss weights (loss-based pruning).</param>
+internal readonly record struct StepResult(double Loss, long Correct, double LearningRate, float[]? SampleLosses = null);
 
 /// <summary>
 /// The network, its optimizer, the optional weight average, and one training step: the same code for `train`
@@ -21,6 +22,16 @@ internal sealed class TrainingStep : IDisposable
     public nn.Module<Tensor, Tensor> Net { get; }
     public OptimizerHelper Optimizer { get; }
     public WeightAverage? Ema { get; }
+    /// <summary>Muon for the convolution filters (--muon-lr), beside the SGD of the other parameters.</summary>
+    public Levers.Muon? Muon { get; }
+    public Levers.Lookahead? Lookahead { get; }
+    /// <summary>The per-image losses of loss-based pruning (--prune); the trainer selects each epoch's images with it.</summary>
+    public Levers.LossPruning? Pruning { get; private set; }
+
+    // Per SGD parameter group: its learning-rate multiplier, and whether it is the whitening bias (rate 0 once
+    // --whiten-bias-epochs have passed). Null when the optimizer has one group, as before the levers.
+    private readonly double[]? _groupMults;
+    private readonly int _whitenGroup = -1;
     public Bf16Compute? Bf16 { get; }
 
     /// <summary>The precision this step runs in (the config's, with `auto` decided for this CPU).</summary>
@@ -40,12 +51,17 @@ internal sealed class TrainingStep : IDisposable
     {
         _config = config;
         _norm = norm;
+        // A settings file bypasses the option checks (Applicability): the parameter groups exist only in the speed network on sgd.
+        if (UsesGroups(config) && (config.Model.Arch != Models.CnnLstm.ModelArch.Speed || config.Optimizer != OptimizerKind.Sgd))
+            throw new FmnistException("muon_lr, bn_bias_lr_mult and whiten_bias_epochs need the speed network and the sgd optimizer");
         manual_seed(config.Seed);
         Layout = LayoutChoice.Resolve(config.Layout);
         Net = ModelFactory.Create(config.Model, Layout.ChannelsLast);
         if (Net is Models.Speed.SpeedNet speed)
             speed.InitWhitening(whitening ?? throw new ArgumentException("the speed network needs training images for its whitening layer", nameof(whitening)));
-        Optimizer = CreateOptimizer(Net, config);
+        if (UsesGroups(config)) (Optimizer, Muon, _groupMults, _whitenGroup) = CreateGrouped(Net, config);
+        else Optimizer = CreateOptimizer(Net, config);
+        if (config.Lookahead > 0) Lookahead = new Levers.Lookahead(Trainable(Net), config.Lookahead, config.LookaheadAlpha ?? TrainConfig.DefaultLookaheadAlpha);
         if (config.Ema > 0) Ema = new WeightAverage(Net, config.Model, config.Ema);
         Compute = precision ?? PrecisionChoice.Resolve(config.Precision);
         if (Compute.Used == Precision.Bf16) Bf16 = new Bf16Compute(Net, config.Model);
@@ -58,6 +74,46 @@ internal sealed class TrainingStep : IDisposable
         _ => optim.Adam(Trainable(net), c.LearningRate, weight_decay: c.WeightDecay),
     };
 
+    /// <summary>Starts per-image loss records for loss-based pruning of <paramref name="count"/> training images.</summary>
+    public void StartPruning(long count)
+    {
+        if (_config.Prune > 0) Pruning = new Levers.LossPruning(count, _config.Prune);
+    }
+
+    private static bool UsesGroups(TrainConfig c) => c.MuonLr > 0 || c.BnBiasLrMult is not null || c.WhitenBiasEpochs is not null;
+
+    /// <summary>
+    /// The airbench-style parameter groups of the speed network: Muon for the group convolutions' filters
+    /// (when on), and SGD groups for the whitening bias, the BatchNorm biases (at a multiple of the rate) and
+    /// the rest. Weight decay of a group is divided by its multiplier, as airbench does, so that the decay per
+    /// step (rate × decay) stays what the base rate gives.
+    /// </summary>
+    private static (OptimizerHelper, Levers.Muon?, double[], int) CreateGrouped(nn.Module<Tensor, Tensor> net, TrainConfig c)
+    {
+        var named = net.named_parameters().Where(p => p.parameter.requires_grad).ToList();
+        static bool IsConv(string name) => name.Contains(".convs.") && name.EndsWith(".weight");
+        var muon = c.MuonLr > 0 ? new Levers.Muon(named.Where(p => IsConv(p.name)).Select(p => p.parameter), c.MuonMomentum ?? TrainConfig.DefaultMuonMomentum) : null;
+        var rest = named.Where(p => muon is null || !IsConv(p.name)).ToList();
+        var whiten = c.WhitenBiasEpochs is not null ? rest.Where(p => p.name == "whiten.bias").Select(p => p.parameter).ToList() : [];
+        double mult = c.BnBiasLrMult ?? 1;
+        var bn = c.BnBiasLrMult is not null ? rest.Where(p => p.name.Contains(".norms.") && p.name.EndsWith(".bias")).Select(p => p.parameter).ToList() : [];
+        var others = rest.Select(p => p.parameter).Where(p => !whiten.Contains(p) && !bn.Contains(p)).ToList();
+        var groups = new List<SGD.ParamGroup>();
+        var mults = new List<double>();
+        int whitenGroup = -1;
+        void Add(List<Parameter> ps, double m, bool isWhiten = false)
+        {
+            if (ps.Count == 0) return;
+            if (isWhiten) whitenGroup = groups.Count;
+            groups.Add(new SGD.ParamGroup(ps, lr: c.LearningRate * m, momentum: c.Momentum, weight_decay: c.WeightDecay / m, nesterov: true));
+            mults.Add(m);
+        }
+        Add(others, 1);
+        Add(bn, mult);
+        Add(whiten, 1, isWhiten: true);
+        return (optim.SGD(groups, c.LearningRate, momentum: c.Momentum, weight_decay: c.WeightDecay, nesterov: true), muon, mults.ToArray(), whitenGroup);
+    }
+
     /// <summary>The parameters the optimizer updates: all but the frozen ones (the speed network's whitening
     /// filters and BatchNorm scales), which weight decay would otherwise shrink.</summary>
     private static IEnumerable<Parameter> Trainable(nn.Module net) => net.parameters().Where(p => p.requires_grad);
@@ -65,7 +121,9 @@ internal sealed class TrainingStep : IDisposable
     /// <summary>One step on the images at <paramref name="indices"/> of <paramref name="images"/> (uint8) with their labels.</summary>
     /// <param name="step">Global step number (0-based), for the learning-rate schedule and the EMA warm-up.</param>
     /// <param name="epoch">1-based, for the alternating flip.</param>
-    public StepResult Run(Tensor images, Tensor labels, long[] indices, Random augmentRng, long step, long totalSteps, int epoch = 1)
+    /// <param name="weights">Each image's weight in the loss (loss-based pruning); null = the plain mean.</param>
+    public StepResult Run(Tensor images, Tensor labels, long[] indices, Random augmentRng, long step, long totalSteps, int epoch = 1,
+        float[]? weights = null)
     {
         using var scope = NewDisposeScope();
         Net.train();
@@ -76,8 +134,20 @@ internal sealed class TrainingStep : IDisposable
         var y = labels.index_select(0, idx);
 
         double lr = LearningRate(_config, step, totalSteps);
-        foreach (var group in Optimizer.ParamGroups) group.LearningRate = lr;
+        if (_groupMults is null)
+            foreach (var group in Optimizer.ParamGroups) group.LearningRate = lr;
+        else
+        {
+            int g = 0;
+            foreach (var group in Optimizer.ParamGroups)
+            {
+                bool frozen = g == _whitenGroup && epoch > _config.WhitenBiasEpochs;
+                group.LearningRate = frozen ? 0 : lr * _groupMults[g];
+                g++;
+            }
+        }
         Optimizer.zero_grad();
+        Muon?.ZeroGrad();
         Tensor logits;
         if (Bf16 is null) logits = Net.call(x);
         else
@@ -88,12 +158,23 @@ internal sealed class TrainingStep : IDisposable
             // The loss in fp32: a softmax over 10 logits is cheap, and bf16's 8-bit mantissa would blur it.
             logits = Bf16.Net.call(x.to_type(ScalarType.BFloat16)).to_type(ScalarType.Float32);
         }
-        var loss = nn.functional.cross_entropy(logits, y, label_smoothing: _config.LabelSmoothing);
+        Tensor loss;
+        float[]? sampleLosses = null;
+        if (weights is null) loss = nn.functional.cross_entropy(logits, y, label_smoothing: _config.LabelSmoothing);
+        else
+        {
+            var each = nn.functional.cross_entropy(logits, y, reduction: nn.Reduction.None, label_smoothing: _config.LabelSmoothing);
+            sampleLosses = each.detach().data<float>().ToArray();
+            loss = each.mul(tensor(weights)).mean();
+        }
         loss.backward();
         Bf16?.PushGradients();
         Optimizer.step();
+        // Muon follows the same schedule as SGD, scaled to its own peak rate.
+        Muon?.Step(lr / _config.LearningRate * _config.MuonLr);
+        Lookahead?.Step();
         Ema?.Update(step);
-        return new StepResult(loss.item<float>(), logits.argmax(1).eq(y).sum().item<long>(), lr);
+        return new StepResult(loss.item<float>(), logits.argmax(1).eq(y).sum().item<long>(), lr, sampleLosses);
     }
 
     /// <summary>The batch's online augmentation, on pixel values in [0,1]; offline copies were made before training.</summary>
@@ -156,6 +237,8 @@ internal sealed class TrainingStep : IDisposable
     public void Dispose()
     {
         Ema?.Dispose();
+        Muon?.Dispose();
+        Lookahead?.Dispose();
         Bf16?.Dispose();
         Optimizer.Dispose();
         Net.Dispose();
