@@ -25,7 +25,7 @@ public class JsonSnapshotTests(JsonSnapshotTests.Fixture env) : IClassFixture<Js
         new("knn", "knn", f => f.Cli("knn", "--train-limit", "300", "--test-limit", "50", "--k", "1,3")),
         new("knn-tune", "knn", f => f.Cli("knn", "--tune", "--train-limit", "300", "--test-limit", "50")),
         new("train", "train", f => f.Train),
-        new("train-ensemble", "train", f => f.Cli(["train", "--ensemble", "2", "--ensemble-parallel", "1", "--out", f.Path("ensemble"), .. Fixture.Tiny])),
+        new("train-ensemble", "train", f => f.Cli(["train", "--ensemble", "2", "--ensemble-parallel", "1", "--time-budget", "30", "--out", f.Path("ensemble"), .. Fixture.Tiny])),
         new("evaluate", "evaluate", f => f.Cli("evaluate", "--model", f.Model, "--test-limit", "100", "--out", f.Path("evaluate"))),
         new("predict", "predict", f => f.Cli("predict", "--model", f.Model, f.Photo)),
         new("explain", "explain", f => f.Cli("explain", "--model", f.Model, f.Photo, "--neighbours", "2", "--out", f.Path("explain"))),
@@ -86,6 +86,41 @@ public class JsonSnapshotTests(JsonSnapshotTests.Fixture env) : IClassFixture<Js
             .Distinct().Where(s => !snapshotted.Contains(s)).ToList();
         Assert.True(named.Count == 0, $"schemas without a snapshot: {string.Join(", ", named)}");
     }
+
+    /// <summary>One `machine` record for every command that reports one, and one unit for every duration (docs/json.md).</summary>
+    [Fact]
+    public void Every_snapshot_describes_the_machine_one_way_and_times_in_seconds()
+    {
+        var machines = new List<(string File, string Shape)>();
+        var badNames = new List<string>();
+        void Walk(string file, JsonNode? node, string path)
+        {
+            if (node is JsonObject o)
+                foreach (var (key, value) in o)
+                {
+                    if (key == "machine") machines.Add((file, value!.ToJsonString()));
+                    // Durations are `seconds` / `*_seconds`, rates `*_per_second`: no milliseconds, minutes or hours.
+                    if (System.Text.RegularExpressions.Regex.IsMatch(key, "(^|_)(ms|millis\\w*|minutes?|hours?|min)$")) badNames.Add($"{file}: {path}.{key}");
+                    Walk(file, value, $"{path}.{key}");
+                }
+            else if (node is JsonArray a)
+                foreach (var e in a) Walk(file, e, $"{path}[]");
+        }
+        foreach (var file in Directory.GetFiles(Folder, "*.json"))
+            Walk(System.IO.Path.GetFileName(file), JsonNode.Parse(File.ReadAllText(file)), "$");
+        Assert.Empty(badNames);
+        Assert.True(machines.Count >= 8, $"only {machines.Count} snapshots carry a machine");
+        var shapes = machines.GroupBy(m => m.Shape).ToList();
+        Assert.True(shapes.Count == 1, "machine differs between commands: " + string.Join("; ", shapes.Select(g => $"{string.Join(",", g.Select(m => m.File))}: {g.Key}")));
+    }
+
+    [Theory]
+    [InlineData(0.000312345, 0.0003123)]
+    [InlineData(1.23456, 1.235)]
+    [InlineData(123456.7, 123500)]
+    [InlineData(0, 0)]
+    public void Timings_are_rounded_to_four_significant_digits(double value, double rounded) =>
+        Assert.Equal(rounded.ToString("R"), Cli.JsonUnits.Round(value).ToString("R"));
 
     private static IEnumerable<string> Commands(System.CommandLine.Command parent, string prefix)
     {

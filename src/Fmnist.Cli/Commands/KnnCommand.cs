@@ -43,17 +43,17 @@ internal static class KnnCommand
                 train = run.Train,
                 test = run.Test,
                 results = run.Results.Select(r => new { k = r.K, accuracy = r.Accuracy, correct = r.Correct, seed_accuracy = SeedReference.Knn(r.K) }),
-                seconds = Math.Round(run.Seconds, 4),
-                search_seconds = Math.Round(run.SearchSeconds, 4),
-                load_seconds = Math.Round(loaded.Seconds, 3),
-                wall_seconds = Math.Round(wall.Elapsed.TotalSeconds, 3),
+                seconds = run.Seconds,
+                search_seconds = run.SearchSeconds,
+                load_seconds = loaded.Seconds,
+                wall_seconds = wall.Elapsed.TotalSeconds,
                 peak_rss_mb = ProcessMemory.PeakMb(),
                 kernel = run.Kernel,
-                threads = Environment.ProcessorCount,
+                machine = MachineRecord.Current(threads: Environment.ProcessorCount), // the search's Parallel.For threads
             };
             if (asJson)
             {
-                io.WriteJson(result);
+                io.WriteJson(result, "fmnist.knn/2");
                 return 0;
             }
             var console = io.Human(false);
@@ -106,15 +106,16 @@ internal static class KnnCommand
             validation = tuning.ValCount,
             seed,
             trials = tuning.Trials.Count,
-            seconds = Math.Round(tuning.Seconds, 2),
-            load_seconds = Math.Round(loadSeconds, 3),
+            seconds = tuning.Seconds,
+            load_seconds = loadSeconds,
+            machine = MachineRecord.Current(threads: Environment.ProcessorCount),
             shifted_best_val_accuracy = tuning.Trials.Where(t => t.Shifted).Max(t => t.ValAccuracy),
             by_threshold = tuning.Trials.Where(t => !t.Shifted).GroupBy(t => t.Threshold).OrderBy(g => g.Key)
                 .Select(g => { var top = g.MaxBy(t => t.ValAccuracy)!; return new { threshold = g.Key, k = top.K, weights = top.Weights, val_accuracy = top.ValAccuracy }; }),
         };
         if (asJson)
         {
-            io.WriteJson(result, "fmnist.knn-tune/1");
+            io.WriteJson(result, "fmnist.knn-tune/2");
             return 0;
         }
         var console = io.Human(false);

@@ -161,7 +161,7 @@ internal static class ModelCommands
                     calibration = run.Calibration,
                     photos = predictions.Count,
                     not_recognized = predictions.Count(p => !p.Recognized),
-                    seconds = Math.Round(seconds, 3),
+                    seconds,
                 });
                 return 0;
             }

@@ -106,10 +106,10 @@ internal static class ServeCommand
             io.WriteJson(new
             {
                 urls = host.Addresses, model = d.Source, runtime = d.Runtime, parameters = d.Parameters, test_accuracy = d.TestAccuracy,
-                batch = options.Batch, batch_wait_ms = options.BatchWaitMs, queue_limit = options.Limit.QueueLimit,
-                deadline_ms = options.Limit.DeadlineMs, pixel_budget = options.Limit.PixelBudget, decode_limit = options.Limit.Decoders,
+                batch = options.Batch, batch_wait_seconds = options.BatchWaitMs / 1000, queue_limit = options.Limit.QueueLimit,
+                deadline_seconds = options.Limit.DeadlineMs / 1000.0, pixel_budget = options.Limit.PixelBudget, decode_limit = options.Limit.Decoders,
                 api_key = options.ApiKey is not null,
-            });
+            }, "fmnist.serve/2");
         }
         else
         {
