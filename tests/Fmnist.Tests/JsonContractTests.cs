@@ -66,4 +66,29 @@ public class OptionVocabularyTests
         Assert.NotEqual(0, code);
         Assert.Contains(message, stderr);
     }
+
+    /// <summary>A list option is taken one way in every command (comma-separated, or repeated), and its help says so.</summary>
+    [Fact]
+    public void Every_list_option_takes_commas_and_repeats_and_says_so()
+    {
+        IEnumerable<System.CommandLine.Command> All(System.CommandLine.Command c) => c.Subcommands.SelectMany(s => All(s).Prepend(s));
+        var lists = All(Cli.CliApp.Build(TextWriter.Null, TextWriter.Null))
+            .SelectMany(c => c.Options.Where(o => !o.Hidden && o.Arity.MaximumNumberOfValues > 1).Select(o => (c.Name, Option: o))).ToList();
+        Assert.Contains(lists, l => l.Option.Name == "--k");
+        Assert.All(lists, l => Assert.True(l.Option.Description!.Contains("comma-separated, or the option repeated"), $"{l.Name} {l.Option.Name}: {l.Option.Description}"));
+
+        var (code, stdout, stderr) = InProcessCli.Run("knn", "--train-limit", "300", "--test-limit", "20", "--k", "1,3", "--k", "5", "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal([1, 3, 5], doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("k").GetInt32()));
+    }
+
+    /// <summary>A switch is a flag pair; both halves at once are refused before any work.</summary>
+    [Fact]
+    public void A_switch_is_a_flag_pair()
+    {
+        var (code, _, stderr) = InProcessCli.Run("train", "--alternate-flip", "--no-alternate-flip", "--data-dir", "/nonexistent-data");
+        Assert.Equal(1, code);
+        Assert.Contains("--alternate-flip and --no-alternate-flip: give one", stderr);
+    }
 }

@@ -255,21 +255,19 @@ internal static class BenchCommand
         var json = Common.Json();
         var csv = new Option<string>("--csv") { Description = "Runs: label,minutes,test_accuracy,cpu,command per line", DefaultValueFactory = _ => Path.Combine("docs", "results", "time-to-accuracy.csv") };
         var output = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => Path.Combine("docs", "time-to-accuracy.png") };
-        var goal = new Option<string[]>("--goal")
-        {
-            Description = "Target drawn as a dashed corner, MINUTES:PERCENT, repeatable; none draws no target (the defaults are the goals of docs/speedrun.md)",
-            DefaultValueFactory = _ => ["15:94.73", "60:95.5"],
-        };
+        string[] goals = ["15:94.73", "60:95.5"]; // the goals of docs/speedrun.md
+        var goal = Common.List("--goal", $"Targets drawn as dashed corners, MINUTES:PERCENT ({Common.ListForm}); none draws no target [default: {string.Join(',', goals)}]",
+            v => v.Split(','), "MINUTES:PERCENT");
         var command = new Command("curve", "Plot test accuracy against training minutes for the runs a CSV lists (the time-to-accuracy figure of docs/speedrun.md)") { json, csv, output, goal };
         command.SetAction(parse =>
         {
             var points = Reports.TimeToAccuracy.ReadCsv(parse.GetValue(csv)!);
-            var goals = parse.GetValue(goal)!.Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
+            var drawn = (parse.GetValue(goal) ?? goals).Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
             var path = AtomicFile.CheckTarget(parse.GetValue(output)!, "time-to-accuracy.png");
-            Reports.TimeToAccuracy.SavePlot(points, path, goals);
+            Reports.TimeToAccuracy.SavePlot(points, path, drawn);
             if (parse.GetValue(json))
             {
-                io.WriteJson(new { file = path, runs = points.Count, goals = goals.Select(g => new { seconds = g.Minutes * 60, test_accuracy = g.TestAccuracy }) }, "fmnist.bench-curve/2");
+                io.WriteJson(new { file = path, runs = points.Count, goals = drawn.Select(g => new { seconds = g.Minutes * 60, test_accuracy = g.TestAccuracy }) }, "fmnist.bench-curve/2");
                 return 0;
             }
             io.Human(false).MarkupLineInterpolated($"wrote {path} ({points.Count} runs)");

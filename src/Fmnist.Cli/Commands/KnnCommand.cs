@@ -12,7 +12,7 @@ internal static class KnnCommand
     {
         var dataDir = Common.DataDir();
         var json = Common.Json();
-        var ks = new Option<string>("--k") { Description = "Comma-separated K values, all scored from one search", DefaultValueFactory = _ => "1,4,9,20,50,100" };
+        var ks = Common.List("--k", $"K values, all scored from one search ({Common.ListForm}) [default: {string.Join(',', KnnOptions.SeedKs)}]", v => v, "K,K,...");
         var threshold = new Option<int>("--threshold") { Description = "Binarize with pixel > threshold (0..254)", DefaultValueFactory = _ => 127 };
         var weights = new Option<KnnWeights>("--weights") { Description = "Vote weighting: uniform or distance (1/d)", DefaultValueFactory = _ => KnnWeights.Uniform };
         var trainLimit = Common.Limit("--train-limit", "training");
@@ -34,7 +34,7 @@ internal static class KnnCommand
 
             int t = parse.GetValue(threshold);
             if (t is < 0 or > 254) throw new UsageException($"--threshold must be 0..254, got {t}");
-            var kList = ParseKs(parse.GetValue(ks)!, train.Count);
+            var kList = ParseKs(parse.GetValue(ks) ?? string.Join(',', KnnOptions.SeedKs), train.Count);
             var run = KnnClassifier.Run(train, test, new KnnOptions(kList, t, parse.GetValue(weights), parse.GetValue(kernel), parse.GetValue(shifted)));
             var result = new
             {

@@ -17,10 +17,8 @@ internal static class ServeCommand
         };
         // Defaults live in the descriptions and are applied in the action: an option with a DefaultValueFactory
         // would print its default a second time in --help.
-        var urls = new Option<string?>("--urls")
-        {
-            Description = $"Where to listen; several separated by ';' [default: {ServeOptions.DefaultUrls}, loopback only]",
-        };
+        // ASP.NET's own ';' between addresses still works inside one value: ServeOptions splits the joined list at ';'.
+        var urls = Common.List("--urls", $"Where to listen ({Common.ListForm}) [default: {ServeOptions.DefaultUrls}, loopback only]", v => v.Replace(',', ';'), "URL");
         var batch = new Option<int?>("--max-batch")
         {
             Description = $"Most images per forward pass shared by concurrent requests; 1 turns batching off [default: {ServeOptions.DefaultBatch}]",
