@@ -8,6 +8,9 @@ public static class CliApp
 {
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        // The CLI owns its process: it asks the library for the process-wide tuning (threads, malloc, OpenMP's
+        // waiting, a full GC per epoch), applied before the first libtorch use, as it always was.
+        Training.TorchRuntime.InitializeOnFirstUse = true;
         var io = new CliIo(stdout, stderr);
         var parse = Build(io).Parse(args);
         var names = new List<string>();

@@ -14,7 +14,7 @@ namespace Fmnist.Cli;
 /// <param name="LibtorchCapability">libtorch's kernel level (avx512, avx2, default).</param>
 /// <param name="AutoPrecision">What `--precision auto` picks on this CPU (bf16 or fp32), and <paramref name="Bf16Reason"/> why.</param>
 /// <param name="Threads">The threads the measured work ran on.</param>
-public sealed record MachineRecord(string Cpu, string CpuGeneration, int Cores, double MemoryGb, IReadOnlyList<string> InstructionSets,
+internal sealed record MachineRecord(string Cpu, string CpuGeneration, int Cores, double MemoryGb, IReadOnlyList<string> InstructionSets,
     string DotnetVectorIsa, string LibtorchCapability, bool NativeBf16, string Bf16Reason, string AutoPrecision, int Threads, string Allocator,
     string Os, string Dotnet, string TorchSharp)
 {
@@ -27,7 +27,7 @@ public sealed record MachineRecord(string Cpu, string CpuGeneration, int Cores, 
 }
 
 /// <summary>`--time-budget`'s plan, its durations in seconds as every other --json duration.</summary>
-public sealed record BudgetRecord(double BudgetSeconds, double ImagesPerSecond, int Threads, double SecondsPerEpoch, int Rounds, int Epochs, int MaxEpochs, double PlannedSeconds)
+internal sealed record BudgetRecord(double BudgetSeconds, double ImagesPerSecond, int Threads, double SecondsPerEpoch, int Rounds, int Epochs, int MaxEpochs, double PlannedSeconds)
 {
     public static BudgetRecord? Of(BudgetPlan? p) => p is null ? null
         : new(p.BudgetMinutes * 60, p.ImagesPerSecond, p.Threads, p.SecondsPerEpoch, p.Rounds, p.Epochs, p.MaxEpochs, p.PlannedMinutes * 60);

@@ -4,14 +4,14 @@ using System.Text.Json;
 namespace Fmnist;
 
 /// <summary>Who holds a folder's lock, as its lock file says.</summary>
-public sealed record LockHolder(int Pid, string Host, DateTimeOffset Since, string Command)
+internal sealed record LockHolder(int Pid, string Host, DateTimeOffset Since, string Command)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"pid {Pid} on {Host}, since {Since.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC{(Command.Length == 0 ? "" : $": {Command}")}");
 }
 
 /// <summary>Another live process writes into the folder.</summary>
-public sealed class FolderInUseException(string directory, LockHolder? holder) : FmnistException(
+internal sealed class FolderInUseException(string directory, LockHolder? holder) : FmnistException(
     $"{directory}: in use by another fmnist ({holder?.ToString() ?? "holder unknown"}); wait for it to finish or choose another folder")
 {
     public LockHolder? Holder { get; } = holder;
@@ -24,7 +24,7 @@ public sealed class FolderInUseException(string directory, LockHolder? holder) :
 /// (pid, host, start, command) only names the holder in the refusal. A lock file whose text survived its
 /// process (SIGKILL, power loss) is simply taken over, and <see cref="TookOverFrom"/> says from whom.
 /// </summary>
-public sealed class FolderLock : IDisposable
+internal sealed class FolderLock : IDisposable
 {
     public const string FileName = ".fmnist.lock";
     private readonly FileStream _stream;

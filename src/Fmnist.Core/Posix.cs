@@ -5,7 +5,7 @@ namespace Fmnist;
 
 /// <summary>The two libc calls .NET does not offer: reading a file another process holds locked, and
 /// turning the file-size-limit signal into an ordinary write error.</summary>
-public static class Posix
+internal static class Posix
 {
     private const int SIGXFSZ = 25, ORdOnly = 0, OCloExec = 0x80000;
     private static readonly IntPtr SigIgn = 1;

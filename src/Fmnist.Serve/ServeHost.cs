@@ -23,7 +23,7 @@ namespace Fmnist.Serve;
 /// The web server: the page, the JSON API and the OpenAPI document for one loaded model. The caller owns the
 /// model; the host owns the batcher that feeds it.
 /// </summary>
-public sealed class ServeHost : IAsyncDisposable
+internal sealed class ServeHost : IAsyncDisposable
 {
     // Relaxed escaping keeps base64 data URLs as they are ('+' would otherwise become \u002B); the body is JSON, never HTML.
     internal static readonly JsonSerializerOptions Json = new(JsonFiles.Options) { WriteIndented = false, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

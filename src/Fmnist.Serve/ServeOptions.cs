@@ -14,7 +14,7 @@ namespace Fmnist.Serve;
 /// `recognized` compares with; null explains without them.</param>
 /// <param name="Trust">The model's trust.json (<see cref="Inference.Classifiers.Trust"/>): the rule behind `recognized`;
 /// null keeps the photo checks alone.</param>
-public sealed record ServeOptions(
+internal sealed record ServeOptions(
     string Urls = ServeOptions.DefaultUrls,
     int Batch = ServeOptions.DefaultBatch,
     double BatchWaitMs = ServeOptions.DefaultBatchWaitMs,

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Fmnist.Evaluation;
 using Fmnist.Experiments;
 using Fmnist.Models.Knn;
@@ -21,6 +22,16 @@ public class ExperimentTests
         var trials = SweepGrid.Load(Path.Combine(TestData.RepoRoot, "configs", "seed-grid.json")).Expand();
         Assert.Equal(SeedReference.CnnTable.Select(r => (r.BatchSize, r.Dropout1, r.Dropout2, r.Lstm, r.Dense)),
             trials.Select(t => (t.BatchSize!.Value, t.Dropout1!.Value, t.Dropout2!.Value, t.Lstm!.Value, t.Dense!.Value)));
+    }
+
+    [Fact]
+    public void The_embedded_seed_grid_is_the_file_in_configs()
+    {
+        // reproduce --full-sweep reads the embedded copy, so it works from an installed tool in any directory.
+        var fromFile = SweepGrid.Load(Path.Combine(TestData.RepoRoot, "configs", "seed-grid.json")).Expand();
+        var embedded = SweepGrid.Seed().Expand();
+        Assert.Equal(8, embedded.Count);
+        Assert.Equal(JsonSerializer.Serialize(fromFile, ConfigOverrides.Json), JsonSerializer.Serialize(embedded, ConfigOverrides.Json));
     }
 
     [Fact]

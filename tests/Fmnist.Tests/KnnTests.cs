@@ -36,21 +36,25 @@ public class KnnTests
         return predictions;
     }
 
-    public static TheoryData<SearchKernel, KnnWeights, int> Cases()
+    // The kernel and weighting by name: their enums are internal to Fmnist.Core, and a public test method's
+    // parameters must be public types.
+    public static TheoryData<string, string, int> Cases()
     {
-        var data = new TheoryData<SearchKernel, KnnWeights, int>();
+        var data = new TheoryData<string, string, int>();
         // Every kernel this CPU runs (AVX-512, AVX2, scalar on a Zen 4; AVX2 and scalar on a Zen 3), and auto.
         foreach (var kernel in HammingSearch.Supported.Append(SearchKernel.Auto))
             foreach (var w in new[] { KnnWeights.Uniform, KnnWeights.Distance })
                 foreach (int levels in new[] { 2, 256 }) // 2 levels: many equal distances and tied votes
-                    data.Add(kernel, w, levels);
+                    data.Add(kernel.ToString(), w.ToString(), levels);
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Fast_knn_equals_naive_reference_for_every_k(SearchKernel kernel, KnnWeights weights, int levels)
+    public void Fast_knn_equals_naive_reference_for_every_k(string kernelName, string weightsName, int levels)
     {
+        var kernel = Enum.Parse<SearchKernel>(kernelName);
+        var weights = Enum.Parse<KnnWeights>(weightsName);
         // 203 training images: not a multiple of the 16- or 8-image vector block.
         var train = TestData.Random(203, 11 + levels, levels);
         var test = TestData.Random(40, 99 + levels, levels);

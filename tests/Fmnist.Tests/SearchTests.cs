@@ -159,21 +159,25 @@ public class SearchTests
         var dir = TestData.TempDir();
         var path = WriteClaim(dir, "t.s0", 1, new ClaimInfo("w", "another-machine", 4242, 1, DateTimeOffset.UtcNow));
         var store = new ClaimStore(dir, TimeSpan.FromSeconds(1.5));
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(3)) // its worker beats every 0.3 s
+        // Its worker beats every 0.3 s for ten beats: the claim is never free meanwhile, however slow the machine.
+        for (int beat = 0; beat < 10; beat++)
         {
             Assert.Null(store.TryClaim("t.s0"));
             Thread.Sleep(300);
-            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(beat + 1)); // a new mtime every beat, even on a coarse clock
         }
+        // It stops beating: the claim frees once the store has seen the same mtime for longer than the limit,
+        // by its own monotonic clock (a gate: never earlier, and a 60 s ceiling only so a regression ends).
+        var sinceLastBeat = Stopwatch.StartNew();
+        Assert.Null(store.TryClaim("t.s0"));
         Claim? taken = null;
-        while (taken is null && watch.Elapsed < TimeSpan.FromSeconds(10)) // it stopped beating
+        while (taken is null && sinceLastBeat.Elapsed < TimeSpan.FromSeconds(60))
         {
             Thread.Sleep(100);
             taken = store.TryClaim("t.s0");
         }
         Assert.NotNull(taken);
-        Assert.InRange(watch.Elapsed.TotalSeconds, 4.4, 10);
+        Assert.True(sinceLastBeat.Elapsed >= store.StaleAfter, $"freed {sinceLastBeat.Elapsed.TotalSeconds:F2} s after the last beat, before the {store.StaleAfter.TotalSeconds} s limit");
         taken.Dispose();
     }
 

@@ -253,16 +253,15 @@ internal static class BenchCommand
     private static Command Curve(CliIo io)
     {
         var json = Common.Json();
-        var csv = new Option<string>("--csv") { Description = "Runs: label,minutes,test_accuracy,cpu,command per line", DefaultValueFactory = _ => Path.Combine("docs", "results", "time-to-accuracy.csv") };
-        var output = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => Path.Combine("docs", "time-to-accuracy.png") };
-        string[] goals = ["15:94.73", "60:95.5"]; // the goals of docs/speedrun.md
-        var goal = Common.List("--goal", $"Targets drawn as dashed corners, MINUTES:PERCENT ({Common.ListForm}); none draws no target [default: {string.Join(',', goals)}]",
+        var csv = new Option<string>("--csv") { Description = "Runs: label,minutes,test_accuracy,cpu,command per line (this repository's are docs/results/time-to-accuracy.csv)", Required = true };
+        var output = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => "time-to-accuracy.png" };
+        var goal = Common.List("--goal", $"Targets drawn as dashed corners, MINUTES:PERCENT ({Common.ListForm}) [default: none]",
             v => v.Split(','), "MINUTES:PERCENT");
         var command = new Command("curve", "Plot test accuracy against training minutes for the runs a CSV lists (the time-to-accuracy figure of docs/speedrun.md)") { json, csv, output, goal };
         command.SetAction(parse =>
         {
             var points = Reports.TimeToAccuracy.ReadCsv(parse.GetValue(csv)!);
-            var drawn = (parse.GetValue(goal) ?? goals).Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
+            var drawn = (parse.GetValue(goal) ?? []).Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
             var path = AtomicFile.CheckTarget(parse.GetValue(output)!, "time-to-accuracy.png");
             Reports.TimeToAccuracy.SavePlot(points, path, drawn);
             if (parse.GetValue(json))

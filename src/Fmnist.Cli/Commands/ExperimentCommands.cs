@@ -140,7 +140,7 @@ internal static class ExperimentCommands
         var dataDir = Common.DataDir();
         var json = Common.Json();
         var quick = new Option<bool>("--quick") { Description = "A few minutes: CNN+LSTM on 12,000 images for 3 epochs, no KNN tuning; the report says so [default: False]" };
-        var fullSweep = new Option<bool>("--full-sweep") { Description = "Train the seed's whole 8-row grid (configs/seed-grid.json) instead of its best row [default: False]" };
+        var fullSweep = new Option<bool>("--full-sweep") { Description = "Train the seed's whole 8-row grid (built in; the same as configs/seed-grid.json) instead of its best row [default: False]" };
         // A quick run gets its own folder: in the full run's folder its smaller training run would block the real one.
         var output = new Option<string?>("--out") { Description = "Output folder for report.md, figures and runs [default: runs/reproduce; with --quick: runs/reproduce-quick]" };
         var command = new Command("reproduce", "The main job: data check, KNN table, CNN+LSTM training, evaluation, report.md with the seed's tables beside ours")
@@ -195,7 +195,7 @@ internal static class ExperimentCommands
             ReproduceStep.Knn => $"./fmnist knn{data}",
             ReproduceStep.KnnTune => $"./fmnist knn --tune{data}",
             ReproduceStep.Train => $"./fmnist train --out {o.CnnDir}{quick}{data}",
-            ReproduceStep.Sweep => $"./fmnist sweep --grid {o.GridPath} --out {o.SweepDir}{quick}{data}",
+            ReproduceStep.Sweep => $"./fmnist sweep --grid {o.GridPath ?? Path.Combine("configs", "seed-grid.json")} --out {o.SweepDir}{quick}{data}",
             ReproduceStep.Evaluate => $"./fmnist evaluate --model {o.BestModelDir} --out {o.OutDir}{data}",
             ReproduceStep.Full => $"./fmnist reproduce{(o.FullSweep ? " --full-sweep" : "")} --out {o.OutDir}{data}",
             _ => "",

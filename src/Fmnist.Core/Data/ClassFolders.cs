@@ -1,7 +1,7 @@
 namespace Fmnist.Data;
 
 /// <summary>A folder of labelled photos: one subfolder per class, named after the class or by its index.</summary>
-public static class ClassFolders
+internal static class ClassFolders
 {
     /// <summary>
     /// The label a subfolder name stands for: its name and a class name agree ignoring case and everything that is

@@ -3,7 +3,7 @@ namespace Fmnist.Data;
 /// <summary>
 /// A problem with the data files that the user can act on. The message is one line and names the file.
 /// </summary>
-public sealed class DataException(string path, string problem, Exception? inner = null) : FmnistException($"{path}: {problem}", inner)
+internal sealed class DataException(string path, string problem, Exception? inner = null) : FmnistException($"{path}: {problem}", inner)
 {
     public string Path { get; } = path;
     public string Problem { get; } = problem;

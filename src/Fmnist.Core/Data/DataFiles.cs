@@ -11,10 +11,10 @@ public static class DataFiles
     /// taken from that package, whose data reproduces the seed's KNN K=1 figure to the image.</param>
     /// <summary>One of the four official files.</summary>
     /// <param name="Name">File name, e.g. train-images-idx3-ubyte.gz.</param>
-    public sealed record FileSpec(string Name, string Md5, string ContentMd5);
+    internal sealed record FileSpec(string Name, string Md5, string ContentMd5);
 
     /// <summary>The four files: training images and labels, test images and labels.</summary>
-    public static readonly IReadOnlyList<FileSpec> Official =
+    internal static readonly IReadOnlyList<FileSpec> Official =
     [
         new("train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
         new("train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe", "9018921c3c673c538a1fc5bad174d6f9"),
@@ -35,7 +35,7 @@ public static class DataFiles
     public static bool IsComplete(string directory) => Official.All(f => Find(directory, f.Name) is not null);
 
     /// <summary>Reads the training (60,000) and test (10,000) images and labels from <paramref name="directory"/>.</summary>
-    /// <exception cref="DataException">A file is missing, truncated or not IDX: the message names it.</exception>
+    /// <exception cref="FmnistException">A file is missing, truncated or not IDX: the message names it.</exception>
     public static Dataset Load(string directory)
     {
         string Need(int i) => Find(directory, Official[i].Name)
@@ -75,10 +75,10 @@ public static class DataFiles
     /// <param name="File">The file checked.</param>
     /// <param name="Md5">Its MD5.</param>
     /// <param name="ContentMd5">The MD5 of its decompressed content.</param>
-    public sealed record ChecksumStatus(string File, string Md5, string ContentMd5, bool Official, bool OfficialContent);
+    internal sealed record ChecksumStatus(string File, string Md5, string ContentMd5, bool Official, bool OfficialContent);
 
     /// <summary>Checksums of each present file and whether it is (or holds) the official Fashion-MNIST data.</summary>
-    public static IReadOnlyList<ChecksumStatus> Checksums(string directory) =>
+    internal static IReadOnlyList<ChecksumStatus> Checksums(string directory) =>
         Official.Select(f => (Spec: f, Path: Find(directory, f.Name)))
             .Where(x => x.Path is not null)
             .Select(x =>

@@ -30,7 +30,7 @@ public sealed class DataLocator
     }
 
     /// <summary>Makes the downloader used when no folder has the data (tests pass one; null = the official host or the mirror).</summary>
-    public Func<Downloader>? DownloaderFactory { get; init; }
+    internal Func<Downloader>? DownloaderFactory { get; init; }
 
     /// <summary>The source name of a folder the caller named explicitly.</summary>
     public const string ExplicitSource = "the given folder";
@@ -50,7 +50,7 @@ public sealed class DataLocator
     /// <summary>The folder holding all four files: found, or downloaded (checked by MD5) into <paramref name="explicitDir"/> or the cache.</summary>
     /// <param name="explicitDir">A folder the caller named: only it is used (no fallback); null searches <see cref="Candidates"/>.</param>
     /// <param name="progress">Download progress lines, when a download happens.</param>
-    /// <exception cref="DataException">No copy found and the download failed: the message lists the ways to provide the data.</exception>
+    /// <exception cref="FmnistException">No copy found and the download failed: the message lists the ways to provide the data.</exception>
     public DataLocation Locate(string? explicitDir, IProgress<string>? progress = null)
     {
         if (!string.IsNullOrEmpty(explicitDir))

@@ -4,7 +4,7 @@ namespace Fmnist.Data;
 /// Downloads the four official files. Each goes to a temporary name, its MD5 is checked, and only
 /// then is it renamed into place: a broken or foreign download never looks like data.
 /// </summary>
-public sealed class Downloader(HttpClient http, Uri baseUri, IReadOnlyList<DataFiles.FileSpec>? files = null)
+internal sealed class Downloader(HttpClient http, Uri baseUri, IReadOnlyList<DataFiles.FileSpec>? files = null)
 {
     private readonly IReadOnlyList<DataFiles.FileSpec> _files = files ?? DataFiles.Official;
 

@@ -8,7 +8,7 @@ namespace Fmnist.Data;
 /// every load: a half-written or foreign file must fail here, not deep inside training. Data is
 /// streamed straight into an array of the size the header promises (no intermediate copies).
 /// </summary>
-public static class IdxReader
+internal static class IdxReader
 {
     public const int ImageMagic = 0x00000803; // unsigned bytes, 3 dimensions
     public const int LabelMagic = 0x00000801; // unsigned bytes, 1 dimension

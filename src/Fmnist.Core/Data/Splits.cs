@@ -1,7 +1,7 @@
 namespace Fmnist.Data;
 
 /// <summary>Seeded, stratified train/validation split of a labelled set.</summary>
-public static class Splits
+internal static class Splits
 {
     /// <summary>
     /// Holds out round(fraction * n_c) images of every class c, chosen by a seeded shuffle. Both index

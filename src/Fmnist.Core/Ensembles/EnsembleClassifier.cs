@@ -4,7 +4,7 @@ using Fmnist.Inference;
 namespace Fmnist.Ensembles;
 
 /// <summary>An ensemble folder as one model: every member's probabilities (TorchSharp), averaged.</summary>
-public sealed class EnsembleClassifier : IClassifier
+internal sealed class EnsembleClassifier : IClassifier
 {
     private readonly TorchClassifier[] _members;
 

@@ -6,7 +6,7 @@ namespace Fmnist.Ensembles;
 /// <param name="Config">The settings every member trains with, but for its seed (member i: Seed + i - 1) and
 /// the shared validation split (SplitSeed = the first member's seed).</param>
 /// <param name="Members">Member run folders, relative to the ensemble folder (member-1, member-2, ...).</param>
-public sealed record EnsembleInfo(TrainConfig Config, IReadOnlyList<string> Members, DateTimeOffset Created)
+internal sealed record EnsembleInfo(TrainConfig Config, IReadOnlyList<string> Members, DateTimeOffset Created)
 {
     /// <summary>Member <paramref name="i"/>'s (0-based) settings.</summary>
     public TrainConfig MemberConfig(int i) => Config with { Seed = Config.Seed + i, SplitSeed = Config.SplitSeed ?? Config.Seed };
@@ -17,7 +17,7 @@ public sealed record EnsembleInfo(TrainConfig Config, IReadOnlyList<string> Memb
 /// another or side by side.</param>
 /// <param name="WallSeconds">Wall time of the `train --ensemble` that finished the ensemble (members reused from
 /// an earlier run count 0).</param>
-public sealed record EnsembleResult(string ModelDir, int Members, double? ValAccuracy, double TestAccuracy, double Seconds, double WallSeconds,
+internal sealed record EnsembleResult(string ModelDir, int Members, double? ValAccuracy, double TestAccuracy, double Seconds, double WallSeconds,
     int Parallel, IReadOnlyList<Experiments.RunResult> MemberResults);
 
 /// <summary>
@@ -25,7 +25,7 @@ public sealed record EnsembleResult(string ModelDir, int Members, double? ValAcc
 /// ensemble-result.json when complete. Every command that takes a model (evaluate, predict, export, serve)
 /// takes this folder too and averages the members' probabilities.
 /// </summary>
-public sealed class EnsembleFolder(string directory)
+internal sealed class EnsembleFolder(string directory)
 {
     public string Directory { get; } = Path.GetFullPath(directory);
     public string InfoPath => Path.Combine(Directory, "ensemble.json");

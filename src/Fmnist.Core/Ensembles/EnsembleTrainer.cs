@@ -8,7 +8,7 @@ namespace Fmnist.Ensembles;
 
 /// <summary>Trains one member (0-based index) into its run folder and returns its result: in this process,
 /// or (the CLI's choice) in a child process with its own threads.</summary>
-public delegate RunResult MemberTrainer(int index, TrainConfig config, string memberDir, bool resume);
+internal delegate RunResult MemberTrainer(int index, TrainConfig config, string memberDir, bool resume);
 
 /// <summary>
 /// Trains N copies of one recipe that differ only in their seed (initialisation, shuffling, augmentation;
@@ -16,7 +16,7 @@ public delegate RunResult MemberTrainer(int index, TrainConfig config, string me
 /// probabilities on the shared validation split and, once, on the test set. A finished member is reused and
 /// an interrupted one resumes, so a killed ensemble is continued by running the same command with resume.
 /// </summary>
-public static class EnsembleTrainer
+internal static class EnsembleTrainer
 {
     public static EnsembleResult TrainAndTest(Dataset data, TrainConfig config, int members, string outDir, MemberTrainer trainMember,
         int parallel = 1, bool resume = false, int? testLimit = null, ITrainingProgress? progress = null)

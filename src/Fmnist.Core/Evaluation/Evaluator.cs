@@ -11,7 +11,7 @@ namespace Fmnist.Evaluation;
 /// array put ~9 MB of large-object garbage per pass over 12,000 images on the .NET heap, which grew the
 /// process by ~18 MB every epoch until a full collection.
 /// </summary>
-public static class Evaluator
+internal static class Evaluator
 {
     /// <summary>Standardized (N,1,28,28) float tensor from raw bytes.</summary>
     public static Tensor ToInput(Tensor bytes, Normalization norm) =>

@@ -7,12 +7,26 @@ namespace Fmnist.Evaluation;
 /// down; the vacated row or column is background); flip-shift: those five and their mirrors; flip-diagonal:
 /// the image, its eight one-pixel neighbours (the four shifts and the four diagonal ones) and their mirrors;
 /// flip-shift2: the image, its one- and two-pixel shifts along each axis and their mirrors.</summary>
-public enum TtaMode { None, Flip, Shift, FlipShift, FlipDiagonal, FlipShift2 }
+public enum TtaMode
+{
+    /// <summary>The image alone.</summary>
+    None,
+    /// <summary>The image and its mirror.</summary>
+    Flip,
+    /// <summary>The image and its four one-pixel shifts.</summary>
+    Shift,
+    /// <summary>The image, its four one-pixel shifts, and the mirrors of those five.</summary>
+    FlipShift,
+    /// <summary>The image, its eight one-pixel neighbours, and their mirrors.</summary>
+    FlipDiagonal,
+    /// <summary>The image, its one- and two-pixel shifts along each axis, and their mirrors.</summary>
+    FlipShift2,
+}
 
 /// <summary>One view: mirrored or not, then shifted by (Dx, Dy) pixels (positive: right, down).</summary>
-public readonly record struct TtaView(bool Flip, int Dx, int Dy);
+internal readonly record struct TtaView(bool Flip, int Dx, int Dy);
 
-public static class Tta
+internal static class Tta
 {
     public static readonly IReadOnlyList<string> Names = ["none", "flip", "shift", "flip-shift", "flip-diagonal", "flip-shift2"];
 

@@ -53,7 +53,7 @@ public static class EvaluationWorkflow
     }
 
     /// <summary>As <see cref="Evaluate(IReadOnlyList{string}, LabeledImages, string, int, Evaluation.TtaMode)"/> for a person's
-    /// photos in class subfolders of <paramref name="imagesDir"/> (<see cref="ClassFolders"/>), adding the share not recognized.</summary>
+    /// photos in class subfolders of <paramref name="imagesDir"/> (one subfolder per class name), adding the share not recognized.</summary>
     public static EvaluationReport EvaluatePhotos(IReadOnlyList<string> modelDirs, string imagesDir, LabeledImages train, string outDir,
         int errorExamples = 40, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
@@ -137,7 +137,7 @@ public static class EvaluationWorkflow
     }
 
     /// <summary>The <paramref name="top"/> classes for each photo, whether it is recognized as a garment and why not
-    /// (<see cref="Trust.TrustedModel"/>). Photos are prepared like the dataset (<see cref="Imaging.PhotoPreprocessor"/>).</summary>
+    /// (docs/trust.md). Photos are prepared like the dataset (<see cref="Imaging.PhotoPreprocessor"/>).</summary>
     /// <param name="modelDirs">Run folders, ensemble folders or .onnx files; several are averaged and the first one's trust rule applies.</param>
     /// <param name="files">Photo files and folders (searched recursively); every photo is decoded before the model loads, so a bad file fails first.</param>
     /// <param name="train">The training images (the neighbour check compares each photo with them).</param>

@@ -4,7 +4,7 @@ using Fmnist.Platform;
 namespace Fmnist.Experiments;
 
 /// <summary>The machine a result was measured on: written beside every benchmark, training run and report.</summary>
-public sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string Os, string Dotnet, string TorchSharp)
+internal sealed record MachineInfo(string Cpu, int Cores, double MemoryGb, string Os, string Dotnet, string TorchSharp)
 {
     /// <summary>Vendor, family, model and microarchitecture (<see cref="CpuInfo.Generation"/>).</summary>
     public string CpuGeneration { get; init; } = "";

@@ -5,13 +5,14 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
-public sealed record ReproduceOptions
+internal sealed record ReproduceOptions
 {
     public string OutDir { get; init; } = Path.Combine("runs", "reproduce");
     public string? DataDir { get; init; }
     public bool Quick { get; init; }
     public bool FullSweep { get; init; }
-    public string GridPath { get; init; } = Path.Combine("configs", "seed-grid.json");
+    /// <summary>The grid of --full-sweep; null for the seed's own grid, which the library embeds.</summary>
+    public string? GridPath { get; init; }
     public int QuickTrainLimit { get; init; } = 12000;
     public int QuickEpochs { get; init; } = 3;
 
@@ -27,10 +28,10 @@ public sealed record ReproduceOptions
 }
 
 /// <summary>The steps of the main job, for <see cref="ReproduceOptions.CommandFor"/>; Full is the whole job without --quick.</summary>
-public enum ReproduceStep { Data, Knn, KnnTune, Train, Sweep, Evaluate, Full }
+internal enum ReproduceStep { Data, Knn, KnnTune, Train, Sweep, Evaluate, Full }
 
 /// <summary>How the pipeline reports which step runs and how long the rest should take.</summary>
-public interface IStepProgress
+internal interface IStepProgress
 {
     void StepStarted(int step, int steps, string name, TimeSpan estimate, TimeSpan remaining);
     void StepDone(int step, string name, TimeSpan took);
@@ -42,7 +43,7 @@ public interface IStepProgress
 /// evaluation, and report.md. Every step's output lands in the out folder; a finished training run found
 /// there is reused, an interrupted one resumes.
 /// </summary>
-public static class Reproduce
+internal static class Reproduce
 {
     public static ReproduceResults Run(ReproduceOptions o, IStepProgress progress)
     {
@@ -50,7 +51,7 @@ public static class Reproduce
         var steps = new List<StepTiming>();
         var seed = Presets.Get("seed");
         var baseConfig = o.Quick ? seed with { TrainLimit = o.QuickTrainLimit, Epochs = o.QuickEpochs } : seed;
-        var trials = o.FullSweep ? SweepGrid.Load(o.GridPath).Expand() : [new ConfigOverrides()];
+        var trials = o.FullSweep ? (o.GridPath is null ? SweepGrid.Seed() : SweepGrid.Load(o.GridPath)).Expand() : [new ConfigOverrides()];
         // Estimates from this machine's own speed (a few seconds), never from another CPU's figures.
         var speed = SpeedProbe.Measure(baseConfig);
         double trainEstimate = trials.Sum(t => speed.TrainingSeconds(t.Apply(baseConfig)));

@@ -4,7 +4,7 @@ using System.Text;
 namespace Fmnist.Experiments;
 
 /// <summary>report.md: the seed's tables with our measured numbers beside them, the figures, and how they were made.</summary>
-public static class ReproduceReport
+internal static class ReproduceReport
 {
     public static string Render(ReproduceResults r)
     {

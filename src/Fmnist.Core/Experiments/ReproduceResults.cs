@@ -3,14 +3,14 @@ using Fmnist.Models.Knn;
 
 namespace Fmnist.Experiments;
 
-public sealed record StepTiming(string Step, double Seconds, string Command);
+internal sealed record StepTiming(string Step, double Seconds, string Command);
 
-public sealed record KnnSummary(int Threshold, int Train, int Test, IReadOnlyList<(int K, double Accuracy)> Results, double Seconds);
+internal sealed record KnnSummary(int Threshold, int Train, int Test, IReadOnlyList<(int K, double Accuracy)> Results, double Seconds);
 
-public sealed record DataSummary(string Directory, string Source, int Train, int Test, bool OfficialContent);
+internal sealed record DataSummary(string Directory, string Source, int Train, int Test, bool OfficialContent);
 
 /// <summary>Everything report.md is made from; a plain record so the report can be rendered from fixtures.</summary>
-public sealed record ReproduceResults
+internal sealed record ReproduceResults
 {
     public required bool Quick { get; init; }
     public required DateTimeOffset Date { get; init; }

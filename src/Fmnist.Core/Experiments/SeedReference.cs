@@ -1,7 +1,7 @@
 namespace Fmnist.Experiments;
 
 /// <summary>The figures the seed report published (Keras/NumPy, test accuracy), for side-by-side tables.</summary>
-public static class SeedReference
+internal static class SeedReference
 {
     public static readonly IReadOnlyDictionary<int, double> KnnAccuracy = new Dictionary<int, double>
     {

@@ -11,7 +11,7 @@ namespace Fmnist.Experiments;
 /// from the CPU it runs on rather than from figures of another one. Random images suffice: the time of a
 /// training step or a Hamming compare does not depend on what the pixels show.
 /// </summary>
-public sealed record SpeedProbe(double TrainImagesPerSecond, double KnnPairsPerSecond, string KnnKernel)
+internal sealed record SpeedProbe(double TrainImagesPerSecond, double KnnPairsPerSecond, string KnnKernel)
 {
     /// <summary>Share of all test x train pairs the vector kernels' popcount window compares on the seed's KNN
     /// table (K up to 100, threshold 127): ~26% measured on Fashion-MNIST, rounded up. The scalar kernel compares all.</summary>

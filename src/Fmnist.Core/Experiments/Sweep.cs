@@ -7,10 +7,10 @@ namespace Fmnist.Experiments;
 /// <param name="Changes">What the trial sets on top of the sweep's base configuration.</param>
 /// <param name="Outcome">Finished (trained to its epochs and tested), or stopped at a rung by successive halving
 /// (its test accuracy then NaN: the test set is scored for finished trials only), or diverged.</param>
-public sealed record SweepTrial(string Name, RunResult Result, bool Skipped, ConfigOverrides? Changes = null,
+internal sealed record SweepTrial(string Name, RunResult Result, bool Skipped, ConfigOverrides? Changes = null,
     TrialOutcome Outcome = TrialOutcome.Finished);
 
-public sealed record SweepResult(string Directory, IReadOnlyList<SweepTrial> Trials, SweepTrial Best, string BestModelDir);
+internal sealed record SweepResult(string Directory, IReadOnlyList<SweepTrial> Trials, SweepTrial Best, string BestModelDir);
 
 /// <summary>
 /// Runs every trial of a sweep as a normal run folder under out/trials/NAME. Finished trials are skipped,
@@ -18,7 +18,7 @@ public sealed record SweepResult(string Directory, IReadOnlyList<SweepTrial> Tri
 /// The trials run through the same claim files as workers (<see cref="SearchRunner"/>), so one in-process
 /// sweep, array tasks and workers can share a folder.
 /// </summary>
-public static class Sweep
+internal static class Sweep
 {
     public static SweepResult Run(Dataset data, IReadOnlyList<ConfigOverrides> trials, TrainConfig baseConfig, string outDir,
         Func<string, int, int, ITrainingProgress>? progressFor = null, int? testLimit = null) =>

@@ -6,7 +6,7 @@ using Fmnist.Training;
 namespace Fmnist.Experiments;
 
 /// <summary>Names a trial's run folder.</summary>
-public static class TrialNames
+internal static class TrialNames
 {
     private static readonly string[] InBaseName = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
 
@@ -35,7 +35,7 @@ public static class TrialNames
 /// settings shared by every trial (<c>"base":{"epochs":8}</c>), the sampler's seed (<c>"sampler_seed"</c>,
 /// default 1) and successive halving (<c>"halving":{"rungs":[1,3],"eta":3}</c>, see <see cref="Halving"/>).
 /// </summary>
-public sealed record SweepGrid
+internal sealed record SweepGrid
 {
     public string? Preset { get; init; }
     public ConfigOverrides? Base { get; init; }
@@ -57,10 +57,26 @@ public sealed record SweepGrid
     public static SweepGrid Load(string path)
     {
         if (!File.Exists(path)) throw new FmnistException($"{path}: grid file not found");
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>The seed's 8-row grid (configs/seed-grid.json, embedded so an installed tool carries it).</summary>
+    public static SweepGrid Seed()
+    {
+        using var stream = typeof(SweepGrid).Assembly.GetManifestResourceStream(SeedGridResource)
+                           ?? throw new InvalidOperationException($"{SeedGridResource} is not embedded");
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd(), "the seed grid");
+    }
+
+    internal const string SeedGridResource = "Fmnist.seed-grid.json";
+
+    private static SweepGrid Parse(string text, string path)
+    {
         SweepGrid grid;
         try
         {
-            grid = JsonSerializer.Deserialize<SweepGrid>(File.ReadAllText(path), ConfigOverrides.Json)
+            grid = JsonSerializer.Deserialize<SweepGrid>(text, ConfigOverrides.Json)
                    ?? throw new FmnistException($"{path}: empty grid");
         }
         catch (JsonException e)

@@ -5,7 +5,7 @@ using Fmnist.Experiments.Search;
 namespace Fmnist.Experiments;
 
 /// <summary>The sweep's table in the seed's format (Markdown, CSV, JSON) and the validation curves of all trials.</summary>
-public static class SweepReport
+internal static class SweepReport
 {
     /// <summary>The seed's table when every trial is a CNN+LSTM; otherwise one row per trial with what it changes.</summary>
     public static string Markdown(SweepResult sweep) =>

@@ -5,7 +5,7 @@ namespace Fmnist.Experiments;
 /// <summary>How a training was fitted into its wall-clock budget: the speed measured here and the epochs it allows.</summary>
 /// <param name="Rounds">Trainings run one after another (an ensemble of N trained J at a time: ceil(N/J)).</param>
 /// <param name="MaxEpochs">The config's epochs: the budget only ever lowers them.</param>
-public sealed record BudgetPlan(double BudgetMinutes, double ImagesPerSecond, int Threads, double SecondsPerEpoch, int Rounds, int Epochs, int MaxEpochs)
+internal sealed record BudgetPlan(double BudgetMinutes, double ImagesPerSecond, int Threads, double SecondsPerEpoch, int Rounds, int Epochs, int MaxEpochs)
 {
     public double PlannedMinutes => Epochs * SecondsPerEpoch * Rounds / 60;
 
@@ -34,7 +34,7 @@ public sealed record BudgetPlan(double BudgetMinutes, double ImagesPerSecond, in
 /// the shorter run is a complete one, not a cut-off one. The chosen epochs are part of the config the run
 /// folder records, so a resumed run keeps them.
 /// </summary>
-public static class TimeBudget
+internal static class TimeBudget
 {
     /// <summary>Share of the budget planned for training steps: the rest covers the final evaluation and
     /// the few percent members lose to each other when trained side by side (5% on a Zen 4).</summary>

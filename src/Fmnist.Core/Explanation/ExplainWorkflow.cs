@@ -10,10 +10,10 @@ namespace Fmnist.Explanations;
 /// <param name="Explanation">What the figure shows.</param>
 /// <param name="Recognized">Whether the photo is a garment the model can classify (<see cref="Trust.Judge"/>).</param>
 /// <param name="Reason">Why not, when not.</param>
-public sealed record ExplainedPhoto(string File, string Png, Explanation Explanation, bool Recognized, string? Reason);
+internal sealed record ExplainedPhoto(string File, string Png, Explanation Explanation, bool Recognized, string? Reason);
 
 /// <summary>`fmnist explain`: photos in, one figure per photo out (<see cref="ExplanationFigure"/>).</summary>
-public static class ExplainWorkflow
+internal static class ExplainWorkflow
 {
     /// <summary>
     /// Explains each photo (preprocessed as `predict` does) and writes <c>NAME.why.png</c> into <paramref name="outDir"/>.

@@ -4,7 +4,7 @@ using Fmnist.Inference;
 namespace Fmnist.Explanations;
 
 /// <summary>One class and the probability the model gave it.</summary>
-public sealed record ClassScore(int Label, double Probability)
+internal sealed record ClassScore(int Label, double Probability)
 {
     public string Class => ClassNames.All[Label];
 }
@@ -18,7 +18,7 @@ public sealed record ClassScore(int Label, double Probability)
 /// <param name="Neighbours">The nearest training images, nearest first (empty without a training set).</param>
 /// <param name="Settings">The occlusion patch and stride.</param>
 /// <param name="Probabilities">All ten class probabilities the model gave the image (what <paramref name="Top"/> is taken from).</param>
-public sealed record Explanation(byte[] Image, int Label, float[] Occlusion, float[]? GradCam, IReadOnlyList<ClassScore> Top,
+internal sealed record Explanation(byte[] Image, int Label, float[] Occlusion, float[]? GradCam, IReadOnlyList<ClassScore> Top,
     IReadOnlyList<Neighbour> Neighbours, OcclusionSettings Settings, float[] Probabilities)
 {
     public string Class => ClassNames.All[Label];
@@ -28,7 +28,7 @@ public sealed record Explanation(byte[] Image, int Label, float[] Occlusion, flo
 /// <param name="Top">Classes listed, most likely first.</param>
 /// <param name="Neighbours">Nearest training images shown.</param>
 /// <param name="Occlusion">Patch and stride; null takes <see cref="OcclusionSettings"/>' defaults.</param>
-public sealed record ExplainOptions(int Top = 3, int Neighbours = ExplainOptions.DefaultNeighbours, OcclusionSettings? Occlusion = null)
+internal sealed record ExplainOptions(int Top = 3, int Neighbours = ExplainOptions.DefaultNeighbours, OcclusionSettings? Occlusion = null)
 {
     public const int DefaultNeighbours = 8, MaxNeighbours = 16;
 
@@ -47,7 +47,7 @@ public sealed record ExplainOptions(int Top = 3, int Neighbours = ExplainOptions
 /// (<see cref="Inputs"/>), so a caller with its own way to run a model (the server's batcher) gets the same result
 /// from <see cref="FromProbabilities"/>.
 /// </summary>
-public static class Explainer
+internal static class Explainer
 {
     /// <summary>The images followed by every image's occluded copies: what the model is asked about.</summary>
     public static byte[] Inputs(byte[] images, OcclusionSettings settings) => [.. images, .. Occlusion.Copies(images, settings)];

@@ -8,7 +8,7 @@ namespace Fmnist.Explanations;
 /// One PNG per explanation: the image the model saw, the occlusion map over it (and Grad-CAM where there is
 /// one), each with a colour bar, the top classes, and the nearest training images with their classes.
 /// </summary>
-public static class ExplanationFigure
+internal static class ExplanationFigure
 {
     private const int Scale = 8, Panel = ImageShape.Side * Scale, Margin = 24, Gap = 28, TopColumn = 250;
     private const int TileScale = 3, Tile = ImageShape.Side * TileScale, TileCell = 112;

@@ -15,7 +15,7 @@ namespace Fmnist.Explanations;
 /// bilinearly to 28x28. It reads the network's inside, so it exists only for a TorchSharp run folder; an ONNX
 /// file or an ensemble gets occlusion alone.
 /// </summary>
-public static class GradCam
+internal static class GradCam
 {
     /// <summary>The submodule whose output is the last convolutional feature map, by network.</summary>
     public static string? Layer(nn.Module<Tensor, Tensor> net) => net switch

@@ -9,7 +9,7 @@ namespace Fmnist.Explanations;
 /// <param name="Label">Its true label.</param>
 /// <param name="Distance">Hamming distance between the two binarized images: pixels that differ, 0..784.</param>
 /// <param name="Image">The training image, 784 raw bytes.</param>
-public sealed record Neighbour(int Index, int Label, int Distance, byte[] Image)
+internal sealed record Neighbour(int Index, int Label, int Distance, byte[] Image)
 {
     public string Class => ClassNames.All[Label];
 }
@@ -18,7 +18,7 @@ public sealed record Neighbour(int Index, int Label, int Distance, byte[] Image)
 /// The training set packed once for the Hamming KNN that `fmnist knn` scores (pixel &gt; 127, the seed's
 /// binarization), so each explanation's nearest training images cost one exact search. Safe to share between threads.
 /// </summary>
-public sealed class NeighbourIndex
+internal sealed class NeighbourIndex
 {
     public const int DefaultThreshold = 127;
     private readonly BitImages _bits;

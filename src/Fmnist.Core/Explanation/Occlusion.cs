@@ -6,7 +6,7 @@ namespace Fmnist.Explanations;
 /// <summary>How the occlusion map is made: a <see cref="Patch"/>-pixel square slid by <see cref="Stride"/> pixels.</summary>
 /// <param name="Patch">Side of the square blacked out in each copy.</param>
 /// <param name="Stride">Step between neighbouring squares; the last square in each direction touches the edge.</param>
-public sealed record OcclusionSettings(int Patch = OcclusionSettings.DefaultPatch, int Stride = OcclusionSettings.DefaultStride)
+internal sealed record OcclusionSettings(int Patch = OcclusionSettings.DefaultPatch, int Stride = OcclusionSettings.DefaultStride)
 {
     public const int DefaultPatch = 6, DefaultStride = 2;
 
@@ -35,7 +35,7 @@ public sealed record OcclusionSettings(int Patch = OcclusionSettings.DefaultPatc
 /// TorchSharp runs, ensembles and ONNX files alike. Black (0) is Fashion-MNIST's background, so a patch asks
 /// "what if this part of the garment were not there?" rather than adding an edge the model never saw.
 /// </summary>
-public static class Occlusion
+internal static class Occlusion
 {
     /// <summary>The occluded copies of each image, one after another: N * <see cref="OcclusionSettings.Copies"/> images.</summary>
     public static byte[] Copies(byte[] images, OcclusionSettings settings)

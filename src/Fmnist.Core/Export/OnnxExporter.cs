@@ -14,7 +14,7 @@ namespace Fmnist.Export;
 public sealed record ExportResult(string ModelDir, string Format, string File, long Bytes, long Parameters, double? TestAccuracy);
 
 /// <summary>The keys fmnist writes into an ONNX file's metadata_props (read back by OnnxClassifier).</summary>
-public static class OnnxMetadata
+internal static class OnnxMetadata
 {
     /// <summary>JSON array of the class names, in label order.</summary>
     public const string ClassNames = "fmnist.class_names";
@@ -45,7 +45,7 @@ public static class OnnxExporter
     /// ensemble folder, averaged in one graph) as ONNX to <paramref name="outPath"/> (default: model.onnx in the folder).</summary>
     /// <param name="modelDir">A run folder or an ensemble folder.</param>
     /// <param name="outPath">The .onnx file to write.</param>
-    /// <param name="tta">Test-time views computed inside the graph (<see cref="Evaluation.Tta"/>).</param>
+    /// <param name="tta">Test-time views computed inside the graph (<see cref="Evaluation.TtaMode"/>).</param>
     public static ExportResult Export(string modelDir, string? outPath = null, Evaluation.TtaMode tta = Evaluation.TtaMode.None)
     {
         var path = AtomicFile.CheckTarget(outPath ?? Path.Combine(Path.GetFullPath(modelDir), "model.onnx"), "model.onnx");
@@ -73,7 +73,7 @@ public static class OnnxExporter
     /// <param name="testAccuracy">Stored in the metadata when known.</param>
     /// <param name="tta">Test-time augmentation inside the graph: every view of the batch goes through the network
     /// and the probabilities are averaged.</param>
-    public static ModelProto Build(nn.Module<Tensor, Tensor> net, RunInfo info, double? testAccuracy, Evaluation.TtaMode tta = Evaluation.TtaMode.None) =>
+    internal static ModelProto Build(nn.Module<Tensor, Tensor> net, RunInfo info, double? testAccuracy, Evaluation.TtaMode tta = Evaluation.TtaMode.None) =>
         Build([(net, info)], testAccuracy, tta);
 
     /// <summary>
@@ -87,7 +87,7 @@ public static class OnnxExporter
     /// <param name="testAccuracy">Stored in the metadata when known.</param>
     /// <param name="tta">Test-time views computed inside the graph.</param>
     /// <param name="trust">The model's trust.json: its temperature divides the output logits inside the graph.</param>
-    public static ModelProto Build(IReadOnlyList<(nn.Module<Tensor, Tensor> Net, RunInfo Info)> members, double? testAccuracy,
+    internal static ModelProto Build(IReadOnlyList<(nn.Module<Tensor, Tensor> Net, RunInfo Info)> members, double? testAccuracy,
         Evaluation.TtaMode tta = Evaluation.TtaMode.None, Fmnist.Trust.TrustInfo? trust = null)
     {
         if (members.Count == 0) throw new ArgumentException("no network to export", nameof(members));
@@ -157,7 +157,7 @@ public static class OnnxExporter
 }
 
 /// <summary>Checks and facts shared by the export formats.</summary>
-public static class Exports
+internal static class Exports
 {
     /// <summary>The library's assembly version, written into exported files.</summary>
     public static string FmnistVersion => typeof(Exports).Assembly.GetName().Version?.ToString() ?? "unknown";

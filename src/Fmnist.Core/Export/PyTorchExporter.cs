@@ -6,8 +6,8 @@ namespace Fmnist.Export;
 
 /// <summary>
 /// A run folder's best weights as a PyTorch state_dict file (<c>torch.load</c> reads it; written by
-/// TorchSharp.PyBridge). Keys are the module names of <see cref="CnnLstmNet"/> or
-/// <see cref="Models.ResNet.ResNetNet"/>, which <c>interop/python/fmnist_model.py</c> mirrors; it reads the
+/// TorchSharp.PyBridge). Keys are the module names of <c>CnnLstmNet</c> or
+/// <c>ResNetNet</c>, which <c>interop/python/fmnist_model.py</c> mirrors; it reads the
 /// architecture (and the ResNet's width and blocks) and the normalization from the run's config.json.
 /// </summary>
 public static class PyTorchExporter
@@ -32,7 +32,7 @@ public static class PyTorchExporter
     public static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Load(string path, ModelConfig config)
     {
         if (!File.Exists(path)) throw new FmnistException($"{path}: file not found");
-        TorchRuntime.Initialize();
+        TorchRuntime.BeforeFirstUse();
         var net = Models.ModelFactory.Create(config);
         try
         {

@@ -5,7 +5,17 @@ namespace Fmnist.Features;
 /// <summary>Offline: one affine copy of each image appended once; online: fresh affine transforms every epoch;
 /// crop: fresh random crop of the zero-padded image plus horizontal flip every epoch (cheap tensor slicing,
 /// the CIFAR/ResNet recipe); none.</summary>
-public enum AugmentMode { Offline, Online, None, Crop }
+public enum AugmentMode
+{
+    /// <summary>One affine copy of each image, made once and appended (the seed's doubled set).</summary>
+    Offline,
+    /// <summary>Fresh affine transforms every epoch.</summary>
+    Online,
+    /// <summary>No augmentation.</summary>
+    None,
+    /// <summary>A fresh random crop of the zero-padded image, and a flip, every epoch.</summary>
+    Crop,
+}
 
 /// <summary>
 /// Ranges of the random affine augmentation, Keras ImageDataGenerator style: shear angle (radians),
@@ -13,9 +23,13 @@ public enum AugmentMode { Offline, Online, None, Crop }
 /// </summary>
 public sealed record AugmentConfig
 {
+    /// <summary>Largest shear angle, in radians.</summary>
     public double Shear { get; init; } = 0.2;
+    /// <summary>Zoom factor range: [1 - Zoom, 1 + Zoom] per axis.</summary>
     public double Zoom { get; init; } = 0.1;
+    /// <summary>Largest shift, as a share of the image side.</summary>
     public double Shift { get; init; } = 0.1;
+    /// <summary>Probability of a horizontal flip.</summary>
     public double FlipProbability { get; init; } = 0.5;
 
     /// <summary>Crop mode: instead of a fresh coin per image and epoch, each image is mirrored in every other
@@ -33,7 +47,9 @@ public sealed record AugmentConfig
     /// <summary>Random erasing (Zhong et al. 2017), in online and crop modes: share of images with one rectangle
     /// zeroed, and the range of its area as a share of the image.</summary>
     public double EraseProbability { get; init; }
+    /// <summary>Random erasing: smallest area of the rectangle, as a share of the image.</summary>
     public double EraseMinArea { get; init; } = 0.02;
+    /// <summary>Random erasing: largest area of the rectangle, as a share of the image.</summary>
     public double EraseMaxArea { get; init; } = 0.4;
 }
 
@@ -42,9 +58,11 @@ public sealed record AugmentConfig
 /// a bilinear grid_sample with zero padding (black, the dataset's background). Runs on pixel values
 /// in [0,1] before standardization, so the padding is true background. Seeded by the caller's Random.
 /// </summary>
-public static class Augmenter
+internal static class Augmenter
 {
     /// <param name="images">(B,1,28,28) float in [0,1].</param>
+    /// <param name="c">The ranges.</param>
+    /// <param name="rng">The caller's seeded generator.</param>
     public static Tensor Apply(Tensor images, AugmentConfig c, Random rng)
     {
         long b = images.shape[0];

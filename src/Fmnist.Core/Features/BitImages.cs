@@ -10,7 +10,7 @@ namespace Fmnist.Features;
 /// bit j of word w is pixel 32*w + j. Each image takes <see cref="Stride"/> words; the padding bits
 /// (784..831) are always zero, so they never add to a Hamming distance.
 /// </summary>
-public sealed class BitImages
+internal sealed class BitImages
 {
     public const int Words = 25;   // 800 bits >= 784 pixels: what the vector kernel reads
     public const int Stride = 26;  // 832 bits = 13 whole ulongs: what the scalar kernel reads

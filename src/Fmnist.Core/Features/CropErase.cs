@@ -7,7 +7,7 @@ namespace Fmnist.Features;
 /// standardization (so zero is the dataset's black background). Every random draw comes from the caller's
 /// Random, in a fixed order per image, so a seed gives the same batch every time.
 /// </summary>
-public static class CropErase
+internal static class CropErase
 {
     /// <summary>Pads by <paramref name="padding"/> zero pixels and cuts a random HxW window from each image
     /// (a shift of -padding..+padding per axis), mirroring it left-right with probability <paramref name="flipProbability"/>.</summary>

@@ -3,7 +3,7 @@ using Fmnist.Data;
 namespace Fmnist.Features;
 
 /// <summary>Pixels scaled to [0,1], then standardized with the training set's mean and std (stored with the model).</summary>
-public sealed record Normalization(double Mean, double Std)
+internal sealed record Normalization(double Mean, double Std)
 {
     public static Normalization FromImages(ReadOnlySpan<byte> images)
     {

@@ -7,7 +7,7 @@ namespace Fmnist.Features;
 /// (vacated pixels black). Fashion-MNIST items are centred only roughly, so a neighbour that is the
 /// same garment one pixel off no longer looks far away.
 /// </summary>
-public static class Shifts
+internal static class Shifts
 {
     private static readonly (int Dx, int Dy)[] Moves = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)];
 

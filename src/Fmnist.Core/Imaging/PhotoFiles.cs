@@ -1,7 +1,7 @@
 namespace Fmnist.Imaging;
 
 /// <summary>Photos named on a command line: files as given, folders searched recursively for PNG and JPEG files.</summary>
-public static class PhotoFiles
+internal static class PhotoFiles
 {
     /// <summary>The extensions taken from folders (any case).</summary>
     public static readonly IReadOnlyList<string> Extensions = [".png", ".jpg", ".jpeg"];

@@ -20,12 +20,12 @@ public static class PhotoPreprocessor
     private const float SharpenAmount = 0.3f;
 
     /// <summary>The photo at <paramref name="path"/> (PNG or JPEG) as 784 bytes, like a Fashion-MNIST image.</summary>
-    /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
+    /// <exception cref="FmnistException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
     public static byte[] Load(string path) => Open(path).Pixels;
 
     /// <summary>As <see cref="Load"/>, with the measurements that tell whether the photo shows one object on a plain background.</summary>
-    /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
-    public static Photo Open(string path)
+    /// <exception cref="FmnistException">Not a readable image, or over <see cref="MaxPixels"/>: the message names the file.</exception>
+    internal static Photo Open(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new ImageInputException(path, "file not found");
@@ -50,12 +50,12 @@ public static class PhotoPreprocessor
     /// <summary>
     /// <see cref="FromBytes(byte[], string)"/> that stops between strips of rows once <paramref name="cancel"/> fires
     /// (a server's deadline), throwing <see cref="OperationCanceledException"/>. A large photo is decoded at reduced
-    /// scale, a strip at a time: memory stays a few MB whatever its size (see <see cref="GrayDecoder"/>).
+    /// scale, a strip at a time: memory stays a few MB whatever its size (see <c>GrayDecoder</c>).
     /// </summary>
     public static byte[] FromBytes(byte[] bytes, string name, CancellationToken cancel) => Decode(bytes, name, cancel).Pixels;
 
     /// <summary>As <see cref="FromBytes(byte[], string, CancellationToken)"/>, with the photo's measurements (<see cref="PhotoSignals"/>).</summary>
-    public static Photo Decode(byte[] bytes, string name, CancellationToken cancel = default)
+    internal static Photo Decode(byte[] bytes, string name, CancellationToken cancel = default)
     {
         using var data = Open(bytes, name, out var codec);
         using (codec)
@@ -71,7 +71,7 @@ public static class PhotoPreprocessor
     /// An encoded image's size from its header alone, without decoding a pixel: what a server adds up against a
     /// per-request pixel budget before it spends memory on the pixels.
     /// </summary>
-    /// <exception cref="ImageInputException">Not a readable image, or over <see cref="MaxPixels"/>.</exception>
+    /// <exception cref="FmnistException">Not a readable image, or over <see cref="MaxPixels"/>.</exception>
     public static (int Width, int Height) ReadSize(byte[] bytes, string name)
     {
         using var data = Open(bytes, name, out var codec);
@@ -108,7 +108,7 @@ public static class PhotoPreprocessor
     public static byte[] FromBitmap(SKBitmap bmp) => Prepare(bmp, "bitmap").Pixels;
 
     /// <summary>As <see cref="FromBitmap"/>, with the photo's measurements; <paramref name="name"/> labels it.</summary>
-    public static Photo Prepare(SKBitmap bmp, string name)
+    internal static Photo Prepare(SKBitmap bmp, string name)
     {
         ArgumentNullException.ThrowIfNull(bmp);
         if (bmp.Width < 1 || bmp.Height < 1) throw new ArgumentException("the bitmap has no pixels", nameof(bmp));

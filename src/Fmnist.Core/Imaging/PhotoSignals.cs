@@ -3,7 +3,7 @@ using Fmnist.Data;
 namespace Fmnist.Imaging;
 
 /// <summary>A photo prepared for the model: its name, the 28x28 image the model sees, and what the preparation measured.</summary>
-public sealed record Photo(string Name, byte[] Pixels, PhotoSignals Signals);
+internal sealed record Photo(string Name, byte[] Pixels, PhotoSignals Signals);
 
 /// <summary>
 /// What the preparation of a photo measured, before the model sees it. Fashion-MNIST images are one garment on a
@@ -16,7 +16,7 @@ public sealed record Photo(string Name, byte[] Pixels, PhotoSignals Signals);
 /// than <see cref="EdgeTolerance"/> levels (0-1): 0 for a plain backdrop, high for a scene.</param>
 /// <param name="LargestShapeShare">The share of the 28x28 image's ink in its largest connected shape (0-1): near 1
 /// for a garment, low for text, noise or scattered shapes.</param>
-public sealed record PhotoSignals(double Contrast, double BorderClutter, double LargestShapeShare)
+internal sealed record PhotoSignals(double Contrast, double BorderClutter, double LargestShapeShare)
 {
     /// <summary>Grey levels a backdrop pixel may differ from the backdrop's median (shadows, JPEG noise).</summary>
     public const int EdgeTolerance = 40;

@@ -3,7 +3,7 @@ using Fmnist.Evaluation;
 namespace Fmnist.Inference;
 
 /// <summary>Several models named one by one (repeated --model) as one: their calibrated probabilities averaged.</summary>
-public sealed class AveragedClassifier : IClassifier
+internal sealed class AveragedClassifier : IClassifier
 {
     private readonly IClassifier[] _models;
 

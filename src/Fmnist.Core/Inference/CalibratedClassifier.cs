@@ -3,7 +3,7 @@ using Fmnist.Evaluation;
 namespace Fmnist.Inference;
 
 /// <summary>A model whose probabilities are temperature-scaled (<see cref="Trust.Calibration"/>) after any views or members are averaged.</summary>
-public sealed class CalibratedClassifier(IClassifier inner, double temperature) : IClassifier
+internal sealed class CalibratedClassifier(IClassifier inner, double temperature) : IClassifier
 {
     /// <summary>The temperature applied.</summary>
     public double Temperature { get; } = temperature;

@@ -26,7 +26,7 @@ public interface IClassifier : IDisposable
 
 /// <summary>A model whose every answer averages the given test-time views (`serve --tta`): callers that ask
 /// for no views get these; callers that ask for views get theirs.</summary>
-public sealed class TtaClassifier(IClassifier inner, Evaluation.TtaMode mode) : IClassifier
+internal sealed class TtaClassifier(IClassifier inner, Evaluation.TtaMode mode) : IClassifier
 {
     /// <summary>The model whose answers are averaged over views.</summary>
     public IClassifier Inner => inner;
@@ -47,7 +47,7 @@ public sealed class TtaClassifier(IClassifier inner, Evaluation.TtaMode mode) : 
 
 /// <summary>The mean of several models' probabilities (an ensemble), summed in float as each arrives and
 /// divided once at the end, so models can be loaded and released one at a time.</summary>
-public sealed class ProbabilityMean
+internal sealed class ProbabilityMean
 {
     private float[]? _sum;
     private int _count;

@@ -11,7 +11,7 @@ namespace Fmnist.Inference;
 /// [batch,1,28,28] of raw pixels (0-255) and a [batch,10] output named <c>probabilities</c> (or a
 /// single output), as <c>fmnist export</c> writes; config and test accuracy come from its metadata.
 /// </summary>
-public sealed class OnnxClassifier : IClassifier
+internal sealed class OnnxClassifier : IClassifier
 {
     private const int Batch = 256, Pixels = ImageShape.Pixels;
 

@@ -5,7 +5,7 @@ using Fmnist.Training;
 namespace Fmnist.Inference;
 
 /// <summary>A run folder's best weights, run by TorchSharp (libtorch).</summary>
-public sealed class TorchClassifier : IClassifier
+internal sealed class TorchClassifier : IClassifier
 {
     public nn.Module<Tensor, Tensor> Net { get; }
     public RunInfo Info { get; }
@@ -28,10 +28,10 @@ public sealed class TorchClassifier : IClassifier
 /// <summary>Opens whatever the user named as a model: a run folder (TorchSharp) or an exported .onnx file.</summary>
 public static class Classifiers
 {
-    public static bool IsOnnxFile(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+    internal static bool IsOnnxFile(string path) => path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Where a model's reports go by default: its run folder, or the folder an .onnx file lies in.</summary>
-    public static string DefaultOutputFolder(string path) =>
+    internal static string DefaultOutputFolder(string path) =>
         IsOnnxFile(path) ? Path.GetDirectoryName(Path.GetFullPath(path))! : path;
 
     /// <summary>The model at <paramref name="path"/>, its probabilities calibrated by its trust.json's temperature
@@ -56,7 +56,7 @@ public static class Classifiers
     }
 
     /// <summary>The trust.json of a run or ensemble folder, or the one inside an .onnx file; null when never calibrated.</summary>
-    public static Fmnist.Trust.TrustInfo? Trust(string path, IClassifier? opened = null)
+    internal static Fmnist.Trust.TrustInfo? Trust(string path, IClassifier? opened = null)
     {
         if (!IsOnnxFile(path)) return Fmnist.Trust.TrustInfo.Read(path);
         while (opened is TtaClassifier or CalibratedClassifier)
@@ -67,11 +67,11 @@ public static class Classifiers
     }
 
     /// <summary>The run folders behind a model path: an ensemble's members, or the folder itself.</summary>
-    public static IReadOnlyList<string> RunFolders(string path) =>
+    internal static IReadOnlyList<string> RunFolders(string path) =>
         !IsOnnxFile(path) && Ensembles.EnsembleFolder.IsEnsemble(path) ? new Ensembles.EnsembleFolder(path).MemberDirs() : [path];
 
     /// <summary>Fails on the first unusable model before any is loaded (cheap checks only).</summary>
-    public static void Check(string path)
+    internal static void Check(string path)
     {
         if (IsOnnxFile(path)) OnnxClassifier.CheckFile(path);
         else foreach (var dir in RunFolders(path)) new RunFolder(dir).ReadInfo();

@@ -5,17 +5,25 @@ namespace Fmnist.Models;
 
 /// <summary>How a network's activations lie in memory: NCHW (libtorch's default) or channels-last (NHWC
 /// strides on the same NCHW shapes), or <see cref="Auto"/>: chosen by the CPU.</summary>
-public enum MemoryLayout { Auto, Nchw, ChannelsLast }
+public enum MemoryLayout
+{
+    /// <summary>The layout this CPU runs faster.</summary>
+    Auto,
+    /// <summary>libtorch's default: batch, channels, height, width.</summary>
+    Nchw,
+    /// <summary>NHWC strides on the same NCHW shapes.</summary>
+    ChannelsLast,
+}
 
 /// <summary>The layout a network computes in, and why (what config.json, the log and `bench` report).</summary>
-public sealed record ResolvedLayout(MemoryLayout Used, string Reason)
+internal sealed record ResolvedLayout(MemoryLayout Used, string Reason)
 {
     public string Name => Used == MemoryLayout.ChannelsLast ? "channels-last" : "nchw";
     public bool ChannelsLast => Used == MemoryLayout.ChannelsLast;
 }
 
 /// <summary>A network that can run its convolutions in channels-last layout.</summary>
-public interface ILayoutNet
+internal interface ILayoutNet
 {
     /// <summary>When true, forward turns its input into channels-last strides, and every convolution, BatchNorm
     /// and pooling layer after it keeps them. The weights and results are the same either way (up to rounding).</summary>
@@ -32,7 +40,7 @@ public interface ILayoutNet
 /// 1.0-1.3x; fp32 seed 1.05x), so `auto` takes channels-last wherever libtorch runs AVX2 or AVX-512 kernels,
 /// and keeps NCHW only on CPUs below AVX2, where it has not been measured.
 /// </summary>
-public static class LayoutChoice
+internal static class LayoutChoice
 {
     public static ResolvedLayout Resolve(MemoryLayout requested, CpuInfo? cpu = null)
     {

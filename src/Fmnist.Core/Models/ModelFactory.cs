@@ -6,7 +6,7 @@ namespace Fmnist.Models;
 
 /// <summary>The one place that turns a model config into a network: every command builds through here, so
 /// train, bench, evaluate, predict, summary and sweep work with any architecture.</summary>
-public static class ModelFactory
+internal static class ModelFactory
 {
     /// <param name="layout">The memory layout it computes in; <see cref="MemoryLayout.Auto"/> = the one this CPU runs faster (<see cref="LayoutChoice"/>).</param>
     public static nn.Module<Tensor, Tensor> Create(ModelConfig c, MemoryLayout layout = MemoryLayout.Auto) =>

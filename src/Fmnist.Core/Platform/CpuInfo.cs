@@ -12,7 +12,7 @@ namespace Fmnist.Platform;
 /// (the KNN kernel, bf16 or fp32) follow the layer that executes them, so the same environment knobs
 /// that emulate an older CPU also change fmnist's choices.
 /// </summary>
-public sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets, string DotnetVector, string TorchCapability,
+internal sealed record CpuInfo(string Model, IReadOnlyList<string> InstructionSets, string DotnetVector, string TorchCapability,
     bool NativeBf16, string Bf16Reason)
 {
     /// <summary>Vendor, family, model and stepping as /proc/cpuinfo gives them, with the microarchitecture

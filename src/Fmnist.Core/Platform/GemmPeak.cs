@@ -5,7 +5,7 @@ namespace Fmnist.Platform;
 
 /// <summary>What libtorch's matrix multiply reaches on this machine: the ceiling a benchmark's GFLOP/s is measured against.
 /// <see cref="Fp32Gflops"/> and <see cref="Bf16Gflops"/> are the faster of the two measured paths.</summary>
-public sealed record GemmPeakResult(int Size, int Threads, double Fp32Gflops, double? Bf16Gflops)
+internal sealed record GemmPeakResult(int Size, int Threads, double Fp32Gflops, double? Bf16Gflops)
 {
     /// <summary>`matmul` of two Size x Size matrices (MKL's sgemm for fp32, oneDNN for bf16).</summary>
     public double Fp32MatmulGflops { get; init; }
@@ -36,11 +36,11 @@ public sealed record GemmPeakResult(int Size, int Threads, double Fp32Gflops, do
 /// below what oneDNN's convolutions train at), so the peak is the faster of the two. bf16 is timed only where
 /// the CPU computes it natively: emulated it takes minutes and means nothing.
 /// </summary>
-public static class GemmPeak
+internal static class GemmPeak
 {
     public static GemmPeakResult Measure(int size = 2048, int repetitions = 5)
     {
-        Training.TorchRuntime.Initialize();
+        Training.TorchRuntime.BeforeFirstUse();
         double fp32Matmul = Time(ScalarType.Float32, size, repetitions, conv: false);
         double fp32Conv = Time(ScalarType.Float32, size, repetitions, conv: true);
         double? bf16Matmul = null, bf16Conv = null;

@@ -14,26 +14,30 @@ namespace Fmnist.Platform;
 /// <param name="Dotnet">The .NET runtime, e.g. ".NET 10.0.12".</param>
 /// <param name="Runtime">The runtime identifier the process runs as, e.g. "linux-x64".</param>
 /// <param name="Os">The operating system's description.</param>
-/// <param name="Allocator">The malloc libtorch runs on: tcmalloc or jemalloc when preloaded, else glibc (tuned).</param>
-/// <param name="Cpu">The CPU: model, instruction sets, and which of them .NET and libtorch use.</param>
+/// <param name="Allocator">The malloc libtorch runs on: tcmalloc or jemalloc when preloaded, else glibc (tuned when
+/// the process asked for it: <see cref="Experiments.TrainingWorkflow.TuneProcess"/>).</param>
 public sealed record VersionReport(string Fmnist, string TorchSharp, string Libtorch, string OnnxRuntime, string Dotnet,
-    string Runtime, string Os, string Allocator, CpuInfo Cpu)
+    string Runtime, string Os, string Allocator)
 {
+    /// <summary>The CPU: model, instruction sets, and which of them .NET and libtorch use. Internal (CpuInfo is
+    /// not part of the library's API); <see cref="Lines"/> describes it and `version --json` writes it last.</summary>
+    [System.Text.Json.Serialization.JsonInclude, System.Text.Json.Serialization.JsonPropertyOrder(1)]
+    internal CpuInfo Cpu { get; init; } = CpuInfo.Current;
+
     /// <summary>Collects the report; loads libtorch and ONNX Runtime (a few hundred milliseconds).</summary>
     public static VersionReport Collect() => new(
         FmnistVersion,
         Training.TorchRuntime.TorchSharpVersion,
         Probe(() =>
         {
-            Training.TorchRuntime.Initialize(); // before the first libtorch call, so its thread settings hold
+            Training.TorchRuntime.BeforeFirstUse(); // before the first libtorch call, so its thread settings hold
             return global::TorchSharp.torch.__version__;
         }),
         Probe(() => Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString()),
         RuntimeInformation.FrameworkDescription,
         RuntimeInformation.RuntimeIdentifier,
         RuntimeInformation.OSDescription,
-        Training.TorchRuntime.Allocator,
-        CpuInfo.Current);
+        Training.TorchRuntime.Allocator);
 
     /// <summary>This assembly's informational version, the commit shortened to 7 characters.</summary>
     public static string FmnistVersion { get; } = ShortVersion(

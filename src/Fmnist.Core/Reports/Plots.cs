@@ -10,7 +10,7 @@ namespace Fmnist.Reports;
 /// because they are just tiles and captions. Every file is written atomically, so a reader never sees
 /// a half-written PNG even if the process dies mid-write.
 /// </summary>
-public static class Plots
+internal static class Plots
 {
     /// <summary>Named explicitly: on a bare Linux box the default lookup resolves to a serif face.</summary>
     public const string FontFamily = "DejaVu Sans";

@@ -4,7 +4,7 @@ using ScottPlot;
 namespace Fmnist.Reports;
 
 /// <summary>The reliability diagram: per confidence bin, how often the top class was right, before and after calibration.</summary>
-public static class ReliabilityPlot
+internal static class ReliabilityPlot
 {
     /// <summary>Draws both sets of bins with the diagonal (perfect calibration) into a PNG at <paramref name="path"/>.</summary>
     public static void Save(IReadOnlyList<ReliabilityBin> before, IReadOnlyList<ReliabilityBin> after, CalibrationScore scoreBefore,

@@ -54,7 +54,7 @@ public sealed class TensorBoardLog(string runDirectory, ITrainingProgress inner)
     }
 
     /// <summary>A histogram of every parameter tensor of the weights in <paramref name="weightsPath"/> (the run's checkpoint after an epoch).</summary>
-    public void Weights(RunFolder folder, string weightsPath, int epoch)
+    internal void Weights(RunFolder folder, string weightsPath, int epoch)
     {
         var (net, _) = folder.Load(weightsPath);
         using (net)
@@ -64,7 +64,7 @@ public sealed class TensorBoardLog(string runDirectory, ITrainingProgress inner)
     }
 
     /// <summary>The confusion matrix and the first misclassified images of <paramref name="set"/> as images, at step <paramref name="epoch"/>.</summary>
-    public void Errors(nn.Module<Tensor, Tensor> net, LabeledImages set, Features.Normalization norm, int epoch, int examples = 32)
+    internal void Errors(nn.Module<Tensor, Tensor> net, LabeledImages set, Features.Normalization norm, int epoch, int examples = 32)
     {
         var predicted = Evaluator.ArgMax(Evaluator.Probabilities(net, set.Images, norm));
         var metrics = Metrics.From(predicted, set.Labels);

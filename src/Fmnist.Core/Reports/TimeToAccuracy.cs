@@ -5,11 +5,11 @@ namespace Fmnist.Reports;
 
 /// <summary>One measured run: what it is, its wall minutes of training (an ensemble's members side by side), its test
 /// accuracy (scored once), the CPU and the command that made it.</summary>
-public sealed record AccuracyPoint(string Label, double Minutes, double TestAccuracy, string Cpu, string Command);
+internal sealed record AccuracyPoint(string Label, double Minutes, double TestAccuracy, string Cpu, string Command);
 
 /// <summary>A target drawn on the figure: at least <paramref name="TestAccuracy"/> within <paramref name="Minutes"/> of
 /// training; the runs that met it lie above and left of its dashed corner.</summary>
-public sealed record AccuracyGoal(double Minutes, double TestAccuracy)
+internal sealed record AccuracyGoal(double Minutes, double TestAccuracy)
 {
     public string Label => $"goal: {TestAccuracy * 100:0.##}% in {Minutes:0.#} min";
 
@@ -28,7 +28,7 @@ public sealed record AccuracyGoal(double Minutes, double TestAccuracy)
 /// The time-to-accuracy figure: test accuracy against wall minutes of training, one marker per measured run, read
 /// from a CSV with the header label,minutes,test_accuracy,cpu,command (docs/results/time-to-accuracy.csv).
 /// </summary>
-public static class TimeToAccuracy
+internal static class TimeToAccuracy
 {
     public static IReadOnlyList<AccuracyPoint> ReadCsv(string path)
     {

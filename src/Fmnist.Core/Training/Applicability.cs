@@ -7,7 +7,7 @@ namespace Fmnist.Training;
 /// Settings that the chosen network, optimizer, schedule or augmentation would silently ignore. Training with them
 /// would record a value that never acted, so they are refused before any work (`train`, sweep grids, searches).
 /// </summary>
-public static class Applicability
+internal static class Applicability
 {
     private sealed record Rule(string Name, Func<ConfigOverrides, bool> IsSet, Func<TrainConfig, bool> Applies, Func<TrainConfig, string> Why);
 

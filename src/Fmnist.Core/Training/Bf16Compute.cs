@@ -7,8 +7,16 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>Number format of the training step's forward and backward pass; weights and the optimizer stay fp32.
-/// Auto: bf16 where the CPU computes it natively, fp32 elsewhere (<see cref="PrecisionChoice"/>).</summary>
-public enum Precision { Auto, Fp32, Bf16 }
+/// Auto: bf16 where the CPU computes it natively, fp32 elsewhere (<c>PrecisionChoice</c>).</summary>
+public enum Precision
+{
+    /// <summary>bf16 where the CPU computes it natively (and faster), fp32 elsewhere.</summary>
+    Auto,
+    /// <summary>32-bit floats.</summary>
+    Fp32,
+    /// <summary>bfloat16: fp32's range with an 8-bit mantissa.</summary>
+    Bf16,
+}
 
 /// <summary>
 /// bfloat16 compute with fp32 master weights, by hand (TorchSharp has no autocast): a bf16 copy of the
@@ -17,7 +25,7 @@ public enum Precision { Auto, Fp32, Bf16 }
 /// so no loss scaling is needed. Its BatchNorm running statistics are never used: the fp32 network's are
 /// recomputed before every evaluation (see <see cref="BatchNormCalibration"/>).
 /// </summary>
-public sealed class Bf16Compute : IDisposable
+internal sealed class Bf16Compute : IDisposable
 {
     private readonly Parameter[] _master, _low;
 

@@ -16,7 +16,7 @@ namespace Fmnist.Training;
 /// the commit mark, and only then moved into place. <see cref="Recover"/> finishes a commit whose mark was
 /// written and discards a staging without one: the folder always holds exactly one complete epoch.
 /// </summary>
-public static class Checkpoint
+internal static class Checkpoint
 {
     public static void Save(RunFolder folder, TrainingStep step, CheckpointState state, bool best)
     {

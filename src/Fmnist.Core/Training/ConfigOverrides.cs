@@ -10,7 +10,7 @@ namespace Fmnist.Training;
 /// preset meets what the user set, whether from command-line options, a sweep trial or a grid axis
 /// (grid files use the snake_case names of these properties).
 /// </summary>
-public sealed record ConfigOverrides
+internal sealed record ConfigOverrides
 {
     public ModelArch? Arch { get; init; }
     public int? Width { get; init; }

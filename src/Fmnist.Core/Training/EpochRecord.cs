@@ -30,7 +30,7 @@ public interface ITrainingProgress
 }
 
 /// <summary>Progress that goes nowhere.</summary>
-public sealed class SilentProgress : ITrainingProgress
+internal sealed class SilentProgress : ITrainingProgress
 {
     /// <summary>The one instance.</summary>
     public static readonly SilentProgress Instance = new();

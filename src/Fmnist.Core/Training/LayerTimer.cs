@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>One layer's share of a training step: forward, and backward (gradients of its input and weights).</summary>
-public sealed record LayerTime(string Layer, string Input, double ForwardMs, double BackwardMs, double? ChannelsLastForwardMs, double? ChannelsLastBackwardMs)
+internal sealed record LayerTime(string Layer, string Input, double ForwardMs, double BackwardMs, double? ChannelsLastForwardMs, double? ChannelsLastBackwardMs)
 {
     public double TotalMs => ForwardMs + BackwardMs;
 }
@@ -18,11 +18,11 @@ public sealed record LayerTime(string Layer, string Input, double ForwardMs, dou
 /// on the weights of a convolution, which makes oneDNN pick its channels-last kernels; see
 /// <see cref="Models.LayoutChoice.ToChannelsLast"/>). Elementwise layers between them (ReLU, dropout) are left out: they are cheap.
 /// </summary>
-public static class LayerTimer
+internal static class LayerTimer
 {
     public static IReadOnlyList<LayerTime> Run(ModelConfig c, int batch, int repetitions = 7)
     {
-        TorchRuntime.Initialize();
+        TorchRuntime.BeforeFirstUse();
         manual_seed(1);
         using var scope = NewDisposeScope();
         // The network's own modules (not a copy of its layer list), each fed the shape it sees in forward().

@@ -3,7 +3,7 @@ using Fmnist.Platform;
 namespace Fmnist.Training;
 
 /// <summary>The precision a training step runs in, and why: what config.json, history and the log report.</summary>
-public sealed record ResolvedPrecision(Precision Used, string Reason)
+internal sealed record ResolvedPrecision(Precision Used, string Reason)
 {
     public string Name => Used == Precision.Bf16 ? "bf16" : "fp32";
 }
@@ -17,7 +17,7 @@ public sealed record ResolvedPrecision(Precision Used, string Reason)
 /// Xeon) or is an AMD part with AVX512_BF16 (Zen 4 and Zen 5: 2.0x); fp32 everywhere else. `bench` keeps the
 /// measurement (<see cref="GemmPeak"/>) to check the rule on a new CPU.
 /// </summary>
-public static class PrecisionChoice
+internal static class PrecisionChoice
 {
     /// <summary>The precision <paramref name="requested"/> resolves to on <paramref name="cpu"/> (this process's CPU when null).</summary>
     public static ResolvedPrecision Resolve(Precision requested, CpuInfo? cpu = null)

@@ -6,12 +6,12 @@ namespace Fmnist.Training;
 
 /// <summary>What config.json holds: all that is needed to rebuild and use the model.</summary>
 /// <param name="Compute">What the training ran on and in (absent in runs made before it was recorded).</param>
-public sealed record RunInfo(TrainConfig Config, Normalization Normalization, IReadOnlyDictionary<string, string> Versions,
+internal sealed record RunInfo(TrainConfig Config, Normalization Normalization, IReadOnlyDictionary<string, string> Versions,
     DateTimeOffset Created, ComputeInfo? Compute = null);
 
 /// <summary>The precision and memory layout that ran and why, on which CPU (the layout is absent in runs made
 /// before it was recorded: those ran NCHW).</summary>
-public sealed record ComputeInfo(string Precision, string PrecisionReason, string Cpu, string InstructionSets,
+internal sealed record ComputeInfo(string Precision, string PrecisionReason, string Cpu, string InstructionSets,
     string? Layout = null, string? LayoutReason = null)
 {
     public static ComputeInfo Of(ResolvedPrecision p, ResolvedLayout? layout = null) =>
@@ -21,11 +21,11 @@ public sealed record ComputeInfo(string Precision, string PrecisionReason, strin
 
 /// <summary>Resumable progress, rewritten after every epoch (see <see cref="Checkpoint"/>).</summary>
 /// <param name="TorchRandomState">libtorch's generator after the epoch, base64; null in checkpoints of older versions.</param>
-public sealed record CheckpointState(int Epoch, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
+internal sealed record CheckpointState(int Epoch, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
     double Seconds, string? TorchRandomState = null);
 
 /// <summary>The files of one run folder (runs/NAME) and how to read them back.</summary>
-public sealed class RunFolder(string directory)
+internal sealed class RunFolder(string directory)
 {
     public string Directory { get; } = Path.GetFullPath(directory);
     public string ConfigPath => Path.Combine(Directory, "config.json");
@@ -62,7 +62,7 @@ public sealed class RunFolder(string directory)
     public (nn.Module<Tensor, Tensor> Net, RunInfo Info) Load(string weightsPath)
     {
         var info = ReadInfo();
-        TorchRuntime.Initialize();
+        TorchRuntime.BeforeFirstUse();
         try
         {
             info.Config.Model.Validate();

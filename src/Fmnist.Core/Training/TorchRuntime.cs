@@ -4,7 +4,10 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>
-/// One-time libtorch set-up, before the first tensor.
+/// One-time process set-up for training, before the first tensor: opt-in, because it changes process-wide
+/// settings (the native environment, malloc, libtorch's thread count, and a full compacting GC after every
+/// training epoch) that belong to the application. The CLI opts in (<see cref="InitializeOnFirstUse"/>); a library
+/// user asks with <see cref="Experiments.TrainingWorkflow.TuneProcess"/>, and otherwise gets libtorch's and .NET's defaults.
 /// <para>Memory: libtorch's CPU allocator uses malloc. glibc serves blocks above its mmap threshold
 /// (128 KB at start) with fresh mmap/munmap, so every 25 MB activation of a training step was new,
 /// zero-filled, page-faulted memory: measured here, most of a step's time went to the kernel
@@ -19,7 +22,7 @@ namespace Fmnist.Training;
 /// libc. PASSIVE stops idle OpenMP threads from spinning, which made steps several times slower
 /// whenever another process wanted a core.</para>
 /// </summary>
-public static class TorchRuntime
+internal static class TorchRuntime
 {
     private static readonly Lock Gate = new();
     private static bool _done;
@@ -66,6 +69,8 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>Applies the set-up now (once per process; the first call's <paramref name="threads"/> wins).</summary>
+    /// <param name="threads">libtorch's intra-op threads; null = every core.</param>
     public static void Initialize(int? threads = null)
     {
         lock (Gate)
@@ -81,12 +86,34 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>libtorch's intra-op threads (what training and inference use), once initialized.</summary>
+    /// <summary>Set by a host that owns its process (the CLI, the tests): the library then applies
+    /// <see cref="Initialize"/> itself before its first libtorch use (<see cref="BeforeFirstUse"/>), so commands
+    /// that never touch libtorch (knn, data) do not load it.</summary>
+    public static bool InitializeOnFirstUse { get; set; }
+
+    /// <summary>True once <see cref="Initialize"/> ran: the process asked to be tuned, which includes the
+    /// per-epoch full GC in <see cref="Trainer"/>.</summary>
+    public static bool Initialized
+    {
+        get
+        {
+            lock (Gate) return _done;
+        }
+    }
+
+    /// <summary>Where the library is about to use libtorch: applies the set-up when the host opted in, and
+    /// otherwise changes nothing.</summary>
+    public static void BeforeFirstUse()
+    {
+        if (InitializeOnFirstUse) Initialize();
+    }
+
+    /// <summary>libtorch's intra-op threads (what training and inference use).</summary>
     public static int Threads
     {
         get
         {
-            Initialize();
+            BeforeFirstUse();
             return get_num_threads();
         }
     }

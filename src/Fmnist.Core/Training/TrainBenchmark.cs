@@ -23,7 +23,7 @@ internal static class TrainBenchmark
     /// <param name="inferenceImages">Images timed through inference after the steps (0: none).</param>
     public static TrainBenchResult Run(LabeledImages images, TrainConfig config, int batches = 30, int warmup = 3, int inferenceImages = 5000)
     {
-        TorchRuntime.Initialize();
+        TorchRuntime.BeforeFirstUse();
         var norm = Features.Normalization.FromImages(images);
         using var all = Evaluator.ImageTensor(images.Images);
         using var whitening = TrainingStep.WhiteningSample(config, all, norm);

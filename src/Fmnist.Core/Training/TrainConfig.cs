@@ -59,7 +59,7 @@ public sealed record TrainConfig
     /// <summary>Format of the training step's arithmetic (weights and optimizer stay fp32).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>Memory layout of the activations: the same model and results (up to rounding), at the speed of
-    /// the layout; auto = the one this CPU runs faster (<see cref="Models.LayoutChoice"/>).</summary>
+    /// the layout; auto = the one this CPU runs faster (<c>LayoutChoice</c>).</summary>
     public Models.MemoryLayout Layout { get; init; } = Models.MemoryLayout.Auto;
     /// <summary>Label smoothing of the cross-entropy loss; 0 = none.</summary>
     public double LabelSmoothing { get; init; }

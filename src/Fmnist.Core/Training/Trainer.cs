@@ -7,14 +7,14 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <param name="BestValAccuracy">Null when no validation images were held out (the last epoch is kept).</param>
-public sealed record TrainResult(RunFolder Folder, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
+internal sealed record TrainResult(RunFolder Folder, int BestEpoch, double? BestValAccuracy, IReadOnlyList<EpochRecord> History,
     double Seconds, int TrainImages, int ValidationImages, bool Resumed);
 
 /// <summary>Training divergence (NaN or infinite loss): stops the run with a message, not garbage weights.</summary>
-public sealed class TrainingDivergedException(string message) : FmnistException(message);
+internal sealed class TrainingDivergedException(string message) : FmnistException(message);
 
 /// <summary>The output folder already holds a run and the caller did not ask to resume it.</summary>
-public sealed class RunExistsException(string directory) : FmnistException($"{directory}: already holds a run; resume it or choose another folder")
+internal sealed class RunExistsException(string directory) : FmnistException($"{directory}: already holds a run; resume it or choose another folder")
 {
     public string Directory { get; } = directory;
 }
@@ -24,7 +24,7 @@ public sealed class RunExistsException(string directory) : FmnistException($"{di
 /// optimizer and schedule, BatchNorm statistics recomputed and a checkpoint written after every epoch,
 /// the best epoch by validation accuracy kept.
 /// </summary>
-public static class Trainer
+internal static class Trainer
 {
     /// <param name="stop">Asks the training to stop after the epoch under way, its checkpoint written
     /// (<see cref="TrainingStoppedException"/>); `--resume` continues it exactly.</param>
@@ -33,7 +33,7 @@ public static class Trainer
     {
         config.Validate();
         progress ??= SilentProgress.Instance;
-        TorchRuntime.Initialize();
+        TorchRuntime.BeforeFirstUse();
         using var random = TorchRandom.Exclusive(config.Seed, progress); // one training per process at a time
         var folder = new RunFolder(outDir);
         Checkpoint.Recover(folder);
@@ -99,7 +99,8 @@ public static class Trainer
             progress.BatchDone(b + 1, lossSum / seen, seen / epochWatch.Elapsed.TotalSeconds);
         }
         double trainSeconds = epochWatch.Elapsed.TotalSeconds;
-        ReleaseGarbage();
+        // A full GC pauses the whole process and sets a process-wide GC mode: only when the process asked to be tuned.
+        if (TorchRuntime.Initialized) ReleaseGarbage();
         // The weights that are validated and saved (the average, when there is one) get fresh BN statistics.
         BatchNormCalibration.Run(step.EvalNet, data.Images, data.Norm, Math.Min(data.CleanCount, BatchNormCalibration.DefaultImages));
         double? valLoss = null, valAcc = null;
@@ -184,7 +185,7 @@ public static class Trainer
 }
 
 /// <summary>A training stopped on request after an epoch, its checkpoint written: `--resume` continues it exactly.</summary>
-public sealed class TrainingStoppedException(string directory, int epoch, int epochs)
+internal sealed class TrainingStoppedException(string directory, int epoch, int epochs)
     : FmnistException($"{directory}: stopped after epoch {epoch} of {epochs}, checkpoint saved; run the same command with --resume to continue")
 {
     /// <summary>The last epoch completed.</summary>

@@ -10,7 +10,7 @@ namespace Fmnist.Training;
 /// training images (with their offline augmented copies), and the standardization measured on the
 /// training images only.
 /// </summary>
-public sealed class TrainingData : IDisposable
+internal sealed class TrainingData : IDisposable
 {
     /// <summary>(N,1,28,28) uint8: the training images, clean first, then one augmented copy each in offline mode.</summary>
     public required Tensor Images { get; init; }

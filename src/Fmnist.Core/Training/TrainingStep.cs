@@ -6,14 +6,14 @@ using static TorchSharp.torch;
 namespace Fmnist.Training;
 
 /// <summary>What one optimisation step measured.</summary>
-public readonly record struct StepResult(double Loss, long Correct, double LearningRate);
+internal readonly record struct StepResult(double Loss, long Correct, double LearningRate);
 
 /// <summary>
 /// The network, its optimizer, the optional weight average, and one training step: the same code for `train`
 /// and `bench train`, so the benchmark times exactly what training runs (augmentation, standardization,
 /// label smoothing, schedule, EMA update).
 /// </summary>
-public sealed class TrainingStep : IDisposable
+internal sealed class TrainingStep : IDisposable
 {
     private readonly TrainConfig _config;
     private readonly Normalization _norm;

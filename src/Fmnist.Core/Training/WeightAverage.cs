@@ -10,7 +10,7 @@ namespace Fmnist.Training;
 /// use it. BatchNorm buffers are not averaged: they are recomputed on the averaged weights before every use
 /// (see <see cref="BatchNormCalibration"/>), since statistics gathered under other weights do not fit them.
 /// </summary>
-public sealed class WeightAverage : IDisposable
+internal sealed class WeightAverage : IDisposable
 {
     private readonly nn.Module<Tensor, Tensor> _source;
     private readonly double _decay;

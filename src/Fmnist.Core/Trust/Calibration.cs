@@ -3,7 +3,7 @@ using Fmnist.Data;
 namespace Fmnist.Trust;
 
 /// <summary>One bin of a reliability diagram: the images whose top probability fell in [Lower, Upper).</summary>
-public sealed record ReliabilityBin(double Lower, double Upper, int Count, double Confidence, double Accuracy);
+internal sealed record ReliabilityBin(double Lower, double Upper, int Count, double Confidence, double Accuracy);
 
 /// <summary>How well probabilities match frequencies on one labelled set.</summary>
 /// <param name="Nll">Mean negative log-likelihood of the true class (nats).</param>
@@ -16,7 +16,7 @@ public sealed record CalibrationScore(double Nll, double Ece);
 /// probabilities alone, since log p differs from the logits by a per-row constant that the softmax removes;
 /// so it applies alike to one network, an ensemble's mean and test-time views.
 /// </summary>
-public static class Calibration
+internal static class Calibration
 {
     /// <summary>The number of bins of the ECE and the reliability diagram.</summary>
     public const int Bins = 15;

@@ -4,7 +4,7 @@ using Fmnist.Imaging;
 namespace Fmnist.Trust;
 
 /// <summary>Decides `recognized` for photos whose probabilities are already known (the server batches those itself).</summary>
-public sealed class Judge
+internal sealed class Judge
 {
     private readonly TrainingNeighbours? _neighbours;
 

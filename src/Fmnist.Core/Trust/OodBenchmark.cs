@@ -11,19 +11,19 @@ namespace Fmnist.Trust;
 /// under the ROC curve separating this set from the garments (1 = perfect, 0.5 = chance).</param>
 /// <param name="FprAt95">Per score: the share of this set accepted at the threshold that keeps 95% of the garments.</param>
 /// <param name="Reasons">How many of the refused got each reason.</param>
-public sealed record OodSetResult(string Set, int Images, double Refused, IReadOnlyDictionary<string, double> Auroc,
+internal sealed record OodSetResult(string Set, int Images, double Refused, IReadOnlyDictionary<string, double> Auroc,
     IReadOnlyDictionary<string, double> FprAt95, IReadOnlyDictionary<string, int> Reasons);
 
 /// <summary>The garments of a benchmark: how many stay recognized and how many of those are classified right.</summary>
 /// <param name="GarmentReasons">Why the garments that were not recognized were refused, with counts.</param>
-public sealed record OodBenchmarkResult(int Garments, double GarmentsRecognized, double AccuracyOfRecognized, double Accuracy,
+internal sealed record OodBenchmarkResult(int Garments, double GarmentsRecognized, double AccuracyOfRecognized, double Accuracy,
     IReadOnlyList<OodSetResult> Sets, double Refused, IReadOnlyDictionary<string, int> GarmentReasons);
 
 /// <summary>
 /// Measures the recognition rule and each score it could use on a folder of photos: <c>garments/&lt;class&gt;/</c>
 /// (in-distribution, labelled as <see cref="ClassFolders"/> reads them) and <c>ood/&lt;set&gt;/</c> (anything else).
 /// </summary>
-public static class OodBenchmark
+internal static class OodBenchmark
 {
     /// <summary>The scores compared, each oriented so that higher means less like a garment.</summary>
     public static readonly IReadOnlyList<string> Scores = ["confidence", "entropy", "neighbour_distance", "neighbour_dice", "ink_share", "shape_share", "border_clutter", "contrast", "rule"];

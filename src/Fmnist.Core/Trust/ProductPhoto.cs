@@ -12,7 +12,7 @@ namespace Fmnist.Trust;
 /// own already-prepared images. Each image's variation comes from a generator seeded by its index, so the same
 /// images always render the same.
 /// </summary>
-public static class ProductPhoto
+internal static class ProductPhoto
 {
     /// <summary>Image <paramref name="image"/> (784 bytes, light on black) rendered as a photo and prepared again.</summary>
     /// <param name="image">The dataset image.</param>

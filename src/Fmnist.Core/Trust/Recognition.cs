@@ -3,14 +3,14 @@ using Fmnist.Imaging;
 namespace Fmnist.Trust;
 
 /// <summary>Whether a photo is a garment the model can classify, and if not, why, in words a person understands.</summary>
-public sealed record Verdict(bool Recognized, string? Reason)
+internal sealed record Verdict(bool Recognized, string? Reason)
 {
     /// <summary>Recognized.</summary>
     public static readonly Verdict Yes = new(true, null);
 }
 
 /// <summary>Applies an <see cref="OodRule"/>: the photo checks first (they need no model), then the neighbour distance, then the confidence.</summary>
-public static class Recognition
+internal static class Recognition
 {
     /// <summary>The reasons, one per check, in the order they are tried.</summary>
     public static class Reasons

@@ -5,14 +5,14 @@ using Fmnist.Models.Knn;
 namespace Fmnist.Trust;
 
 /// <summary>A training image close to a query: its index in the training file, class and Hamming distance.</summary>
-public sealed record Neighbour(int Index, int Label, int Distance);
+internal sealed record Neighbour(int Index, int Label, int Distance);
 
 /// <summary>
 /// The training garments a model learned from, binarized for the exact Hamming search the KNN uses: the distance
 /// from a photo to the nearest of them says whether anything like it was ever seen, and the nearest ones show
 /// what the photo resembles.
 /// </summary>
-public sealed class TrainingNeighbours
+internal sealed class TrainingNeighbours
 {
     /// <summary>Pixels above this grey level are ink when binarizing (the KNN's own default).</summary>
     public const int Threshold = 40;

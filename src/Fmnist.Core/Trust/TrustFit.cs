@@ -10,7 +10,7 @@ namespace Fmnist.Trust;
 /// recognition thresholds on the same images rendered as photos (<see cref="ProductPhoto"/>), so that
 /// <see cref="KeepRate"/> of them stay recognized.
 /// </summary>
-public static class TrustFit
+internal static class TrustFit
 {
     /// <summary>The share of validation garments the recognition rule keeps.</summary>
     public const double KeepRate = 0.95;

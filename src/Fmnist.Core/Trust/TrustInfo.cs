@@ -12,7 +12,7 @@ namespace Fmnist.Trust;
 /// <param name="MinConfidence">Below this calibrated top probability the model cannot tell; 0 when not fitted.</param>
 /// <param name="ValidationKept">The share of validation garments, rendered as photos, that pass every check.</param>
 /// <param name="ValidationImages">How many validation garments the thresholds were fitted on.</param>
-public sealed record OodRule(double MinContrast, double MaxBorderClutter, double MinShapeShare, double MaxNeighbourDice,
+internal sealed record OodRule(double MinContrast, double MaxBorderClutter, double MinShapeShare, double MaxNeighbourDice,
     double MinConfidence, double ValidationKept, int ValidationImages)
 {
     /// <summary>The fixed photo checks alone, no fitted threshold (what a model without trust.json gets).</summary>
@@ -33,7 +33,7 @@ public sealed record OodRule(double MinContrast, double MaxBorderClutter, double
 
 /// <summary>Which training images a model's neighbours are searched among: the run's own training split (its
 /// validation images held out), so a validation image is never its own neighbour.</summary>
-public sealed record ReferenceSplit(double ValidationFraction, int SplitSeed, int? TrainLimit);
+internal sealed record ReferenceSplit(double ValidationFraction, int SplitSeed, int? TrainLimit);
 
 /// <summary>
 /// What trust.json holds (beside a run's config.json, or an ensemble's ensemble.json; in an ONNX file's
@@ -46,7 +46,7 @@ public sealed record ReferenceSplit(double ValidationFraction, int SplitSeed, in
 /// <param name="After">The same at <see cref="Temperature"/>.</param>
 /// <param name="Ood">The recognition rule.</param>
 /// <param name="Reference">The training images the neighbour distance is measured against.</param>
-public sealed record TrustInfo(double Temperature, string CalibratedOn, int CalibrationImages, CalibrationScore? Before,
+internal sealed record TrustInfo(double Temperature, string CalibratedOn, int CalibrationImages, CalibrationScore? Before,
     CalibrationScore? After, OodRule Ood, ReferenceSplit Reference)
 {
     /// <summary>The file name inside a run or ensemble folder.</summary>

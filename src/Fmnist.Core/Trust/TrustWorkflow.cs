@@ -5,7 +5,7 @@ using Fmnist.Training;
 namespace Fmnist.Trust;
 
 /// <summary>Calibrates a run or ensemble folder on its own validation split and writes its trust.json.</summary>
-public static class TrustWorkflow
+internal static class TrustWorkflow
 {
     /// <summary>Training images held out to fit the neighbour threshold of a run that held out no validation images.</summary>
     public const int HeldOutWithoutValidation = 5_000;

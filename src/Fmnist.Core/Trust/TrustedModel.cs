@@ -6,10 +6,17 @@ using Fmnist.Inference;
 namespace Fmnist.Trust;
 
 /// <summary>A class and its calibrated probability.</summary>
+/// <param name="Label">The class's label, 0..9.</param>
+/// <param name="Class">Its name (<see cref="Data.ClassNames"/>).</param>
+/// <param name="Probability">The model's calibrated probability of it.</param>
 public sealed record ClassScore(int Label, string Class, double Probability);
 
 /// <summary>What the model says about one photo: the top classes (always, even when not recognized), whether it is
 /// a garment the model can classify and, when not, why.</summary>
+/// <param name="Name">The photo's file (or the name it was given).</param>
+/// <param name="Top">The most probable classes, most probable first.</param>
+/// <param name="Recognized">Whether the photo looks like the product photos the model learned from (docs/trust.md).</param>
+/// <param name="Reason">Why it was not recognized, in words; null when it was.</param>
 /// <param name="NeighbourDice">Dice dissimilarity to the nearest training garment (0 = the same silhouette, 1 = no
 /// overlap); null when the model has no trust.json to say which training images are its own.</param>
 public sealed record JudgedPrediction(string Name, IReadOnlyList<ClassScore> Top, bool Recognized, string? Reason, double? NeighbourDice);
@@ -19,7 +26,7 @@ public sealed record JudgedPrediction(string Name, IReadOnlyList<ClassScore> Top
 /// and the training images it learned from. Models never calibrated keep the photo checks and say so in
 /// <see cref="CalibrationNote"/>.
 /// </summary>
-public sealed class TrustedModel : IDisposable
+internal sealed class TrustedModel : IDisposable
 {
     private readonly Judge _judge;
 

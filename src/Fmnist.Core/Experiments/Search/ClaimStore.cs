@@ -8,7 +8,7 @@ namespace Fmnist.Experiments.Search;
 /// recycled process id is not taken for the claimer.</param>
 /// <param name="Outcome">Null while the job runs; then "done" (its stage reached), "diverged", "failed" (an error: the job
 /// may be taken again), or "already-done" (another worker finished it just before this claim).</param>
-public sealed record ClaimInfo(string Worker, string Host, int Pid, long ProcessStart, DateTimeOffset Claimed,
+internal sealed record ClaimInfo(string Worker, string Host, int Pid, long ProcessStart, DateTimeOffset Claimed,
     string? Outcome = null, DateTimeOffset? Ended = null, string? Message = null);
 
 /// <summary>
@@ -19,7 +19,7 @@ public sealed record ClaimInfo(string Worker, string Host, int Pid, long Process
 /// its file has not changed for <see cref="StaleAfter"/> as measured by the looking worker's own clock
 /// (so clocks of different machines need not agree).
 /// </summary>
-public sealed class ClaimStore
+internal sealed class ClaimStore
 {
     private readonly Dictionary<string, (DateTime Mtime, long SeenAt)> _watched = new();
 
@@ -123,7 +123,7 @@ public sealed class ClaimStore
 }
 
 /// <summary>A job held by this process: heartbeats until it ends; <see cref="Lost"/> when a newer generation took the job.</summary>
-public sealed class Claim : IDisposable
+internal sealed class Claim : IDisposable
 {
     private readonly ClaimStore _store;
     private readonly Timer _heartbeat;

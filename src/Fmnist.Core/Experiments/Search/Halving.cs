@@ -8,7 +8,7 @@ namespace Fmnist.Experiments.Search;
 /// <para>Unlike asynchronous ASHA, a rung is decided once every trial in it has reported: the promotions,
 /// and so the table, do not depend on how many workers ran or in which order they finished.</para>
 /// </summary>
-public sealed record Halving
+internal sealed record Halving
 {
     /// <summary>The epochs at which trials are compared, increasing, all below the trials' epochs.</summary>
     public int[] Rungs { get; init; } = [];

@@ -5,14 +5,14 @@ namespace Fmnist.Experiments.Search;
 
 /// <param name="Index">0-based position in the search: what <c>--trial-index</c> and array task ids count.</param>
 /// <param name="Changes">What the trial sets on top of the sweep's base configuration.</param>
-public sealed record PlannedTrial(int Index, string Name, ConfigOverrides Changes, TrainConfig Config);
+internal sealed record PlannedTrial(int Index, string Name, ConfigOverrides Changes, TrainConfig Config);
 
 /// <summary>
 /// A sweep resolved to its trials: every trial's full configuration, the halving rungs, the test limit.
 /// It is written to the sweep folder as search.json by whichever process comes first; every later
 /// process (a worker, an array task, a collect) runs exactly these trials, or refuses a different search.
 /// </summary>
-public sealed record SearchPlan(IReadOnlyList<PlannedTrial> Trials, Halving? Halving = null, int? TestLimit = null)
+internal sealed record SearchPlan(IReadOnlyList<PlannedTrial> Trials, Halving? Halving = null, int? TestLimit = null)
 {
     public const string FileName = "search.json";
 

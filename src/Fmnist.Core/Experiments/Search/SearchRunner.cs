@@ -5,16 +5,16 @@ using Fmnist.Training;
 namespace Fmnist.Experiments.Search;
 
 /// <summary>What one job run by this process came to.</summary>
-public sealed record JobRun(int Trial, string Name, int Stage, int FromEpoch, int ToEpoch, string Outcome, double Seconds);
+internal sealed record JobRun(int Trial, string Name, int Stage, int FromEpoch, int ToEpoch, string Outcome, double Seconds);
 
 /// <summary>What a worker did, and where the search stands after it.</summary>
-public sealed record WorkerReport(IReadOnlyList<JobRun> Ran, bool Complete, int Pending, string Note);
+internal sealed record WorkerReport(IReadOnlyList<JobRun> Ran, bool Complete, int Pending, string Note);
 
 /// <param name="OnlyTrial">Run this trial's jobs only (<c>--trial-index</c>).</param>
 /// <param name="WaitForRungs">When no job may run yet because a rung is undecided, wait for other workers to decide it
 /// (a worker) instead of returning (an array task: it must not hold its slot while the trials it waits for queue
 /// behind it). Jobs that another live worker holds are always waited for: that worker may die.</param>
-public sealed record WorkerOptions(TimeSpan StaleAfter, int? OnlyTrial = null, bool WaitForRungs = true,
+internal sealed record WorkerOptions(TimeSpan StaleAfter, int? OnlyTrial = null, bool WaitForRungs = true,
     Func<SearchJob, ITrainingProgress>? ProgressFor = null, Action<string>? Log = null)
 {
     public static readonly TimeSpan DefaultStaleAfter = TimeSpan.FromSeconds(120);
@@ -26,7 +26,7 @@ public sealed record WorkerOptions(TimeSpan StaleAfter, int? OnlyTrial = null, b
 /// finished or waits on a rung). Every state it needs is in the folder, so any number of these,
 /// in any processes on any machines sharing the folder, run each job once between them.
 /// </summary>
-public sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Dataset> data, WorkerOptions options)
+internal sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Dataset> data, WorkerOptions options)
 {
     private readonly ClaimStore _claims = new(sweepDir, options.StaleAfter);
     private Dataset? _data;

@@ -9,7 +9,7 @@ namespace Fmnist.Experiments.Search;
 /// seed give the same trials on every machine and .NET version (System.Random's seeded sequence is not
 /// promised to stay the same between versions).
 /// </summary>
-public sealed class SplitMix64(ulong seed)
+internal sealed class SplitMix64(ulong seed)
 {
     private ulong _state = seed;
 
@@ -30,7 +30,7 @@ public sealed class SplitMix64(ulong seed)
 /// significant digits so that trial names and config files stay readable; <c>{"int":[a,b]}</c> or
 /// <c>{"log_int":[a,b]}</c> integers, both bounds included; <c>{"choice":[v1,v2,...]}</c> one of the values.
 /// </summary>
-public sealed record Distribution(string Setting, string Kind, double Low, double High, IReadOnlyList<JsonElement> Choices)
+internal sealed record Distribution(string Setting, string Kind, double Low, double High, IReadOnlyList<JsonElement> Choices)
 {
     public static readonly IReadOnlyList<string> Kinds = ["uniform", "log_uniform", "int", "log_int", "choice"];
 
@@ -95,7 +95,7 @@ public sealed record Distribution(string Setting, string Kind, double Low, doubl
 }
 
 /// <summary>A sweep file's "space": settings drawn independently for each sampled trial.</summary>
-public sealed class SearchSpace
+internal sealed class SearchSpace
 {
     private readonly IReadOnlyList<Distribution> _settings;
 

@@ -3,10 +3,10 @@ using Fmnist.Training;
 namespace Fmnist.Experiments.Search;
 
 /// <summary>Where a trial stands: still to run, trained to the full epochs, stopped at a rung by halving, or diverged.</summary>
-public enum TrialOutcome { Pending, Finished, Stopped, Diverged }
+internal enum TrialOutcome { Pending, Finished, Stopped, Diverged }
 
 /// <summary>One unit of work: trial <see cref="Trial"/> trained from the previous stage's epoch to this stage's.</summary>
-public sealed record SearchJob(PlannedTrial Trial, int Stage, int FromEpoch, int ToEpoch)
+internal sealed record SearchJob(PlannedTrial Trial, int Stage, int FromEpoch, int ToEpoch)
 {
     /// <summary>The claim files' name for the job, e.g. b256-d0.4-0.5-lstm256-dense128.s0.</summary>
     public string Key => $"{Trial.Name}.s{Stage}";
@@ -14,7 +14,7 @@ public sealed record SearchJob(PlannedTrial Trial, int Stage, int FromEpoch, int
 
 /// <summary>What a trial's run folder says: the epochs trained so far and, once tested, its result.</summary>
 /// <param name="Diverged">The message of the trial's divergence, recorded in its claim.</param>
-public sealed record TrialProgress(PlannedTrial Trial, IReadOnlyList<EpochRecord> History, double Seconds, RunResult? Result, string? Diverged)
+internal sealed record TrialProgress(PlannedTrial Trial, IReadOnlyList<EpochRecord> History, double Seconds, RunResult? Result, string? Diverged)
 {
     public int EpochsDone => History.Count == 0 ? 0 : History[^1].Epoch;
 
@@ -27,7 +27,7 @@ public sealed record TrialProgress(PlannedTrial Trial, IReadOnlyList<EpochRecord
 /// search is complete. It is computed from the run folders alone (plus divergences noted in claims), so
 /// any process reading the same folder comes to the same promotions.
 /// </summary>
-public sealed class SearchState
+internal sealed class SearchState
 {
     private SearchState(SearchPlan plan, IReadOnlyList<TrialProgress> trials, IReadOnlyList<SearchJob> runnable,
         IReadOnlyList<TrialOutcome> outcomes, bool complete, string waitingFor)

@@ -9,7 +9,7 @@ namespace Fmnist.Models.CnnLstm;
 /// feature map read as a 7-step sequence by an LSTM, then dropout-dense-relu-dropout-dense.
 /// Outputs logits; softmax is applied by the caller (it is folded into the loss when training).
 /// </summary>
-public sealed class CnnLstmNet : nn.Module<Tensor, Tensor>, ILayoutNet
+internal sealed class CnnLstmNet : nn.Module<Tensor, Tensor>, ILayoutNet
 {
     private readonly Conv2d conv1a, conv1b, conv2a, conv2b;
     private readonly BatchNorm2d bn1, bn2;

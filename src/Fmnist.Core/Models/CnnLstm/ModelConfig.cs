@@ -6,12 +6,15 @@ namespace Fmnist.Models.CnnLstm;
 /// "arch" and load as the seed's CNN+LSTM (the field's default).</summary>
 public enum ModelArch
 {
+    /// <summary>The seed's CNN+LSTM ("cnn-lstm").</summary>
     [JsonStringEnumMemberName("cnn-lstm")] CnnLstm,
+    /// <summary>A ResNet ("resnet"; docs/resnet.md).</summary>
     [JsonStringEnumMemberName("resnet")] ResNet,
+    /// <summary>The speed network ("speed"; docs/speedrun.md).</summary>
     [JsonStringEnumMemberName("speed")] Speed,
 }
 
-public static class ModelArchNames
+internal static class ModelArchNames
 {
     public static readonly IReadOnlyList<string> Names = ["cnn-lstm", "resnet", "speed"];
 
@@ -34,12 +37,19 @@ public static class ModelArchNames
 /// </summary>
 public sealed record ModelConfig
 {
+    /// <summary>The network family.</summary>
     public ModelArch Arch { get; init; } = ModelArch.CnnLstm;
+    /// <summary>CNN+LSTM: filters of the first two convolutions.</summary>
     public int Filters1 { get; init; } = 32;
+    /// <summary>CNN+LSTM: filters of the last two convolutions.</summary>
     public int Filters2 { get; init; } = 64;
+    /// <summary>CNN+LSTM: units of the LSTM.</summary>
     public int Lstm { get; init; } = 256;
+    /// <summary>CNN+LSTM: units of the dense layer before the output.</summary>
     public int Dense { get; init; } = 128;
+    /// <summary>CNN+LSTM: dropout rate after the LSTM.</summary>
     public double Dropout1 { get; init; } = 0.4;
+    /// <summary>CNN+LSTM: dropout rate after the dense layer.</summary>
     public double Dropout2 { get; init; } = 0.5;
 
     /// <summary>Half-width of the uniform range of the conv kernels' initial values (Keras' RandomUniform default).</summary>
@@ -63,6 +73,7 @@ public sealed record ModelConfig
     /// <summary>Speed: the logits are the linear layer's outputs times this (airbench: 1/9).</summary>
     public double LogitScale { get; init; } = 1.0 / 9;
 
+    /// <summary>Checks the sizes; throws <see cref="FmnistException"/> naming the first bad one.</summary>
     public void Validate()
     {
         if (Filters1 < 1 || Filters2 < 1 || Lstm < 1 || Dense < 1)
@@ -84,6 +95,7 @@ public sealed record ModelConfig
     /// <summary>By content, blocks included (a record would compare the list by reference).</summary>
     public bool Equals(ModelConfig? other) => other is not null && JsonFiles.Serialize(this) == JsonFiles.Serialize(other);
 
+    /// <summary>By content, as <see cref="Equals(ModelConfig?)"/>.</summary>
     public override int GetHashCode() => JsonFiles.Serialize(this).GetHashCode();
 
     /// <summary>The sizes that matter for this architecture, for one-line messages.</summary>

@@ -3,9 +3,9 @@ using static TorchSharp.torch;
 
 namespace Fmnist.Models.CnnLstm;
 
-public sealed record SummaryRow(string Layer, string Type, string OutputShape, long Parameters);
+internal sealed record SummaryRow(string Layer, string Type, string OutputShape, long Parameters);
 
-public sealed record ModelSummaryTable(IReadOnlyList<SummaryRow> Rows, long TotalParameters, long TrainableParameters, long ForwardFlops)
+internal sealed record ModelSummaryTable(IReadOnlyList<SummaryRow> Rows, long TotalParameters, long TrainableParameters, long ForwardFlops)
 {
     public string ToText()
     {
@@ -19,7 +19,7 @@ public sealed record ModelSummaryTable(IReadOnlyList<SummaryRow> Rows, long Tota
 }
 
 /// <summary>A Keras-style layer table. Parameter counts come from the real modules.</summary>
-public static class ModelSummary
+internal static class ModelSummary
 {
     public static ModelSummaryTable Of(nn.Module<Tensor, Tensor> net, ModelConfig c)
     {

@@ -5,19 +5,19 @@ using Fmnist.Features;
 namespace Fmnist.Models.Knn;
 
 /// <param name="Shifted">Add one-pixel-shifted copies of every training image (5x the training set).</param>
-public sealed record KnnOptions(IReadOnlyList<int> Ks, int Threshold = 127, KnnWeights Weights = KnnWeights.Uniform,
+internal sealed record KnnOptions(IReadOnlyList<int> Ks, int Threshold = 127, KnnWeights Weights = KnnWeights.Uniform,
     SearchKernel Kernel = SearchKernel.Auto, bool Shifted = false)
 {
     public static readonly IReadOnlyList<int> SeedKs = [1, 4, 9, 20, 50, 100];
 }
 
-public sealed record KnnScore(int K, double Accuracy, int Correct, byte[] Predictions);
+internal sealed record KnnScore(int K, double Accuracy, int Correct, byte[] Predictions);
 
-public sealed record KnnRun(int Threshold, KnnWeights Weights, int Train, int Test, IReadOnlyList<KnnScore> Results,
+internal sealed record KnnRun(int Threshold, KnnWeights Weights, int Train, int Test, IReadOnlyList<KnnScore> Results,
     double Seconds, double PackSeconds, double SearchSeconds, string Kernel);
 
 /// <summary>Binarize, pack, find the max(K) nearest once, and score every requested K from that pass.</summary>
-public static class KnnClassifier
+internal static class KnnClassifier
 {
     public static KnnRun Run(LabeledImages train, LabeledImages test, KnnOptions options)
     {

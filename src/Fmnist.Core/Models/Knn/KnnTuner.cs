@@ -3,9 +3,9 @@ using Fmnist.Features;
 
 namespace Fmnist.Models.Knn;
 
-public sealed record KnnTrial(int Threshold, int K, KnnWeights Weights, double ValAccuracy, bool Shifted = false);
+internal sealed record KnnTrial(int Threshold, int K, KnnWeights Weights, double ValAccuracy, bool Shifted = false);
 
-public sealed record KnnTuning(KnnTrial Best, IReadOnlyList<KnnTrial> Trials, int TrainCount, int ValCount,
+internal sealed record KnnTuning(KnnTrial Best, IReadOnlyList<KnnTrial> Trials, int TrainCount, int ValCount,
     double TestAccuracy, double Seconds);
 
 /// <summary>
@@ -13,7 +13,7 @@ public sealed record KnnTuning(KnnTrial Best, IReadOnlyList<KnnTrial> Trials, in
 /// test set): a coarse threshold grid, then every threshold within one coarse step of the best. The
 /// chosen setting is then scored once on the test set with the whole training set.
 /// </summary>
-public static class KnnTuner
+internal static class KnnTuner
 {
     public static readonly IReadOnlyList<int> DefaultKs = [1, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20];
 

@@ -3,7 +3,7 @@ using Fmnist.Data;
 
 namespace Fmnist.Models.Knn;
 
-public enum KnnWeights { Uniform, Distance }
+internal enum KnnWeights { Uniform, Distance }
 
 /// <summary>
 /// Turns ordered neighbours into class predictions.
@@ -11,7 +11,7 @@ public enum KnnWeights { Uniform, Distance }
 /// any of the K is at distance 0, only those vote, one each. Either way a tie goes to the tied class
 /// whose nearest member comes first in (distance, index) order.
 /// </summary>
-public static class KnnVote
+internal static class KnnVote
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per call: skip the slow first JIT tier
     public static byte[] Predict(Neighbours nb, ReadOnlySpan<byte> trainLabels, int k, KnnWeights weights)

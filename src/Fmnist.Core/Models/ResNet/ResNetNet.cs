@@ -12,7 +12,7 @@ namespace Fmnist.Models.ResNet;
 /// and it is where the fine texture that separates shirts from T-shirts is.
 /// Outputs logits.
 /// </summary>
-public sealed class ResNetNet : nn.Module<Tensor, Tensor>, ILayoutNet
+internal sealed class ResNetNet : nn.Module<Tensor, Tensor>, ILayoutNet
 {
     private readonly Conv2d stem;
     private readonly BatchNorm2d stemBn;
@@ -62,7 +62,7 @@ public sealed class ResNetNet : nn.Module<Tensor, Tensor>, ILayoutNet
 
 /// <summary>conv3x3-BN-ReLU-conv3x3-BN plus the shortcut, then ReLU. The shortcut is a strided 1x1 conv + BN
 /// where the shape changes.</summary>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1, conv2;
     private readonly BatchNorm2d bn1, bn2;

@@ -3,7 +3,7 @@ using Fmnist.Models.CnnLstm;
 namespace Fmnist.Models.ResNet;
 
 /// <summary>One convolution of the ResNet, for the summary table and the FLOP count.</summary>
-public sealed record ConvShape(string Layer, int In, int Out, int Kernel, int Stride, int OutSide)
+internal sealed record ConvShape(string Layer, int In, int Out, int Kernel, int Stride, int OutSide)
 {
     /// <summary>Multiply-adds of one image's forward pass through this conv.</summary>
     public long Macs => (long)OutSide * OutSide * Out * In * Kernel * Kernel;
@@ -13,7 +13,7 @@ public sealed record ConvShape(string Layer, int In, int Out, int Kernel, int St
 /// The ResNet's layers computed from its config alone: output sizes and multiply-adds, analytically (convs
 /// and the linear layer; BN, ReLU, additions and the pool are elementwise and below 1% of the total).
 /// </summary>
-public static class ResNetShape
+internal static class ResNetShape
 {
     public static IReadOnlyList<ConvShape> Convs(ModelConfig c)
     {

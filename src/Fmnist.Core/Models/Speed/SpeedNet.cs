@@ -14,7 +14,7 @@ namespace Fmnist.Models.Speed;
 /// BatchNorm scales are frozen at 1 (only the shift learns); in every 3x3 conv the first min(in, out) filters
 /// start as the identity (dirac: output channel i copies input channel i), the others randomly. Outputs logits.
 /// </summary>
-public sealed class SpeedNet : nn.Module<Tensor, Tensor>, ILayoutNet
+internal sealed class SpeedNet : nn.Module<Tensor, Tensor>, ILayoutNet
 {
     private readonly Conv2d whiten;
     private readonly Sequential groups;
@@ -83,7 +83,7 @@ public sealed class SpeedNet : nn.Module<Tensor, Tensor>, ILayoutNet
 }
 
 /// <summary>conv3x3 (no bias) - maxpool 2 - BN - GELU, then (depth-1) x [conv3x3 - BN - GELU].</summary>
-public sealed class ConvGroup : nn.Module<Tensor, Tensor>
+internal sealed class ConvGroup : nn.Module<Tensor, Tensor>
 {
     private readonly ModuleList<Conv2d> convs;
     private readonly ModuleList<BatchNorm2d> norms;

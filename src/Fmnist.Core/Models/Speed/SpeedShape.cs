@@ -4,7 +4,7 @@ using Fmnist.Models.ResNet;
 namespace Fmnist.Models.Speed;
 
 /// <summary>The speed network's layers from its config alone: sides, channels, multiply-adds.</summary>
-public static class SpeedShape
+internal static class SpeedShape
 {
     public static int WhitenChannels(ModelConfig c) => 2 * c.WhitenPatch * c.WhitenPatch;
 

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Fmnist.Models.Speed;
 
 /// <summary>The patch-whitening filters of <see cref="SpeedNet"/>'s first layer, computed from images.</summary>
-public static class Whitening
+internal static class Whitening
 {
     /// <summary>Added to every eigenvalue before the square root (as in airbench).</summary>
     public const double Epsilon = 5e-4;

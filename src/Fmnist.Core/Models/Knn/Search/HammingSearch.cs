@@ -4,7 +4,7 @@ using Fmnist.Features;
 namespace Fmnist.Models.Knn;
 
 /// <summary>Which compare loop runs: chosen at run time from what .NET's JIT offers on this CPU.</summary>
-public enum SearchKernel { Auto, Avx512, Avx2, Scalar }
+internal enum SearchKernel { Auto, Avx512, Avx2, Scalar }
 
 /// <summary>
 /// Exact Hamming nearest-neighbour search. Three kernels give identical results: AVX-512 (16 training
@@ -13,7 +13,7 @@ public enum SearchKernel { Auto, Avx512, Avx2, Scalar }
 /// pair (what ARM64 runs: .NET compiles BitOperations.PopCount to NEON's CNT; untested there). Only
 /// candidates within the current K-th distance are touched after the compare.
 /// </summary>
-public static class HammingSearch
+internal static class HammingSearch
 {
     private const int QueryChunk = 32;     // queries that share one pass over a cache-sized tile
 
