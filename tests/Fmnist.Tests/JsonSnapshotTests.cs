@@ -12,7 +12,7 @@ namespace Fmnist.Tests;
 [Trait("Category", "Slow")]
 public class JsonSnapshotTests(JsonSnapshotTests.Fixture env) : IClassFixture<JsonSnapshotTests.Fixture>
 {
-    private static readonly string Folder = Path.Combine(TestData.RepoRoot, "tests", "Fmnist.Tests", "Snapshots");
+    internal static readonly string Folder = Path.Combine(TestData.RepoRoot, "tests", "Fmnist.Tests", "Snapshots");
     private static bool Rewrite => Environment.GetEnvironmentVariable("FMNIST_WRITE_SNAPSHOTS") == "1";
 
     /// <summary>One snapshot: its file name, the command path it covers (as CliIo names it), and how to run it.</summary>
@@ -68,68 +68,6 @@ public class JsonSnapshotTests(JsonSnapshotTests.Fixture env) : IClassFixture<Js
         Assert.True(diffs.Count == 0,
             $"{name}: the JSON differs in shape from {file}:\n  {string.Join("\n  ", diffs)}\n" +
             "If the change is meant, raise the schema's version (docs/json.md) and rewrite the snapshots with FMNIST_WRITE_SNAPSHOTS=1.");
-    }
-
-    [Fact]
-    public void Every_command_with_json_has_a_snapshot_case_and_every_schema_a_snapshot()
-    {
-        var covered = Cases.Select(c => c.Command).ToHashSet();
-        var missing = Commands(Fmnist.Cli.CliApp.Build(TextWriter.Null, TextWriter.Null), "")
-            .Where(n => !covered.Contains(n)).ToList();
-        Assert.True(missing.Count == 0, $"commands with --json but no snapshot case in JsonSnapshotTests.Cases: {string.Join(", ", missing)}");
-        // Every shape a command can print (each schema the CLI names) is pinned by a snapshot file.
-        var snapshotted = Directory.GetFiles(Folder, "*.json")
-            .Select(f => JsonNode.Parse(File.ReadAllText(f))!["schema"]!.GetValue<string>()).ToHashSet();
-        var sources = Directory.GetFiles(Path.Combine(TestData.RepoRoot, "src", "Fmnist.Cli"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"));
-        var named = sources.SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), "\"(fmnist\\.[a-z-]+/\\d+)\"").Select(m => m.Groups[1].Value))
-            .Distinct().Where(s => !snapshotted.Contains(s)).ToList();
-        Assert.True(named.Count == 0, $"schemas without a snapshot: {string.Join(", ", named)}");
-    }
-
-    /// <summary>One `machine` record for every command that reports one, and one unit for every duration (docs/json.md).</summary>
-    [Fact]
-    public void Every_snapshot_describes_the_machine_one_way_and_times_in_seconds()
-    {
-        var machines = new List<(string File, string Shape)>();
-        var badNames = new List<string>();
-        void Walk(string file, JsonNode? node, string path)
-        {
-            if (node is JsonObject o)
-                foreach (var (key, value) in o)
-                {
-                    if (key == "machine") machines.Add((file, value!.ToJsonString()));
-                    // Durations are `seconds` / `*_seconds`, rates `*_per_second`: no milliseconds, minutes or hours.
-                    if (System.Text.RegularExpressions.Regex.IsMatch(key, "(^|_)(ms|millis\\w*|minutes?|hours?|min)$")) badNames.Add($"{file}: {path}.{key}");
-                    Walk(file, value, $"{path}.{key}");
-                }
-            else if (node is JsonArray a)
-                foreach (var e in a) Walk(file, e, $"{path}[]");
-        }
-        foreach (var file in Directory.GetFiles(Folder, "*.json"))
-            Walk(System.IO.Path.GetFileName(file), JsonNode.Parse(File.ReadAllText(file)), "$");
-        Assert.Empty(badNames);
-        Assert.True(machines.Count >= 8, $"only {machines.Count} snapshots carry a machine");
-        var shapes = machines.GroupBy(m => m.Shape).ToList();
-        Assert.True(shapes.Count == 1, "machine differs between commands: " + string.Join("; ", shapes.Select(g => $"{string.Join(",", g.Select(m => m.File))}: {g.Key}")));
-    }
-
-    [Theory]
-    [InlineData(0.000312345, 0.0003123)]
-    [InlineData(1.23456, 1.235)]
-    [InlineData(123456.7, 123500)]
-    [InlineData(0, 0)]
-    public void Timings_are_rounded_to_four_significant_digits(double value, double rounded) =>
-        Assert.Equal(rounded.ToString("R"), Cli.JsonUnits.Round(value).ToString("R"));
-
-    private static IEnumerable<string> Commands(System.CommandLine.Command parent, string prefix)
-    {
-        foreach (var c in parent.Subcommands)
-        {
-            var name = prefix.Length == 0 ? c.Name : $"{prefix}-{c.Name}";
-            if (c.Options.Any(o => o.Name == "--json")) yield return name;
-            foreach (var sub in Commands(c, name)) yield return sub;
-        }
     }
 
     /// <summary>
@@ -254,6 +192,72 @@ public class JsonSnapshotTests(JsonSnapshotTests.Fixture env) : IClassFixture<Js
         public void Dispose()
         {
             try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+        }
+    }
+}
+
+/// <summary>The snapshots' own checks, cheap enough for `./test.sh --fast` (no fixture, no command run).</summary>
+public class JsonSnapshotCoverageTests
+{
+    [Fact]
+    public void Every_command_with_json_has_a_snapshot_case_and_every_schema_a_snapshot()
+    {
+        var covered = JsonSnapshotTests.Cases.Select(c => c.Command).ToHashSet();
+        var missing = Commands(Fmnist.Cli.CliApp.Build(TextWriter.Null, TextWriter.Null), "")
+            .Where(n => !covered.Contains(n)).ToList();
+        Assert.True(missing.Count == 0, $"commands with --json but no snapshot case in JsonSnapshotTests.Cases: {string.Join(", ", missing)}");
+        // Every shape a command can print (each schema the CLI names) is pinned by a snapshot file.
+        var snapshotted = Directory.GetFiles(JsonSnapshotTests.Folder, "*.json")
+            .Select(f => JsonNode.Parse(File.ReadAllText(f))!["schema"]!.GetValue<string>()).ToHashSet();
+        var sources = Directory.GetFiles(Path.Combine(TestData.RepoRoot, "src", "Fmnist.Cli"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}"));
+        var named = sources.SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), "\"(fmnist\\.[a-z-]+/\\d+)\"").Select(m => m.Groups[1].Value))
+            .Distinct().Where(s => !snapshotted.Contains(s)).ToList();
+        Assert.True(named.Count == 0, $"schemas without a snapshot: {string.Join(", ", named)}");
+    }
+
+    /// <summary>One `machine` record for every command that reports one, and one unit for every duration (docs/json.md).</summary>
+    [Fact]
+    public void Every_snapshot_describes_the_machine_one_way_and_times_in_seconds()
+    {
+        var machines = new List<(string File, string Shape)>();
+        var badNames = new List<string>();
+        void Walk(string file, JsonNode? node, string path)
+        {
+            if (node is JsonObject o)
+                foreach (var (key, value) in o)
+                {
+                    if (key == "machine") machines.Add((file, value!.ToJsonString()));
+                    // Durations are `seconds` / `*_seconds`, rates `*_per_second`: no milliseconds, minutes or hours.
+                    if (System.Text.RegularExpressions.Regex.IsMatch(key, "(^|_)(ms|millis\\w*|minutes?|hours?|min)$")) badNames.Add($"{file}: {path}.{key}");
+                    Walk(file, value, $"{path}.{key}");
+                }
+            else if (node is JsonArray a)
+                foreach (var e in a) Walk(file, e, $"{path}[]");
+        }
+        foreach (var file in Directory.GetFiles(JsonSnapshotTests.Folder, "*.json"))
+            Walk(System.IO.Path.GetFileName(file), JsonNode.Parse(File.ReadAllText(file)), "$");
+        Assert.Empty(badNames);
+        Assert.True(machines.Count >= 8, $"only {machines.Count} snapshots carry a machine");
+        var shapes = machines.GroupBy(m => m.Shape).ToList();
+        Assert.True(shapes.Count == 1, "machine differs between commands: " + string.Join("; ", shapes.Select(g => $"{string.Join(",", g.Select(m => m.File))}: {g.Key}")));
+    }
+
+    [Theory]
+    [InlineData(0.000312345, 0.0003123)]
+    [InlineData(1.23456, 1.235)]
+    [InlineData(123456.7, 123500)]
+    [InlineData(0, 0)]
+    public void Timings_are_rounded_to_four_significant_digits(double value, double rounded) =>
+        Assert.Equal(rounded.ToString("R"), Cli.JsonUnits.Round(value).ToString("R"));
+
+    private static IEnumerable<string> Commands(System.CommandLine.Command parent, string prefix)
+    {
+        foreach (var c in parent.Subcommands)
+        {
+            var name = prefix.Length == 0 ? c.Name : $"{prefix}-{c.Name}";
+            if (c.Options.Any(o => o.Name == "--json")) yield return name;
+            foreach (var sub in Commands(c, name)) yield return sub;
         }
     }
 }
