@@ -28,7 +28,15 @@ public static class CliApp
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
-            return parse.Invoke(config);
+            try
+            {
+                return parse.Invoke(config);
+            }
+            finally
+            {
+                // Before any error line below: a command that failed mid-epoch must not leave its progress bar drawn.
+                TrainingView.StopBar();
+            }
         }
         catch (Training.TrainingStoppedException e)
         {

@@ -22,7 +22,8 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
 
     /// <summary>
     /// The command's one JSON object, led by its schema name: <paramref name="schema"/>, or "fmnist.COMMAND/1"
-    /// (docs/json.md lists them). A command whose output changes shape with a flag names each shape itself.
+    /// (docs/json.md lists them). A command whose output changes shape with a flag, or whose shape changed since /1,
+    /// names its schema itself. Timings are rounded here, the same way for every command (<see cref="JsonUnits"/>).
     /// </summary>
     public void WriteJson(object value, string? schema = null)
     {
@@ -34,6 +35,7 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
             body.Remove(key);
             named[key] = node;
         }
+        JsonUnits.Normalize(named);
         Stdout.WriteLine(named.ToJsonString(JsonFiles.Options));
     }
 

@@ -6,7 +6,7 @@ namespace Fmnist.Tests;
 public class JsonContractTests
 {
     [Theory]
-    [InlineData("fmnist.version/1", "version", "--json")]
+    [InlineData("fmnist.version/2", "version", "--json")]
     [InlineData("fmnist.summary/1", "summary", "--json")]
     public void A_command_names_its_schema_first(string schema, params string[] args)
     {
@@ -43,9 +43,11 @@ public class JsonContractTests
         var named = sources.SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), "\"(fmnist\\.[a-z-]+/\\d+)\"").Select(m => m.Groups[1].Value));
         var commands = Cli.CliApp.Build(TextWriter.Null, TextWriter.Null).Subcommands
             .SelectMany(c => c.Subcommands.Count == 0 ? [c.Name] : c.Subcommands.Select(s => $"{c.Name}-{s.Name}"))
-            .Where(n => n is not "completion").Select(n => $"fmnist.{n}/1");
-        foreach (var schema in named.Concat(commands).Distinct())
+            .Where(n => n is not "completion").Select(n => $"`fmnist.{n}/");
+        foreach (var schema in named.Distinct())
             Assert.Contains($"`{schema}`", doc);
+        foreach (var command in commands) // at whatever version
+            Assert.Contains(command, doc);
     }
 }
 
@@ -63,5 +65,30 @@ public class OptionVocabularyTests
         var (code, _, stderr) = InProcessCli.Run(args);
         Assert.NotEqual(0, code);
         Assert.Contains(message, stderr);
+    }
+
+    /// <summary>A list option is taken one way in every command (comma-separated, or repeated), and its help says so.</summary>
+    [Fact]
+    public void Every_list_option_takes_commas_and_repeats_and_says_so()
+    {
+        IEnumerable<System.CommandLine.Command> All(System.CommandLine.Command c) => c.Subcommands.SelectMany(s => All(s).Prepend(s));
+        var lists = All(Cli.CliApp.Build(TextWriter.Null, TextWriter.Null))
+            .SelectMany(c => c.Options.Where(o => !o.Hidden && o.Arity.MaximumNumberOfValues > 1).Select(o => (c.Name, Option: o))).ToList();
+        Assert.Contains(lists, l => l.Option.Name == "--k");
+        Assert.All(lists, l => Assert.True(l.Option.Description!.Contains("comma-separated, or the option repeated"), $"{l.Name} {l.Option.Name}: {l.Option.Description}"));
+
+        var (code, stdout, stderr) = InProcessCli.Run("knn", "--train-limit", "300", "--test-limit", "20", "--k", "1,3", "--k", "5", "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal([1, 3, 5], doc.RootElement.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("k").GetInt32()));
+    }
+
+    /// <summary>A switch is a flag pair; both halves at once are refused before any work.</summary>
+    [Fact]
+    public void A_switch_is_a_flag_pair()
+    {
+        var (code, _, stderr) = InProcessCli.Run("train", "--alternate-flip", "--no-alternate-flip", "--data-dir", "/nonexistent-data");
+        Assert.Equal(1, code);
+        Assert.Contains("--alternate-flip and --no-alternate-flip: give one", stderr);
     }
 }

@@ -283,9 +283,9 @@ public class BenchCliTests
         var layers = doc.RootElement.GetProperty("layers").EnumerateArray().ToList();
         Assert.Equal(["conv1a", "conv1b", "bn1", "pool1", "conv2a", "conv2b", "bn2", "pool2", "lstm", "dense", "output"],
             layers.Select(l => l.GetProperty("layer").GetString()));
-        Assert.All(layers, l => Assert.True(l.GetProperty("forward_ms").GetDouble() > 0 && l.GetProperty("backward_ms").GetDouble() > 0));
+        Assert.All(layers, l => Assert.True(l.GetProperty("forward_seconds").GetDouble() > 0 && l.GetProperty("backward_seconds").GetDouble() > 0));
         Assert.All(layers.Where(l => l.GetProperty("layer").GetString()!.StartsWith("conv")),
-            l => Assert.True(l.GetProperty("channels_last_forward_ms").GetDouble() > 0));
+            l => Assert.True(l.GetProperty("channels_last_forward_seconds").GetDouble() > 0));
         Assert.Equal("(16,64,14,14)", layers[5].GetProperty("input").GetString());
     }
 
@@ -318,5 +318,6 @@ public static class MachineJson
         Assert.Equal(Fmnist.Platform.CpuInfo.DotnetVectorIsa(), m.GetProperty("dotnet_vector_isa").GetString());
         Assert.True(m.GetProperty("threads").GetInt32() >= 1);
         Assert.Equal(Fmnist.Platform.CpuInfo.Current.NativeBf16, m.GetProperty("native_bf16").GetBoolean());
+        Assert.Equal(Fmnist.Training.PrecisionChoice.Resolve(Fmnist.Training.Precision.Auto).Name, m.GetProperty("auto_precision").GetString());
     }
 }

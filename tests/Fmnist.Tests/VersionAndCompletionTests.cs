@@ -24,7 +24,7 @@ public class VersionAndCompletionTests
         using var doc = JsonDocument.Parse(json);
         Assert.Equal(lines[2], "ONNX Runtime " + doc.RootElement.GetProperty("onnx_runtime").GetString());
         Assert.Equal(lines[0], "fmnist " + doc.RootElement.GetProperty("fmnist").GetString());
-        var isa = doc.RootElement.GetProperty("cpu").GetProperty("instruction_sets").EnumerateArray().Select(e => e.GetString()!).ToList();
+        var isa = doc.RootElement.GetProperty("machine").GetProperty("instruction_sets").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Equal(Fmnist.Platform.CpuInfo.Current.InstructionSets, isa);
     }
 

@@ -52,7 +52,7 @@ internal static class BenchCommand
                 io.WriteJson(new
                 {
                     model = r.Model,
-                    machine = machine.ToJson(),
+                    machine = MachineRecord.Of(machine),
                     gemm_peak = peak.ToJson(),
                     forward_mflop_per_image = flops is { } f ? Math.Round(f / 1e6, 1) : (double?)null,
                     threads = r.Threads,
@@ -62,17 +62,17 @@ internal static class BenchCommand
                     runtimes = r.Runtimes.Select(s => new
                     {
                         runtime = s.Runtime,
-                        batch1_images_per_second = Math.Round(s.Batch1ImagesPerSecond, 1),
-                        batch256_images_per_second = Math.Round(s.Batch256ImagesPerSecond, 1),
+                        batch1_images_per_second = s.Batch1ImagesPerSecond,
+                        batch256_images_per_second = s.Batch256ImagesPerSecond,
                         batch256_gflops = Gflops(s.Batch256ImagesPerSecond),
                         share_of_gemm_peak = Share(s.Batch256ImagesPerSecond),
-                        p50_ms = Math.Round(s.P50Ms, 4),
-                        p99_ms = Math.Round(s.P99Ms, 4),
+                        p50_seconds = s.P50Ms / 1000, // one-image latency
+                        p99_seconds = s.P99Ms / 1000,
                         single_calls = s.SingleCalls,
                         batches = s.Batches,
                     }),
                     peak_rss_mb = r.PeakRssMb,
-                });
+                }, "fmnist.bench-infer/2");
                 return 0;
             }
             var table = new Table().AddColumns("Runtime", "batch 1 images/s", "batch 256 images/s", "p50 ms (1 image)", "p99 ms (1 image)");
@@ -130,10 +130,10 @@ internal static class BenchCommand
                     bf16_emulated = emulated,
                     layout = r.Layout.Name,
                     layout_reason = r.Layout.Reason,
-                    images_per_second = Math.Round(r.ImagesPerSecond, 1),
+                    images_per_second = r.ImagesPerSecond,
                     train_gflops = Math.Round(r.TrainGflops, 1),
                     share_of_gemm_peak = peakGflops is { } p ? Math.Round(r.TrainGflops / p, 3) : (double?)null,
-                    inference_images_per_second = Math.Round(r.InferenceImagesPerSecond, 1),
+                    inference_images_per_second = r.InferenceImagesPerSecond,
                     inference_gflops = Math.Round(r.InferenceGflops, 1),
                     forward_mflop_per_image = Math.Round(r.ForwardFlops / 1e6, 1),
                     batch_size = r.BatchSize,
@@ -149,10 +149,10 @@ internal static class BenchCommand
                 ? Training.LayerTimer.Run(config.Model, config.BatchSize) : null;
             var layerJson = layerTimes?.Select(l => new
             {
-                // Four decimals (0.1 µs): the output layer of a small network takes well under 0.01 ms.
-                layer = l.Layer, input = l.Input, forward_ms = Math.Round(l.ForwardMs, 4), backward_ms = Math.Round(l.BackwardMs, 4),
-                channels_last_forward_ms = l.ChannelsLastForwardMs is { } cf ? Math.Round(cf, 4) : (double?)null,
-                channels_last_backward_ms = l.ChannelsLastBackwardMs is { } cb ? Math.Round(cb, 4) : (double?)null,
+                // Seconds, as every duration; 4 significant digits keep the output layer's few microseconds.
+                layer = l.Layer, input = l.Input, forward_seconds = l.ForwardMs / 1000, backward_seconds = l.BackwardMs / 1000,
+                channels_last_forward_seconds = l.ChannelsLastForwardMs / 1000,
+                channels_last_backward_seconds = l.ChannelsLastBackwardMs / 1000,
             }).ToList();
             // Speed-ups between runs that differ in one thing: bf16 over fp32 in the first layout, channels-last
             // over NCHW in the first precision.
@@ -171,10 +171,10 @@ internal static class BenchCommand
                     {
                         r.precision, r.precision_reason, r.layout, r.layout_reason, r.images_per_second, r.train_gflops, r.share_of_gemm_peak, r.inference_images_per_second,
                         r.inference_gflops, r.forward_mflop_per_image, r.batch_size, r.batches, r.threads, r.allocator, r.augment, r.rss_start_mb,
-                        r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson,
-                    });
+                        r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = MachineRecord.Of(machine), layers = layerJson,
+                    }, "fmnist.bench-train/2");
                 else
-                    io.WriteJson(new { runs, bf16_speedup = speedup, channels_last_speedup = layoutSpeedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = machine.ToJson(), layers = layerJson }, "fmnist.bench-train-compare/1");
+                    io.WriteJson(new { runs, bf16_speedup = speedup, channels_last_speedup = layoutSpeedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = MachineRecord.Of(machine), layers = layerJson }, "fmnist.bench-train-compare/2");
                 return 0;
             }
             var console = io.Human(false);
@@ -227,23 +227,22 @@ internal static class BenchCommand
                 train = loaded.Data.Train.Count,
                 test = loaded.Data.Test.Count,
                 kernel = first.Kernel,
-                threads = Environment.ProcessorCount,
-                first_run_seconds = Math.Round(first.Seconds, 4),
-                seconds = Math.Round(median, 4),
-                min_seconds = Math.Round(times[0], 4),
-                pairs_per_second = Math.Round(pairs / median),
+                first_run_seconds = first.Seconds,
+                seconds = median,
+                min_seconds = times[0],
+                pairs_per_second = pairs / median,
                 peak_rss_mb = ProcessMemory.PeakMb(),
                 accuracy_k1 = first.Results[0].Accuracy,
-                machine = machine.ToJson(),
+                machine = MachineRecord.Of(machine),
             };
             if (parse.GetValue(json))
             {
-                io.WriteJson(result);
+                io.WriteJson(result, "fmnist.bench-knn/2");
                 return 0;
             }
             var console = io.Human(false);
             console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)})");
-            console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {result.threads} threads");
+            console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {machine.Threads} threads");
             console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.peak_rss_mb:F0} MB");
             return 0;
         });
@@ -256,20 +255,18 @@ internal static class BenchCommand
         var json = Common.Json();
         var csv = new Option<string>("--csv") { Description = "Runs: label,minutes,test_accuracy,cpu,command per line (this repository's are docs/results/time-to-accuracy.csv)", Required = true };
         var output = new Option<string>("--out") { Description = "PNG to write", DefaultValueFactory = _ => "time-to-accuracy.png" };
-        var goal = new Option<string[]>("--goal")
-        {
-            Description = "Target drawn as a dashed corner, MINUTES:PERCENT, repeatable [default: none]",
-        };
+        var goal = Common.List("--goal", $"Targets drawn as dashed corners, MINUTES:PERCENT ({Common.ListForm}) [default: none]",
+            v => v.Split(','), "MINUTES:PERCENT");
         var command = new Command("curve", "Plot test accuracy against training minutes for the runs a CSV lists (the time-to-accuracy figure of docs/speedrun.md)") { json, csv, output, goal };
         command.SetAction(parse =>
         {
             var points = Reports.TimeToAccuracy.ReadCsv(parse.GetValue(csv)!);
-            var goals = (parse.GetValue(goal) ?? []).Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
+            var drawn = (parse.GetValue(goal) ?? []).Where(g => g != "none").Select(Reports.AccuracyGoal.Parse).ToList();
             var path = AtomicFile.CheckTarget(parse.GetValue(output)!, "time-to-accuracy.png");
-            Reports.TimeToAccuracy.SavePlot(points, path, goals);
+            Reports.TimeToAccuracy.SavePlot(points, path, drawn);
             if (parse.GetValue(json))
             {
-                io.WriteJson(new { file = path, runs = points.Count, goals = goals.Select(g => new { minutes = g.Minutes, test_accuracy = g.TestAccuracy }) });
+                io.WriteJson(new { file = path, runs = points.Count, goals = drawn.Select(g => new { seconds = g.Minutes * 60, test_accuracy = g.TestAccuracy }) }, "fmnist.bench-curve/2");
                 return 0;
             }
             io.Human(false).MarkupLineInterpolated($"wrote {path} ({points.Count} runs)");

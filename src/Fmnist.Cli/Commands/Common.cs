@@ -84,6 +84,45 @@ internal static class Common
         Validators = { r => r.AddError($"{old} is now {now} ({meaning})") },
     };
 
+    /// <summary>Said by every list option's help: lists are taken one way in every command.</summary>
+    public const string ListForm = "comma-separated, or the option repeated";
+
+    /// <summary>
+    /// A list-valued option, taken one way in every command: comma-separated, and the option may be repeated
+    /// (`--k 1,4 --k 9` is `--k 1,4,9`). <paramref name="parse"/> gets the items joined by commas, so a core parser
+    /// of "2,2,2" keeps its own checks and messages. With <paramref name="paths"/>, a value naming an existing
+    /// file or folder is one item even if its name holds a comma. The default lives in the description, applied
+    /// by the caller when the option is absent (null): a DefaultValueFactory would print it a second time.
+    /// </summary>
+    public static Option<T?> List<T>(string name, string description, Func<string, T> parse, string helpName, bool paths = false) => new(name)
+    {
+        Description = description,
+        HelpName = helpName,
+        Arity = ArgumentArity.OneOrMore,
+        CustomParser = r =>
+        {
+            var items = Items(r.Tokens.Select(t => t.Value), paths);
+            if (items.Count == 0)
+            {
+                r.AddError($"{name} needs at least one value");
+                return default;
+            }
+            try
+            {
+                return parse(string.Join(',', items));
+            }
+            catch (FmnistException e)
+            {
+                r.AddError(e.Message.StartsWith(name, StringComparison.Ordinal) ? e.Message : $"{name}: {e.Message}");
+                return default;
+            }
+        },
+    };
+
+    /// <summary>The items of a list option's tokens: each token split at commas (unless it names an existing path).</summary>
+    public static List<string> Items(IEnumerable<string> tokens, bool paths = false) =>
+        tokens.SelectMany(t => paths && Path.Exists(t) ? [t] : t.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+
     public static int Positive(int? value, string option)
     {
         if (value is null) return int.MaxValue;

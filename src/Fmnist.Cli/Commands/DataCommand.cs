@@ -39,7 +39,7 @@ internal static class DataCommand
                 }),
                 checksums = sums.Select(s => new { file = s.File, md5 = s.Md5, content_md5 = s.ContentMd5, official_file = s.Official, official_content = s.OfficialContent }),
                 official = sums.Count == DataFiles.Official.Count && sums.All(s => s.OfficialContent),
-                load_seconds = Math.Round(loaded.Seconds, 3),
+                load_seconds = loaded.Seconds,
                 preview = previewPath,
             };
             if (asJson)

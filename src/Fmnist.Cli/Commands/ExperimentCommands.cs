@@ -166,12 +166,12 @@ internal static class ExperimentCommands
                     cnn_test_accuracy = results.BestCnn.TestAccuracy,
                     cnn_val_accuracy = results.BestCnn.ValAccuracy,
                     model_dir = results.BestCnn.ModelDir,
-                    seconds = Math.Round(results.Steps.Sum(s => s.Seconds), 1),
-                    steps = results.Steps.Select(s => new { step = s.Step, seconds = Math.Round(s.Seconds, 1) }),
-                    cnn_images_per_second = results.BestCnn.History.Count > 0 ? Math.Round(results.BestCnn.History.Average(h => h.ImagesPerSecond), 1) : (double?)null,
+                    seconds = results.Steps.Sum(s => s.Seconds),
+                    steps = results.Steps.Select(s => new { step = s.Step, seconds = s.Seconds }),
+                    cnn_images_per_second = results.BestCnn.History.Count > 0 ? results.BestCnn.History.Average(h => h.ImagesPerSecond) : (double?)null,
                     cnn_precision = results.BestCnn.History.LastOrDefault()?.Precision,
-                    machine = results.Machine.ToJson(),
-                });
+                    machine = MachineRecord.Of(results.Machine),
+                }, "fmnist.reproduce/2");
                 return 0;
             }
             var console = io.Human(false);

@@ -12,7 +12,7 @@ internal static class KnnCommand
     {
         var dataDir = Common.DataDir();
         var json = Common.Json();
-        var ks = new Option<string>("--k") { Description = "Comma-separated K values, all scored from one search", DefaultValueFactory = _ => "1,4,9,20,50,100" };
+        var ks = Common.List("--k", $"K values, all scored from one search ({Common.ListForm}) [default: {string.Join(',', KnnOptions.SeedKs)}]", v => v, "K,K,...");
         var threshold = new Option<int>("--threshold") { Description = "Binarize with pixel > threshold (0..254)", DefaultValueFactory = _ => 127 };
         var weights = new Option<KnnWeights>("--weights") { Description = "Vote weighting: uniform or distance (1/d)", DefaultValueFactory = _ => KnnWeights.Uniform };
         var trainLimit = Common.Limit("--train-limit", "training");
@@ -34,7 +34,7 @@ internal static class KnnCommand
 
             int t = parse.GetValue(threshold);
             if (t is < 0 or > 254) throw new UsageException($"--threshold must be 0..254, got {t}");
-            var kList = ParseKs(parse.GetValue(ks)!, train.Count);
+            var kList = ParseKs(parse.GetValue(ks) ?? string.Join(',', KnnOptions.SeedKs), train.Count);
             var run = KnnClassifier.Run(train, test, new KnnOptions(kList, t, parse.GetValue(weights), parse.GetValue(kernel), parse.GetValue(shifted)));
             var result = new
             {
@@ -43,17 +43,17 @@ internal static class KnnCommand
                 train = run.Train,
                 test = run.Test,
                 results = run.Results.Select(r => new { k = r.K, accuracy = r.Accuracy, correct = r.Correct, seed_accuracy = SeedReference.Knn(r.K) }),
-                seconds = Math.Round(run.Seconds, 4),
-                search_seconds = Math.Round(run.SearchSeconds, 4),
-                load_seconds = Math.Round(loaded.Seconds, 3),
-                wall_seconds = Math.Round(wall.Elapsed.TotalSeconds, 3),
+                seconds = run.Seconds,
+                search_seconds = run.SearchSeconds,
+                load_seconds = loaded.Seconds,
+                wall_seconds = wall.Elapsed.TotalSeconds,
                 peak_rss_mb = ProcessMemory.PeakMb(),
                 kernel = run.Kernel,
-                threads = Environment.ProcessorCount,
+                machine = MachineRecord.Current(threads: Environment.ProcessorCount), // the search's Parallel.For threads
             };
             if (asJson)
             {
-                io.WriteJson(result);
+                io.WriteJson(result, "fmnist.knn/2");
                 return 0;
             }
             var console = io.Human(false);
@@ -106,15 +106,16 @@ internal static class KnnCommand
             validation = tuning.ValCount,
             seed,
             trials = tuning.Trials.Count,
-            seconds = Math.Round(tuning.Seconds, 2),
-            load_seconds = Math.Round(loadSeconds, 3),
+            seconds = tuning.Seconds,
+            load_seconds = loadSeconds,
+            machine = MachineRecord.Current(threads: Environment.ProcessorCount),
             shifted_best_val_accuracy = tuning.Trials.Where(t => t.Shifted).Max(t => t.ValAccuracy),
             by_threshold = tuning.Trials.Where(t => !t.Shifted).GroupBy(t => t.Threshold).OrderBy(g => g.Key)
                 .Select(g => { var top = g.MaxBy(t => t.ValAccuracy)!; return new { threshold = g.Key, k = top.K, weights = top.Weights, val_accuracy = top.ValAccuracy }; }),
         };
         if (asJson)
         {
-            io.WriteJson(result, "fmnist.knn-tune/1");
+            io.WriteJson(result, "fmnist.knn-tune/2");
             return 0;
         }
         var console = io.Human(false);

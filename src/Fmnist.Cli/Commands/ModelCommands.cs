@@ -10,12 +10,14 @@ namespace Fmnist.Cli.Commands;
 /// <summary>`evaluate`, `predict` and `summary`: commands that use a model rather than train one.</summary>
 internal static class ModelCommands
 {
-    public static Option<string[]> ModelOption() => new("--model")
+    public static Option<string[]?> ModelOption()
     {
-        Description = "Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model), or an .onnx file from `fmnist export`; repeat it to average several models' probabilities (an ensemble)",
-        Required = true,
-        Arity = ArgumentArity.OneOrMore,
-    };
+        var option = Common.List("--model",
+            $"Run folder holding config.json and model.pt (e.g. runs/seed-headline or runs/sweep/best_model), or an .onnx file from `fmnist export`; several ({Common.ListForm}) average their probabilities (an ensemble)",
+            v => Common.Items([v], paths: true).ToArray(), "DIR|FILE.onnx", paths: true);
+        option.Required = true;
+        return option;
+    }
 
     /// <summary>`--tta MODE`; a bare `--tta` means flip (its meaning before the modes existed).</summary>
     public static Option<Evaluation.TtaMode> TtaOption() => new("--tta")
@@ -161,7 +163,7 @@ internal static class ModelCommands
                     calibration = run.Calibration,
                     photos = predictions.Count,
                     not_recognized = predictions.Count(p => !p.Recognized),
-                    seconds = Math.Round(seconds, 3),
+                    seconds,
                 });
                 return 0;
             }

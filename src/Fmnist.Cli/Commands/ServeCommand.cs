@@ -17,10 +17,8 @@ internal static class ServeCommand
         };
         // Defaults live in the descriptions and are applied in the action: an option with a DefaultValueFactory
         // would print its default a second time in --help.
-        var urls = new Option<string?>("--urls")
-        {
-            Description = $"Where to listen; several separated by ';' [default: {ServeOptions.DefaultUrls}, loopback only]",
-        };
+        // ASP.NET's own ';' between addresses still works inside one value: ServeOptions splits the joined list at ';'.
+        var urls = Common.List("--urls", $"Where to listen ({Common.ListForm}) [default: {ServeOptions.DefaultUrls}, loopback only]", v => v.Replace(',', ';'), "URL");
         var batch = new Option<int?>("--max-batch")
         {
             Description = $"Most images per forward pass shared by concurrent requests; 1 turns batching off [default: {ServeOptions.DefaultBatch}]",
@@ -106,10 +104,10 @@ internal static class ServeCommand
             io.WriteJson(new
             {
                 urls = host.Addresses, model = d.Source, runtime = d.Runtime, parameters = d.Parameters, test_accuracy = d.TestAccuracy,
-                batch = options.Batch, batch_wait_ms = options.BatchWaitMs, queue_limit = options.Limit.QueueLimit,
-                deadline_ms = options.Limit.DeadlineMs, pixel_budget = options.Limit.PixelBudget, decode_limit = options.Limit.Decoders,
+                batch = options.Batch, batch_wait_seconds = options.BatchWaitMs / 1000, queue_limit = options.Limit.QueueLimit,
+                deadline_seconds = options.Limit.DeadlineMs / 1000.0, pixel_budget = options.Limit.PixelBudget, decode_limit = options.Limit.Decoders,
                 api_key = options.ApiKey is not null,
-            });
+            }, "fmnist.serve/2");
         }
         else
         {

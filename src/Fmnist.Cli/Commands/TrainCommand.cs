@@ -78,18 +78,18 @@ internal static class TrainCommand
                     best_epoch = result.BestEpoch,
                     val_accuracy = result.ValAccuracy,
                     test_accuracy = result.TestAccuracy,
-                    seconds = Math.Round(result.Seconds, 1),
+                    seconds = result.Seconds,
                     train_images = result.TrainImages,
                     validation_images = result.ValidationImages,
                     test_images = result.TestImages,
                     peak_rss_mb = ProcessMemory.PeakMb(),
                     precision = result.History.LastOrDefault()?.Precision,
                     layout = Models.LayoutChoice.Resolve(result.Config.Layout).Name, // as the training step resolved it
-                    images_per_second = result.History.Count > 0 ? Math.Round(result.History.Average(h => h.ImagesPerSecond), 1) : (double?)null,
-                    machine = Experiments.MachineInfo.Current().ToJson(),
-                    time_budget = plan?.ToJson(),
+                    images_per_second = result.History.Count > 0 ? result.History.Average(h => h.ImagesPerSecond) : (double?)null,
+                    machine = MachineRecord.Current(),
+                    time_budget = BudgetRecord.Of(plan),
                     history = result.History,
-                });
+                }, "fmnist.train/2");
                 return 0;
             }
             var console = io.Human(false);
@@ -163,12 +163,12 @@ internal static class TrainCommand
                 parallel = result.Parallel,
                 val_accuracy = result.ValAccuracy,
                 test_accuracy = result.TestAccuracy,
-                seconds = Math.Round(result.Seconds, 1),
-                wall_seconds = Math.Round(result.WallSeconds, 1),
+                seconds = result.Seconds,
+                wall_seconds = result.WallSeconds,
                 member_val_accuracy = result.MemberResults.Select(m => m.ValAccuracy).ToList(),
-                machine = Experiments.MachineInfo.Current().ToJson(),
-                time_budget = plan?.ToJson(),
-            }, "fmnist.train-ensemble/1");
+                machine = MachineRecord.Current(),
+                time_budget = BudgetRecord.Of(plan),
+            }, "fmnist.train-ensemble/2");
             return 0;
         }
         var console = io.Human(false);

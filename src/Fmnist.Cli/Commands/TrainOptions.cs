@@ -50,21 +50,20 @@ internal sealed class TrainOptions
         CustomParser = r => Parsed(r, ModelArchNames.Parse),
     };
     public Option<int?> Width { get; } = new("--width") { Description = $"ResNet: channels of the first stage, doubled at each later stage {Default(c => c.Model.Width)}" };
-    public Option<int[]?> Blocks { get; } = new("--blocks")
-    {
-        Description = $"ResNet: residual blocks per stage, comma-separated (stages at 28, 14, 7, 4 pixels) {Default(c => c.Model.Blocks)}",
-        CustomParser = r => Parsed(r, v => ModelConfig.ParseBlocks(v).ToArray()),
-    };
-    public Option<int[]?> Widths { get; } = new("--widths")
-    {
-        Description = $"Speed: channels of each conv group, comma-separated (each group halves the side: 26, 13, 6, 3) {Default(c => c.Model.Widths)}",
-        CustomParser = r => Parsed(r, v => ModelConfig.ParseWidths(v).ToArray()),
-    };
+    public Option<int[]?> Blocks { get; } = Common.List("--blocks",
+        $"ResNet: residual blocks per stage ({Common.ListForm}; stages at 28, 14, 7, 4 pixels) {Default(c => c.Model.Blocks)}",
+        v => ModelConfig.ParseBlocks(v).ToArray(), "N,N,...");
+    public Option<int[]?> Widths { get; } = Common.List("--widths",
+        $"Speed: channels of each conv group ({Common.ListForm}; each group halves the side: 26, 13, 6, 3) {Default(c => c.Model.Widths)}",
+        v => ModelConfig.ParseWidths(v).ToArray(), "N,N,...");
     public Option<int?> Depth { get; } = new("--depth") { Description = $"Speed: convolutions per group {Default(c => c.Model.Depth)}" };
     public Option<int?> WhitenPatch { get; } = new("--whiten-patch") { Description = $"Speed: side of the whitening layer's patches (2 x side² frozen filters) {Default(c => c.Model.WhitenPatch)}" };
     public Option<double?> LogitScale { get; } = new("--logit-scale") { Description = $"Speed: factor on the logits {Default(c => Math.Round(c.Model.LogitScale, 4))}" };
     public Option<double?> Momentum { get; } = new("--momentum") { Description = $"SGD: Nesterov momentum {Default(c => c.Momentum)}" };
-    public Option<bool?> AlternateFlip { get; } = new("--alternate-flip") { Description = $"Crop augmentation: mirror each image in every other epoch instead of by a fresh coin (true/false) {Default(c => c.Augmentation.AlternateFlip)}" };
+    // A switch is a flag pair, as every on/off option: --alternate-flip turns it on, --no-alternate-flip off, neither keeps the
+    // preset's. The old `--alternate-flip true|false` still parses (a bool option takes an optional value) and means the same.
+    public Option<bool> AlternateFlip { get; } = new("--alternate-flip") { Description = $"Crop augmentation: mirror each image in every other epoch instead of by a fresh coin (--no-alternate-flip: a fresh coin) {Default(c => c.Augmentation.AlternateFlip ? "on" : "off")}" };
+    public Option<bool> NoAlternateFlip { get; } = new("--no-alternate-flip") { Description = "Crop augmentation: flip by a fresh coin, where the preset alternates" };
     public Option<double?> Lr { get; } = new("--lr") { Description = $"Learning rate (peak rate for onecycle) {Default(c => c.LearningRate)}" };
     public Option<LrSchedule?> Schedule { get; } = new("--schedule") { Description = $"Learning-rate schedule: cosine (decay to 0, after --warmup), onecycle or constant {Default(c => c.Schedule)}" };
     public Option<double?> Warmup { get; } = new("--warmup") { Description = $"Cosine schedule: share of the steps spent warming up linearly {Default(c => c.Warmup)}" };
@@ -101,7 +100,7 @@ internal sealed class TrainOptions
     public Option<double?> Shift { get; } = new("--shift") { Description = $"Augmentation: shift range, fraction of the side {Default(c => c.Augmentation.Shift)}" };
     public Option<double?> Flip { get; } = new("--flip") { Description = $"Augmentation: horizontal flip probability {Default(c => c.Augmentation.FlipProbability)}" };
 
-    public IEnumerable<Option> All => [Preset, ConfigFile, Arch, Width, Blocks, Widths, Depth, WhitenPatch, LogitScale, Momentum, AlternateFlip, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
+    public IEnumerable<Option> All => [Preset, ConfigFile, Arch, Width, Blocks, Widths, Depth, WhitenPatch, LogitScale, Momentum, AlternateFlip, NoAlternateFlip, BatchSize, Dropout1, Dropout2, Lstm, Dense, Epochs, Lr, Schedule, Warmup,
         Optimizer, WeightDecay, Ema, Prune, MuonLr, MuonMomentum, BnBiasLrMult, WhitenBiasEpochs, Lookahead, LookaheadAlpha, Precision, Layout, Augment, Shear, Zoom, Shift, Flip, CropPadding, Erase, EraseMaxArea, LabelSmoothing, SeedOption, TrainLimit,
         ValidationFraction];
 
@@ -133,7 +132,7 @@ internal sealed class TrainOptions
         WhitenPatch = p.GetValue(WhitenPatch),
         LogitScale = p.GetValue(LogitScale),
         Momentum = p.GetValue(Momentum),
-        AlternateFlip = p.GetValue(AlternateFlip),
+        AlternateFlip = Switch(p, AlternateFlip, NoAlternateFlip),
         BatchSize = p.GetValue(BatchSize),
         Dropout1 = p.GetValue(Dropout1),
         Dropout2 = p.GetValue(Dropout2),
@@ -168,6 +167,14 @@ internal sealed class TrainOptions
         TrainLimit = p.GetValue(TrainLimit),
         ValidationFraction = p.GetValue(ValidationFraction),
     };
+
+    /// <summary>A flag pair's value: true, false, or null (neither given: the preset's). Both given is a usage error.</summary>
+    private static bool? Switch(ParseResult p, Option<bool> on, Option<bool> off)
+    {
+        bool? yes = p.GetResult(on) is { Implicit: false } ? p.GetValue(on) : null, no = p.GetResult(off) is { Implicit: false } ? !p.GetValue(off) : null;
+        if (yes is not null && no is not null) throw new UsageException($"{on.Name} and {off.Name}: give one");
+        return yes ?? no;
+    }
 
     /// <summary>The preset with the user's options applied, validated (a bad value is a usage error).</summary>
     public TrainConfig Resolve(ParseResult p)

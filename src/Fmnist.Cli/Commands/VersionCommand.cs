@@ -24,7 +24,13 @@ internal static class VersionCommand
         command.SetAction(parse =>
         {
             var report = VersionReport.Collect();
-            if (parse.GetValue(json)) io.WriteJson(report);
+            // The CPU as every other command describes the machine (MachineRecord), not CpuInfo's own fields.
+            if (parse.GetValue(json))
+                io.WriteJson(new
+                {
+                    report.Fmnist, report.TorchSharp, report.Libtorch, report.OnnxRuntime, report.Dotnet, report.Runtime, report.Os, report.Allocator,
+                    machine = MachineRecord.Current(),
+                }, "fmnist.version/2");
             else foreach (var line in report.Lines()) io.Stdout.WriteLine(line);
             return 0;
         });
