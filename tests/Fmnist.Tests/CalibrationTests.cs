@@ -157,9 +157,47 @@ public class RecognitionRuleTests
     }
 
     [Fact]
+    public void NeighbourCosine_IsZeroForATrainingImage_SeesBrightness_AndIsHighForAGlyph()
+    {
+        var own = Reference.Value.Images.Image(5).ToArray();
+        var dimmer = own.Select(v => (byte)(v / 2)).ToArray(); // the same garment, half as dark: cosine ignores scale
+        var stroke = new byte[ImageShape.Pixels];
+        for (int y = 4; y < 24; y++) stroke[y * 28 + 14] = 255;
+        var blank = new byte[ImageShape.Pixels];
+        var cosine = Reference.Value.NearestCosine([.. own, .. dimmer, .. stroke, .. blank]);
+        Assert.Equal(0, cosine[0], 9);
+        Assert.True(cosine[1] < 0.001, $"the dimmer copy: {cosine[1]}");
+        Assert.Equal(1, cosine[3]); // nothing to compare
+        var unseen = TestData.Fashion.Test.Take(200).Images;
+        var distances = Reference.Value.NearestCosine(unseen);
+        Assert.True(distances.Order().ElementAt(100) < cosine[2], $"median test garment {distances.Order().ElementAt(100)} against the stroke {cosine[2]}");
+        Assert.Equal(distances, Reference.Value.NearestCosine(unseen)); // integer dot products: the same every run
+        Assert.Equal(distances, Reference.Value.Nearest(unseen, OodRule.Metrics.Cosine));
+    }
+
+    [Fact]
+    public void A_trust_file_from_before_the_cosine_metric_keeps_its_dice_rule()
+    {
+        var dir = TestData.TempDir();
+        File.WriteAllText(Path.Combine(dir, TrustInfo.FileName), """
+            {"temperature": 1.5, "calibrated_on": "x", "calibration_images": 10, "before": null, "after": null,
+             "ood": {"min_contrast": 24, "max_border_clutter": 0.25, "min_shape_share": 0.35, "max_neighbour_dice": 0.27,
+                     "min_confidence": 0.5, "validation_kept": 0.95, "validation_images": 4000},
+             "reference": {"validation_fraction": 0.2, "split_seed": 1, "train_limit": null}}
+            """);
+        var rule = TrustInfo.Read(dir)!.Ood;
+        Assert.Equal((OodRule.Metrics.Dice, 0.27), (rule.NeighbourMetric, rule.MaxNeighbourDistance));
+        Assert.Null(rule.LegacyMaxNeighbourDice);
+        var fresh = OodRule.PhotoChecksOnly with { MaxNeighbourDistance = 0.1 };
+        new TrustInfo(1, "x", 1, null, null, fresh, new ReferenceSplit(0.2, 1, null)).Write(dir);
+        Assert.DoesNotContain("max_neighbour_dice", File.ReadAllText(Path.Combine(dir, TrustInfo.FileName)));
+        Assert.Equal(fresh, TrustInfo.Read(dir)!.Ood);
+    }
+
+    [Fact]
     public void Judge_TriesTheChecksInOrder_AndEachGivesItsReason()
     {
-        var rule = OodRule.PhotoChecksOnly with { MaxNeighbourDice = 0.3, MinConfidence = 0.5 };
+        var rule = OodRule.PhotoChecksOnly with { MaxNeighbourDistance = 0.3, MinConfidence = 0.5 };
         var plain = new Imaging.PhotoSignals(Contrast: 200, BorderClutter: 0, LargestShapeShare: 1);
         Assert.Equal(Verdict.Yes, Recognition.Judge(plain, 0.1, 0.9, rule));
         Assert.Equal(Recognition.Reasons.Unsure, Recognition.Judge(plain, 0.1, 0.4, rule).Reason);
@@ -181,7 +219,7 @@ public class RecognitionRuleTests
         int kept = Enumerable.Range(0, n).Count(i => Recognition.Judge(signals[i], dice[i], confidence[i], rule).Recognized);
         Assert.InRange(kept / (double)n, TrustFit.KeepRate, TrustFit.KeepRate + 0.005);
         Assert.Equal(rule.ValidationKept, kept / (double)n, 6);
-        Assert.True(rule.MinConfidence > 0.5 && rule.MaxNeighbourDice < 0.5);
+        Assert.True(rule.MinConfidence > 0.5 && rule.MaxNeighbourDistance < 0.5);
         Assert.Equal(0, TrustFit.FitRule(signals, dice, null).MinConfidence); // without confidence only the distance is fitted
     }
 }

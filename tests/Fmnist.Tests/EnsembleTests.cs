@@ -1,3 +1,4 @@
+using Fmnist.Experiments;
 using System.Text.Json;
 using Fmnist.Ensembles;
 using Fmnist.Evaluation;
@@ -24,6 +25,34 @@ public class EnsembleTests(Xunit.Abstractions.ITestOutputHelper log)
         }
         JsonFiles.Write(Path.Combine(dir, "ensemble.json"), new EnsembleInfo(new TrainConfig(), ["member-1", "member-2"], DateTimeOffset.UtcNow));
         return dir;
+    }
+
+    [Fact]
+    public void A_failed_member_stops_its_siblings_at_once_and_is_reported_in_one_line()
+    {
+        var dir = Path.Combine(TestData.TempDir(), "ensemble");
+        var siblingStopped = new ManualResetEventSlim();
+        var started = new CountdownEvent(2);
+        RunResult Member(int index, TrainConfig config, string memberDir, bool resume, CancellationToken stop)
+        {
+            started.Signal();
+            started.Wait(TimeSpan.FromSeconds(60)); // both are under way before the first fails
+            if (index == 0) throw new FmnistException($"{memberDir}: No space left on device\n  at the stack");
+            // The sibling "trains" until it is stopped; the ceiling only ends a regression.
+            if (stop.WaitHandle.WaitOne(TimeSpan.FromSeconds(60))) siblingStopped.Set();
+            stop.ThrowIfCancellationRequested();
+            throw new InvalidOperationException("the sibling was never stopped");
+        }
+        var config = Presets.Get("fast") with { Epochs = 1 };
+        var queued = new List<int>();
+        var e = Assert.Throws<FmnistException>(() => EnsembleTrainer.TrainAndTest(TestData.Fashion, config, 3, dir,
+            (i, c, d, r, stop) => { lock (queued) queued.Add(i); return Member(i, c, d, r, stop); }, parallel: 2));
+        Assert.True(siblingStopped.IsSet, "the running sibling was not stopped");
+        Assert.DoesNotContain(2, queued); // the third member never started
+        Assert.StartsWith("member 1/3 failed: ", e.Message);
+        Assert.Contains("No space left on device", e.Message);
+        Assert.Contains("the other 2 unfinished were stopped", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
     }
 
     [Fact]

@@ -70,7 +70,7 @@ public class RecognitionTests(TrainedModelFixture model)
         Assert.InRange(info.CalibrationImages, 1_490, 1_510); // 20% of 7,500, rounded per class
         Assert.True(info.After!.Nll <= info.Before!.Nll + 1e-9);
         Assert.InRange(info.Ood.ValidationKept, TrustFit.KeepRate, 1);
-        Assert.InRange(info.Ood.MaxNeighbourDice, 0.01, 0.99);
+        Assert.InRange(info.Ood.MaxNeighbourDistance, 0.01, 0.99);
     }
 
     [Fact]

@@ -45,7 +45,7 @@ internal static class CalibrateCommand
             if (info.Before is { } b && info.After is { } a)
                 console.MarkupLineInterpolated($"  validation NLL {b.Nll:0.0000} -> {a.Nll:0.0000}, ECE ({Calibration.Bins} bins) {b.Ece:P2} -> {a.Ece:P2}");
             var r = info.Ood;
-            console.MarkupLineInterpolated($"  recognized when: contrast >= {r.MinContrast}, border clutter <= {r.MaxBorderClutter:P0}, largest shape >= {r.MinShapeShare:P0} of the ink, Dice dissimilarity to the nearest training garment <= {r.MaxNeighbourDice:0.###}, confidence >= {r.MinConfidence:P1}");
+            console.MarkupLineInterpolated($"  recognized when: contrast >= {r.MinContrast}, border clutter <= {r.MaxBorderClutter:P0}, largest shape >= {r.MinShapeShare:P0} of the ink, distance to the nearest training garment ({r.NeighbourMetric}) <= {r.MaxNeighbourDistance:0.###}, confidence >= {r.MinConfidence:P1}");
             console.MarkupLineInterpolated($"  keeps {r.ValidationKept:P1} of {r.ValidationImages:N0} validation garments rendered as photos; wrote {Path.Combine(path, TrustInfo.FileName)}");
             if (bench is null) return 0;
             console.MarkupLineInterpolated($"[bold]Benchmark {parse.GetValue(ood)}[/]: {bench.Garments:N0} garment photos, {bench.GarmentsRecognized:P1} recognized, {bench.AccuracyOfRecognized:P1} of those right ({bench.Accuracy:P1} of all); {bench.Refused:P1} of the non-garments refused");

@@ -12,7 +12,7 @@ internal static class MemberProcess
 {
     /// <param name="onLine">Each line the child prints on stderr (its epoch lines), as it comes.</param>
     public static RunResult Train(Training.TrainConfig config, string memberDir, bool resume, string dataDir, int threads, int? testLimit,
-        Action<string>? onLine = null)
+        Action<string>? onLine = null, CancellationToken stop = default)
     {
         Directory.CreateDirectory(memberDir);
         var settings = Path.Combine(memberDir, "member-settings.json");
@@ -32,9 +32,11 @@ internal static class MemberProcess
         if (!process.Start()) throw new FmnistException($"{memberDir}: could not start a training process");
         process.BeginErrorReadLine();
         var stdout = process.StandardOutput.ReadToEndAsync(); // the child's --json result, unused: result.json has it
-        process.WaitForExit();
+        using (stop.Register(() => { try { process.Kill(); } catch (InvalidOperationException) { } })) // already gone
+            process.WaitForExit();
         stdout.Wait();
         lock (lines) File.WriteAllLines(log, lines);
+        stop.ThrowIfCancellationRequested();
         if (process.ExitCode != 0)
         {
             string last;

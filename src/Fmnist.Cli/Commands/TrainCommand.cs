@@ -142,9 +142,9 @@ internal static class TrainCommand
         }
         view.Message($"training an ensemble of {members} ({config.Preset} preset, {config.Model.Describe()}, {config.Epochs} epochs each, {parallel} at a time) -> {outDir}");
         Ensembles.MemberTrainer trainer = parallel == 1
-            ? (i, c, dir, again) => TrainingWorkflow.TrainAndTest(loaded.Data, c, dir, new TrainingView(io, asJson) { Prefix = $"[member {i + 1}] " }, again, testLimit)
-            : (i, c, dir, again) => MemberProcess.Train(c, dir, again, loaded.Location.Directory, childThreads, testLimit,
-                line => { if (line.TrimStart().StartsWith("epoch", StringComparison.Ordinal)) view.Message($"[member {i + 1}] {line.Trim()}"); });
+            ? (i, c, dir, again, stop) => TrainingWorkflow.TrainAndTest(loaded.Data, c, dir, new TrainingView(io, asJson) { Prefix = $"[member {i + 1}] " }, again, testLimit, stop: stop)
+            : (i, c, dir, again, stop) => MemberProcess.Train(c, dir, again, loaded.Location.Directory, childThreads, testLimit,
+                line => { if (line.TrimStart().StartsWith("epoch", StringComparison.Ordinal)) view.Message($"[member {i + 1}] {line.Trim()}"); }, stop);
         Ensembles.EnsembleResult result;
         try
         {

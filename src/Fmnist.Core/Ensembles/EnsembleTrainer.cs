@@ -7,8 +7,9 @@ using Fmnist.Training;
 namespace Fmnist.Ensembles;
 
 /// <summary>Trains one member (0-based index) into its run folder and returns its result: in this process,
-/// or (the CLI's choice) in a child process with its own threads.</summary>
-internal delegate RunResult MemberTrainer(int index, TrainConfig config, string memberDir, bool resume);
+/// or (the CLI's choice) in a child process with its own threads. When <paramref name="stop"/> fires it stops
+/// (a child process at once; its last epoch's checkpoint stays for --resume) and throws.</summary>
+internal delegate RunResult MemberTrainer(int index, TrainConfig config, string memberDir, bool resume, CancellationToken stop);
 
 /// <summary>
 /// Trains N copies of one recipe that differ only in their seed (initialisation, shuffling, augmentation;
@@ -19,7 +20,7 @@ internal delegate RunResult MemberTrainer(int index, TrainConfig config, string 
 internal static class EnsembleTrainer
 {
     public static EnsembleResult TrainAndTest(Dataset data, TrainConfig config, int members, string outDir, MemberTrainer trainMember,
-        int parallel = 1, bool resume = false, int? testLimit = null, ITrainingProgress? progress = null)
+        int parallel = 1, bool resume = false, int? testLimit = null, ITrainingProgress? progress = null, CancellationToken stop = default)
     {
         config.Validate();
         if (members is < 1 or > 64) throw new FmnistException($"an ensemble has 1 to 64 members, got {members}");
@@ -58,13 +59,45 @@ internal static class EnsembleTrainer
             }
             else todo.Add(i);
         }
-        Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = parallel }, i =>
+        // The first member to fail stops the others at once (and keeps the queued ones from starting): an hour of
+        // siblings' training would otherwise end in the same error.
+        using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        (int Member, Exception Error)? failed = null;
+        try
         {
-            var dir = Path.Combine(folder.Directory, info.Members[i]);
-            progress.Message($"member {i + 1}/{members}: training (seed {info.MemberConfig(i).Seed}) -> {dir}");
-            results[i] = trainMember(i, info.MemberConfig(i), dir, resume: Directory.Exists(dir));
-            progress.Message($"member {i + 1}/{members}: done, {Validation(results[i].ValAccuracy)}, {results[i].Seconds / 60:F1} min");
-        });
+            Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = stopAll.Token }, i =>
+            {
+                var dir = Path.Combine(folder.Directory, info.Members[i]);
+                progress.Message($"member {i + 1}/{members}: training (seed {info.MemberConfig(i).Seed}) -> {dir}");
+                try
+                {
+                    results[i] = trainMember(i, info.MemberConfig(i), dir, resume: Directory.Exists(dir), stopAll.Token);
+                }
+                catch (Exception e) when (!stopAll.IsCancellationRequested)
+                {
+                    lock (stopAll) failed ??= (i, e);
+                    stopAll.Cancel();
+                    return;
+                }
+                catch (Exception) when (stopAll.IsCancellationRequested)
+                {
+                    return; // stopped because of a sibling or the caller: reported below
+                }
+                progress.Message($"member {i + 1}/{members}: done, {Validation(results[i].ValAccuracy)}, {results[i].Seconds / 60:F1} min");
+            });
+        }
+        catch (OperationCanceledException) when (stopAll.IsCancellationRequested)
+        {
+            // queued members never started
+        }
+        if (failed is { } f)
+        {
+            int stopped = todo.Count(i => i != f.Member && results[i] is null);
+            throw new FmnistException($"member {f.Member + 1}/{members} failed: {f.Error.Message.Split('\n')[0].Trim()}" +
+                (stopped > 0 ? $"; the other {stopped} unfinished were stopped (finished epochs are kept: run the same command with --resume)" : ""));
+        }
+        if (stop.IsCancellationRequested)
+            throw new FmnistException($"{folder.Directory}: stopped; the members' finished epochs are kept: run the same command with --resume to continue");
 
         var dirs = results.Select(r => r.ModelDir).ToList();
         double? val = null;

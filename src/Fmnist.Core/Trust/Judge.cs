@@ -31,12 +31,13 @@ internal sealed class Judge
     {
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var dice = _neighbours?.NearestDice(pixels);
+        var distance = Rule.NeighbourMetric == OodRule.Metrics.Dice ? dice : _neighbours?.Nearest(pixels, Rule.NeighbourMetric);
         return photos.Select((p, i) =>
         {
             var row = probabilities.AsSpan(i * ClassNames.Count, ClassNames.Count).ToArray();
             var ranked = Enumerable.Range(0, ClassNames.Count).OrderByDescending(c => row[c]).ThenBy(c => c)
                 .Take(top).Select(c => new ClassScore(c, ClassNames.All[c], Math.Round(row[c], 6))).ToList();
-            var verdict = Recognition.Judge(p.Signals, dice?[i] ?? 0, row.Max(), Rule);
+            var verdict = Recognition.Judge(p.Signals, distance?[i] ?? 0, row.Max(), Rule);
             return new JudgedPrediction(p.Name, ranked, verdict.Recognized, verdict.Reason, dice is null ? null : Math.Round(dice[i], 4));
         }).ToList();
     }

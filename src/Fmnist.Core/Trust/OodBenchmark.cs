@@ -26,7 +26,7 @@ internal sealed record OodBenchmarkResult(int Garments, double GarmentsRecognize
 internal static class OodBenchmark
 {
     /// <summary>The scores compared, each oriented so that higher means less like a garment.</summary>
-    public static readonly IReadOnlyList<string> Scores = ["confidence", "entropy", "neighbour_distance", "neighbour_dice", "ink_share", "shape_share", "border_clutter", "contrast", "rule"];
+    public static readonly IReadOnlyList<string> Scores = ["confidence", "entropy", "neighbour_distance", "neighbour_dice", "neighbour_cosine", "ink_share", "shape_share", "border_clutter", "contrast", "rule"];
 
     /// <summary>Runs <paramref name="model"/> over the benchmark in <paramref name="root"/>.</summary>
     public static OodBenchmarkResult Run(TrustedModel model, string root)
@@ -87,6 +87,7 @@ internal static class OodBenchmark
             ["entropy"] = entropy,
             ["neighbour_distance"] = model.Judge.Neighbours?.NearestDistance(pixels).Select(d => (double)d).ToArray() ?? new double[photos.Count],
             ["neighbour_dice"] = model.Judge.Neighbours?.NearestDice(pixels) ?? new double[photos.Count],
+            ["neighbour_cosine"] = model.Judge.Neighbours?.NearestCosine(pixels) ?? new double[photos.Count],
             ["ink_share"] = photos.Select(p => -p.Pixels.Count(v => v >= PhotoSignals.InkLevel) / (double)ImageShape.Pixels).ToArray(),
             ["shape_share"] = photos.Select(p => -p.Signals.LargestShapeShare).ToArray(),
             ["border_clutter"] = photos.Select(p => p.Signals.BorderClutter).ToArray(),

@@ -29,15 +29,15 @@ internal static class Recognition
 
     /// <summary>The verdict for one photo.</summary>
     /// <param name="signals">What preparing the photo measured.</param>
-    /// <param name="neighbourDice">Dice dissimilarity to the nearest training garment (0 when not measured).</param>
+    /// <param name="neighbourDistance">Distance to the nearest training garment in the rule's <see cref="OodRule.NeighbourMetric"/> (0 when not measured).</param>
     /// <param name="confidence">The calibrated top probability.</param>
     /// <param name="rule">The thresholds.</param>
-    public static Verdict Judge(PhotoSignals signals, double neighbourDice, double confidence, OodRule rule)
+    public static Verdict Judge(PhotoSignals signals, double neighbourDistance, double confidence, OodRule rule)
     {
         if (signals.Contrast < rule.MinContrast) return new(false, Reasons.Blank);
         if (signals.BorderClutter > rule.MaxBorderClutter) return new(false, Reasons.Cluttered);
         if (signals.LargestShapeShare < rule.MinShapeShare) return new(false, Reasons.Fragmented);
-        if (neighbourDice > rule.MaxNeighbourDice) return new(false, Reasons.Unfamiliar);
+        if (neighbourDistance > rule.MaxNeighbourDistance) return new(false, Reasons.Unfamiliar);
         if (confidence < rule.MinConfidence) return new(false, Reasons.Unsure);
         return Verdict.Yes;
     }

@@ -37,7 +37,7 @@ internal static class TrustFit
         var photos = ProductPhoto.RoundTrip(validation.Take(PhotoImages));
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var confidence = TopProbability(Calibration.Apply(model.Probabilities(pixels), t, map));
-        var distance = neighbours.NearestDice(pixels);
+        var distance = neighbours.NearestCosine(pixels);
         var rule = FitRule(photos.Select(p => p.Signals).ToList(), distance, confidence);
         return new TrustInfo(t, calibratedOn, validation.Count, Round(before), Round(after), rule, reference, map);
     }
@@ -61,7 +61,7 @@ internal static class TrustFit
         {
             double maxDistance = sortedDistance[Math.Clamp((int)Math.Ceiling((1 - q) * n) - 1, 0, n - 1)];
             double minConfidence = q == 0 || !useConfidence ? 0 : sortedConfidence[Math.Clamp((int)Math.Floor(q * n), 0, n - 1)];
-            var rule = fixedRule with { MaxNeighbourDice = maxDistance, MinConfidence = minConfidence };
+            var rule = fixedRule with { MaxNeighbourDistance = maxDistance, MinConfidence = minConfidence };
             int kept = 0;
             for (int i = 0; i < n; i++) if (Recognition.Judge(signals[i], distance[i], confidence[i], rule).Recognized) kept++;
             return (maxDistance, minConfidence, (double)kept / n);
@@ -73,7 +73,7 @@ internal static class TrustFit
             if (At(mid).Kept >= KeepRate) lo = mid; else hi = mid;
         }
         var best = At(lo);
-        return fixedRule with { MaxNeighbourDice = Math.Round(best.MaxDistance, 6), MinConfidence = Math.Round(best.MinConfidence, 6), ValidationKept = Math.Round(best.Kept, 6), ValidationImages = n };
+        return fixedRule with { MaxNeighbourDistance = Math.Round(best.MaxDistance, 6), MinConfidence = Math.Round(best.MinConfidence, 6), ValidationKept = Math.Round(best.Kept, 6), ValidationImages = n };
     }
 
     /// <summary>The top probability of each row (N*10 in, N out).</summary>

@@ -7,17 +7,40 @@ namespace Fmnist.Trust;
 /// <param name="MinContrast">Below this the photo is blank (<see cref="Imaging.PhotoSignals.Contrast"/>).</param>
 /// <param name="MaxBorderClutter">Above this the background is not plain.</param>
 /// <param name="MinShapeShare">Below this the image is several separate shapes.</param>
-/// <param name="MaxNeighbourDice">Above this Dice dissimilarity to the nearest training garment the image is
-/// unlike any of them (<see cref="TrainingNeighbours.NearestDice"/>).</param>
+/// <param name="MaxNeighbourDistance">Above this distance to the nearest training garment, in <paramref name="NeighbourMetric"/>,
+/// the image is unlike any of them.</param>
 /// <param name="MinConfidence">Below this calibrated top probability the model cannot tell; 0 when not fitted.</param>
 /// <param name="ValidationKept">The share of validation garments, rendered as photos, that pass every check.</param>
 /// <param name="ValidationImages">How many validation garments the thresholds were fitted on.</param>
-internal sealed record OodRule(double MinContrast, double MaxBorderClutter, double MinShapeShare, double MaxNeighbourDice,
-    double MinConfidence, double ValidationKept, int ValidationImages)
+/// <param name="NeighbourMetric">How the neighbour distance is measured: <see cref="Metrics.Cosine"/> (grey levels,
+/// <see cref="TrainingNeighbours.NearestCosine"/>) or, in files written before it, <see cref="Metrics.Dice"/>
+/// (silhouettes, <see cref="TrainingNeighbours.NearestDice"/>).</param>
+internal sealed record OodRule(double MinContrast, double MaxBorderClutter, double MinShapeShare, double MaxNeighbourDistance,
+    double MinConfidence, double ValidationKept, int ValidationImages, string NeighbourMetric = OodRule.Metrics.Cosine)
 {
-    /// <summary>The fixed photo checks alone, no fitted threshold (what a model without trust.json gets).</summary>
+    /// <summary>The fixed photo checks alone, no fitted threshold (what a model without trust.json gets; both
+    /// distances are at most 1, so a limit of 1 refuses nothing).</summary>
     public static OodRule PhotoChecksOnly => new(Defaults.MinContrast, Defaults.MaxBorderClutter, Defaults.MinShapeShare,
         1, 0, double.NaN, 0);
+
+    /// <summary>The threshold of files written before <see cref="NeighbourMetric"/> existed: a Dice dissimilarity.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("max_neighbour_dice")]
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? LegacyMaxNeighbourDice { get; init; }
+
+    /// <summary>The rule as the current code reads it: an older file's Dice threshold under its own metric.</summary>
+    public OodRule Upgraded() => LegacyMaxNeighbourDice is { } dice
+        ? this with { MaxNeighbourDistance = dice, NeighbourMetric = Metrics.Dice, LegacyMaxNeighbourDice = null }
+        : this;
+
+    /// <summary>The neighbour distances a rule can name.</summary>
+    public static class Metrics
+    {
+        /// <summary>1 - cosine similarity of the grey levels (chosen on the dev benchmark, docs/trust.md).</summary>
+        public const string Cosine = "cosine";
+        /// <summary>Dice dissimilarity of the silhouettes (pixel &gt; 40).</summary>
+        public const string Dice = "dice";
+    }
 
     /// <summary>The photo checks' levels, chosen by looking at validation garments and the dev OOD sets (docs/trust.md).</summary>
     public static class Defaults
@@ -60,6 +83,7 @@ internal sealed record TrustInfo(double Temperature, string CalibratedOn, int Ca
         var path = Path.Combine(folder, FileName);
         if (!File.Exists(path)) return null;
         var info = JsonFiles.Read<TrustInfo>(path);
+        if (info.Ood is not null) info = info with { Ood = info.Ood.Upgraded() };
         if (info.Ood is null || info.Reference is null || !(info.Temperature > 0))
             throw new FmnistException($"{path}: incomplete (temperature, rule or reference missing)");
         return info;

@@ -49,7 +49,7 @@ internal static class TrustWorkflow
         var split = new ReferenceSplit(fraction, config.Seed, config.TrainLimit);
         var held = source.Select(Splits.Stratified(source.Labels, fraction, config.Seed).Validation);
         var photos = ProductPhoto.RoundTrip(held);
-        var distance = TrainingNeighbours.Of(source, split).NearestDice(photos.SelectMany(p => p.Pixels).ToArray());
+        var distance = TrainingNeighbours.Of(source, split).NearestCosine(photos.SelectMany(p => p.Pixels).ToArray());
         var rule = TrustFit.FitRule(photos.Select(p => p.Signals).ToList(), distance, null);
         // The neighbours at predict time are all the run's training images, the held-out ones included.
         return new TrustInfo(1, $"nothing: the run held out no validation images, so its probabilities are uncalibrated; the neighbour threshold was fitted on {held.Count:N0} training images against the others",
