@@ -67,6 +67,7 @@ internal static class EnsembleTrainer
         {
             Parallel.ForEach(todo, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = stopAll.Token }, i =>
             {
+                if (stopAll.IsCancellationRequested) return; // the loop's own check may let one more start
                 var dir = Path.Combine(folder.Directory, info.Members[i]);
                 progress.Message($"member {i + 1}/{members}: training (seed {info.MemberConfig(i).Seed}) -> {dir}");
                 try

@@ -80,23 +80,24 @@ internal sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Datase
             return new JobRun(t.Index, t.Name, job.Stage, job.FromEpoch, job.ToEpoch, "already-done", 0);
         }
         bool last = job.Stage == plan.Stages - 1;
-        var progress = new StageProgress(options.ProgressFor?.Invoke(job) ?? SilentProgress.Instance, last ? null : job.ToEpoch, claim);
+        using var stop = new CancellationTokenSource();
+        var progress = new StageProgress(options.ProgressFor?.Invoke(job) ?? SilentProgress.Instance, last ? null : job.ToEpoch, claim, stop);
         var watch = Stopwatch.StartNew();
         string outcome;
         try
         {
             _data ??= data();
-            TrainAndTest(t.Config, dir, progress);
+            TrainAndTest(t.Config, dir, progress, stop.Token);
             outcome = "done";
             claim.End(outcome);
         }
-        catch (StageEndException)
+        catch (TrainingStoppedException) when (progress.Stopped == StageProgress.Why.Rung)
         {
             outcome = "done";
             claim.End(outcome);
             progress.Inner.Message($"reached rung epoch {job.ToEpoch}; whether it goes on is decided once every trial of the rung has");
         }
-        catch (ClaimLostException)
+        catch (TrainingStoppedException) when (progress.Stopped == StageProgress.Why.ClaimLost)
         {
             outcome = "lost";
             progress.Inner.Message("another worker took this job over (this one was judged gone); stopped");
@@ -120,14 +121,14 @@ internal sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Datase
     /// previous stage may still hold it for a moment after handing the job on, so a busy folder is retried for a
     /// while before it counts as a failure.
     /// </summary>
-    private void TrainAndTest(TrainConfig config, string dir, ITrainingProgress progress)
+    private void TrainAndTest(TrainConfig config, string dir, ITrainingProgress progress, CancellationToken stop)
     {
         var waited = Stopwatch.StartNew();
         while (true)
         {
             try
             {
-                TrainingWorkflow.TrainAndTest(_data!, config, dir, progress, resume: true, plan.TestLimit);
+                TrainingWorkflow.TrainAndTest(_data!, config, dir, progress, resume: true, plan.TestLimit, stop: stop);
                 return;
             }
             catch (FolderInUseException) when (waited.Elapsed < TimeSpan.FromSeconds(60))
@@ -137,24 +138,25 @@ internal sealed class SearchRunner(SearchPlan plan, string sweepDir, Func<Datase
         }
     }
 
-    private sealed class StageEndException : Exception;
-
-    private sealed class ClaimLostException : Exception;
-
-    /// <summary>Passes progress on; after each saved epoch, ends the job at its rung, or when the claim was lost.</summary>
-    private sealed class StageProgress(ITrainingProgress inner, int? stopAfter, Claim claim) : ITrainingProgress
+    /// <summary>Passes progress on; after each saved epoch, stops the training through its token at the job's rung,
+    /// or when the claim was lost (the trainer then ends with <see cref="TrainingStoppedException"/>, checkpoint written).</summary>
+    private sealed class StageProgress(ITrainingProgress inner, int? stopAfter, Claim claim, CancellationTokenSource stop) : ITrainingProgress
     {
+        public enum Why { None, Rung, ClaimLost }
+
+        public Why Stopped { get; private set; }
         public ITrainingProgress Inner => inner;
         public void Message(string text) => inner.Message(text);
         public void EpochStarted(int epoch, int epochs, int batches) => inner.EpochStarted(epoch, epochs, batches);
         public void BatchDone(int batch, double runningLoss, double imagesPerSecond) => inner.BatchDone(batch, runningLoss, imagesPerSecond);
 
-        // The trainer calls this after the epoch's checkpoint is written, so a stop here leaves a resumable run.
+        // The trainer calls this after the epoch's checkpoint is written and looks at the token right after.
         public void EpochDone(EpochRecord record, bool best)
         {
             inner.EpochDone(record, best);
-            if (claim.Lost) throw new ClaimLostException();
-            if (record.Epoch == stopAfter) throw new StageEndException();
+            if (claim.Lost) Stopped = Why.ClaimLost;
+            else if (record.Epoch == stopAfter) Stopped = Why.Rung;
+            if (Stopped != Why.None) stop.Cancel();
         }
     }
 }
