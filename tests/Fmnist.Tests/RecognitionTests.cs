@@ -148,7 +148,8 @@ public class RecognitionTests(TrainedModelFixture model)
         using var onnx = Classifiers.Open(file);
         var expected = torch.Probabilities(images);
         var actual = onnx.Probabilities(images);
-        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 4);
+        // A tolerance, not rounding: two floats 1e-7 apart can round to different 4th decimals.
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4, $"probability {i}: {expected[i]} (TorchSharp) against {actual[i]} (ONNX)");
         Assert.Equal(TrustInfo.Read(model.Directory), Classifiers.Trust(file));
     }
 

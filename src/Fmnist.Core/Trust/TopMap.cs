@@ -12,6 +12,12 @@ namespace Fmnist.Trust;
 /// <param name="Accuracy">The accuracy at each knot, non-decreasing.</param>
 internal sealed record TopMap(double[] Confidence, double[] Accuracy)
 {
+    /// <summary>Equal when the knots are (a record would compare the arrays by reference).</summary>
+    public bool Equals(TopMap? other) => other is not null && Confidence.SequenceEqual(other.Confidence) && Accuracy.SequenceEqual(other.Accuracy);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => HashCode.Combine(Confidence.Length, Confidence.FirstOrDefault(), Accuracy.LastOrDefault());
+
     /// <summary>The calibrated top probability for a top probability of <paramref name="confidence"/>.</summary>
     public double Map(double confidence)
     {
