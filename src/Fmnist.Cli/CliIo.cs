@@ -41,7 +41,7 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
 
     /// <summary>A failure under --json: <c>{"schema": "fmnist.error/1", "error": {"code", "message"}}</c> on stdout.</summary>
     public void WriteJsonError(string code, string message) =>
-        WriteJson(new { error = new { code, message } }, "fmnist.error/1");
+        WriteJson(new ErrorJson(new ErrorJson.Body(code, message)), ErrorJson.Schema);
 
     private IAnsiConsole Create(TextWriter writer)
     {
