@@ -213,3 +213,40 @@ internal sealed record VersionJson(string Fmnist, string TorchSharp, string Libt
 {
     public const string Schema = "fmnist.version/2";
 }
+
+/// <summary>`fmnist.data/1`: `data`.</summary>
+internal sealed record DataJson(string Directory, string Source, int Train, int Test, IReadOnlyList<DataJson.ClassCount> Classes,
+    IEnumerable<object> Checksums, bool Official, double LoadSeconds, string? Preview)
+{
+    public const string Schema = "fmnist.data/1";
+
+    /// <summary>One class: its label, name, and images in each split.</summary>
+    public sealed record ClassCount(int Label, string Name, int Train, int Test);
+}
+
+/// <summary>`fmnist.knn/2`: `knn`.</summary>
+internal sealed record KnnJson(int Threshold, Models.Knn.KnnWeights Weights, int Train, int Test, IEnumerable<object> Results, double Seconds,
+    double SearchSeconds, double LoadSeconds, double WallSeconds, double PeakRssMb, string Kernel, MachineRecord Machine)
+{
+    public const string Schema = "fmnist.knn/2";
+}
+
+/// <summary>`fmnist.knn-tune/2`: `knn --tune`.</summary>
+internal sealed record KnnTuneJson(KnnTuneJson.BestJson Best, double TestAccuracy, int Train, int Validation, int Seed, int Trials, double Seconds,
+    double LoadSeconds, MachineRecord Machine, double ShiftedBestValAccuracy, IReadOnlyList<KnnTuneJson.ThresholdJson> ByThreshold)
+{
+    public const string Schema = "fmnist.knn-tune/2";
+
+    /// <summary>The setting of best validation accuracy.</summary>
+    public sealed record BestJson(int Threshold, int K, Models.Knn.KnnWeights Weights, bool Shifted, double ValAccuracy);
+
+    /// <summary>The best K and weights at one threshold (unshifted).</summary>
+    public sealed record ThresholdJson(int Threshold, int K, Models.Knn.KnnWeights Weights, double ValAccuracy);
+}
+
+/// <summary>`fmnist.bench-knn/2`: `bench knn`.</summary>
+internal sealed record BenchKnnJson(int Train, int Test, string Kernel, double FirstRunSeconds, double Seconds, double MinSeconds, double PairsPerSecond,
+    double PeakRssMb, double AccuracyK1, MachineRecord Machine)
+{
+    public const string Schema = "fmnist.bench-knn/2";
+}

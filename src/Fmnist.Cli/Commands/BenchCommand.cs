@@ -218,28 +218,26 @@ internal static class BenchCommand
             double median = times[n / 2];
             double pairs = (double)loaded.Data.Train.Count * loaded.Data.Test.Count;
             var machine = Experiments.MachineInfo.Current(threads: Environment.ProcessorCount); // the search's Parallel.For threads
-            var result = new
-            {
-                train = loaded.Data.Train.Count,
-                test = loaded.Data.Test.Count,
-                kernel = first.Kernel,
-                first_run_seconds = first.Seconds,
-                seconds = median,
-                min_seconds = times[0],
-                pairs_per_second = pairs / median,
-                peak_rss_mb = ProcessMemory.PeakMb(),
-                accuracy_k1 = first.Results[0].Accuracy,
-                machine = MachineRecord.Of(machine),
-            };
+            var result = new BenchKnnJson(
+                Train: loaded.Data.Train.Count,
+                Test: loaded.Data.Test.Count,
+                Kernel: first.Kernel,
+                FirstRunSeconds: first.Seconds,
+                Seconds: median,
+                MinSeconds: times[0],
+                PairsPerSecond: pairs / median,
+                PeakRssMb: ProcessMemory.PeakMb(),
+                AccuracyK1: first.Results[0].Accuracy,
+                Machine: MachineRecord.Of(machine));
             if (parse.GetValue(json))
             {
-                io.WriteJson(result, "fmnist.bench-knn/2");
+                io.WriteJson(result, BenchKnnJson.Schema);
                 return 0;
             }
             var console = io.Human(false);
             console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)})");
-            console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {machine.Threads} threads");
-            console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.peak_rss_mb:F0} MB");
+            console.MarkupLineInterpolated($"Hamming KNN {result.Test:N0} x {result.Train:N0}, all six K, {result.Kernel} kernel, {machine.Threads} threads");
+            console.MarkupLineInterpolated($"first run {result.FirstRunSeconds:F3} s; median of {n} {result.Seconds:F3} s (min {result.MinSeconds:F3} s); {result.PairsPerSecond / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.PeakRssMb:F0} MB");
             return 0;
         });
         return command;
