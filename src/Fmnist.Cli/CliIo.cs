@@ -21,15 +21,15 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
     public string Command { get; set; } = "fmnist";
 
     /// <summary>
-    /// The command's one JSON object, led by its schema name: <paramref name="schema"/>, or "fmnist.COMMAND/1"
-    /// (docs/json.md lists them). A command whose output changes shape with a flag, or whose shape changed since /1,
-    /// names its schema itself. Timings are rounded here, the same way for every command (<see cref="JsonUnits"/>).
+    /// The command's one JSON object, led by its schema name: <paramref name="schema"/>, the constant on the command's
+    /// named record (JsonRecords.cs: `TrainJson.Schema`, ...; docs/json.md lists them). Timings are rounded here, the
+    /// same way for every command (<see cref="JsonUnits"/>).
     /// </summary>
-    public void WriteJson(object value, string? schema = null)
+    public void WriteJson(object value, string schema)
     {
         var body = JsonSerializer.SerializeToNode(value, value.GetType(), JsonFiles.Options) as System.Text.Json.Nodes.JsonObject
                    ?? throw new ArgumentException("a command's JSON output must be an object", nameof(value));
-        var named = new System.Text.Json.Nodes.JsonObject { ["schema"] = schema ?? $"fmnist.{Command}/1" };
+        var named = new System.Text.Json.Nodes.JsonObject { ["schema"] = schema };
         foreach (var (key, node) in body.ToList())
         {
             body.Remove(key);
@@ -41,7 +41,7 @@ public sealed class CliIo(TextWriter stdout, TextWriter stderr)
 
     /// <summary>A failure under --json: <c>{"schema": "fmnist.error/1", "error": {"code", "message"}}</c> on stdout.</summary>
     public void WriteJsonError(string code, string message) =>
-        WriteJson(new { error = new { code, message } }, "fmnist.error/1");
+        WriteJson(new ErrorJson(new ErrorJson.Body(code, message)), ErrorJson.Schema);
 
     private IAnsiConsole Create(TextWriter writer)
     {

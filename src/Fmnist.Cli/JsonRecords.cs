@@ -76,3 +76,177 @@ public static class JsonUnits
         }
     }
 }
+
+// Each command's --json record: one named type per schema, the schema's name a constant on it (docs/json.md's table,
+// the record and tests/Fmnist.Tests/Snapshots agree). Properties are PascalCase; JsonFiles.Options writes them in
+// snake_case, nulls included. Lists of per-item rows that are plain projections stay anonymous (IEnumerable<object>).
+
+/// <summary>`fmnist.error/1`: a failure under --json.</summary>
+internal sealed record ErrorJson(ErrorJson.Body Error)
+{
+    public const string Schema = "fmnist.error/1";
+
+    /// <summary>The error's machine-readable code and its message.</summary>
+    public sealed record Body(string Code, string Message);
+}
+
+/// <summary>`fmnist.train/2`: `train`.</summary>
+internal sealed record TrainJson(string ModelDir, int BestEpoch, double? ValAccuracy, double TestAccuracy, double Seconds, int TrainImages,
+    int ValidationImages, int TestImages, double PeakRssMb, string? Precision, string Layout, double? ImagesPerSecond, MachineRecord Machine,
+    BudgetRecord? TimeBudget, IReadOnlyList<Training.EpochRecord> History)
+{
+    public const string Schema = "fmnist.train/2";
+}
+
+/// <summary>`fmnist.train-ensemble/2`: `train --ensemble N`, `train --preset best`.</summary>
+internal sealed record TrainEnsembleJson(string ModelDir, int Members, int Parallel, double? ValAccuracy, double TestAccuracy, double Seconds,
+    double WallSeconds, IReadOnlyList<double?> MemberValAccuracy, MachineRecord Machine, BudgetRecord? TimeBudget)
+{
+    public const string Schema = "fmnist.train-ensemble/2";
+}
+
+/// <summary>`fmnist.evaluate/1`: `evaluate`.</summary>
+internal sealed record EvaluateJson(string ModelDir, IReadOnlyList<string> Models, string? Split, string? Images, string Tta, double Accuracy,
+    int TestImages, IEnumerable<object> PerClass, int[][] Confusion, string ConfusionPng, string ErrorsPng, EvaluateJson.CalibrationJson Calibration,
+    double? NotRecognized)
+{
+    public const string Schema = "fmnist.evaluate/1";
+
+    /// <summary>The evaluated images' calibration, at temperature 1 and at the model's own.</summary>
+    public sealed record CalibrationJson(double Temperature, string Fitted, double NllBefore, double NllAfter, double EceBefore, double EceAfter,
+        int Bins, string? ReliabilityPng);
+}
+
+/// <summary>`fmnist.predict/1`: `predict`.</summary>
+internal sealed record PredictJson(IEnumerable<object> Predictions, string Calibration, int Photos, int NotRecognized, double Seconds)
+{
+    public const string Schema = "fmnist.predict/1";
+}
+
+/// <summary>`fmnist.explain/1`: `explain`.</summary>
+internal sealed record ExplainJson(IReadOnlyList<string> Models, string OutDir, IEnumerable<string> Files, IEnumerable<object> Explanations)
+{
+    public const string Schema = "fmnist.explain/1";
+}
+
+/// <summary>`fmnist.calibrate/2`: `calibrate`.</summary>
+internal sealed record CalibrateJson(string Model, global::Fmnist.Trust.TrustInfo Trust, global::Fmnist.Trust.OodBenchmarkResult? Benchmark)
+{
+    public const string Schema = "fmnist.calibrate/2";
+}
+
+/// <summary>`fmnist.summary/1`: `summary`.</summary>
+internal sealed record SummaryJson(IEnumerable<object> Layers, long TotalParameters, long TrainableParameters, long ForwardFlops)
+{
+    public const string Schema = "fmnist.summary/1";
+}
+
+/// <summary>`fmnist.sweep/1`: `sweep`.</summary>
+internal sealed record SweepJson(string Directory, string Best, string BestModel, IEnumerable<object> Trials)
+{
+    public const string Schema = "fmnist.sweep/1";
+}
+
+/// <summary>`fmnist.sweep-worker/1`: `sweep --worker`, `sweep --trial-index`.</summary>
+internal sealed record SweepWorkerJson(string Directory, string Mode, int? TrialIndex, string Worker, IEnumerable<object> Jobs, bool Complete,
+    int Pending, string Note)
+{
+    public const string Schema = "fmnist.sweep-worker/1";
+}
+
+/// <summary>`fmnist.reproduce/2`: `reproduce`.</summary>
+internal sealed record ReproduceJson(string Report, bool Quick, IEnumerable<object> Knn, double? KnnTunedTestAccuracy, double CnnTestAccuracy,
+    double? CnnValAccuracy, string ModelDir, double Seconds, IEnumerable<object> Steps, double? CnnImagesPerSecond, string? CnnPrecision,
+    MachineRecord Machine)
+{
+    public const string Schema = "fmnist.reproduce/2";
+}
+
+/// <summary>`fmnist.bench-train/2`: `bench train`.</summary>
+internal sealed record BenchTrainJson(string Precision, string PrecisionReason, string Layout, string LayoutReason, double ImagesPerSecond,
+    double TrainGflops, double? ShareOfGemmPeak, double InferenceImagesPerSecond, double InferenceGflops, double ForwardMflopPerImage, int BatchSize,
+    int Batches, int Threads, string Allocator, Features.AugmentMode Augment, double RssStartMb, double RssEndMb, double PeakRssMb, object GemmPeak,
+    MachineRecord Machine, IEnumerable<object>? Layers)
+{
+    public const string Schema = "fmnist.bench-train/2";
+}
+
+/// <summary>`fmnist.bench-train-compare/2`: `bench train --compare` / `--compare-layout`.</summary>
+internal sealed record BenchTrainCompareJson(IEnumerable<object> Runs, double? Bf16Speedup, double? ChannelsLastSpeedup, double PeakRssMb,
+    object GemmPeak, MachineRecord Machine, IEnumerable<object>? Layers)
+{
+    public const string Schema = "fmnist.bench-train-compare/2";
+}
+
+/// <summary>`fmnist.bench-infer/2`: `bench infer`.</summary>
+internal sealed record BenchInferJson(string Model, MachineRecord Machine, object GemmPeak, double? ForwardMflopPerImage, int Threads, bool Spinning,
+    string? OrtOptimization, string Allocator, IEnumerable<object> Runtimes, double PeakRssMb)
+{
+    public const string Schema = "fmnist.bench-infer/2";
+}
+
+/// <summary>`fmnist.bench-curve/2`: `bench curve`.</summary>
+internal sealed record BenchCurveJson(string File, int Runs, IEnumerable<BenchCurveJson.Goal> Goals)
+{
+    public const string Schema = "fmnist.bench-curve/2";
+
+    /// <summary>One goal drawn on the figure: a time in seconds and a test accuracy.</summary>
+    public sealed record Goal(double Seconds, double TestAccuracy);
+}
+
+/// <summary>`fmnist.export/1`: `export`.</summary>
+internal sealed record ExportJson(string ModelDir, string Format, string File, long Bytes, long Parameters, double? TestAccuracy, int? Opset)
+{
+    public const string Schema = "fmnist.export/1";
+}
+
+/// <summary>`fmnist.serve/2`: `serve`, once listening.</summary>
+internal sealed record ServeJson(IEnumerable<string> Urls, string Model, string Runtime, long Parameters, double? TestAccuracy, int Batch,
+    double BatchWaitSeconds, int QueueLimit, double DeadlineSeconds, long PixelBudget, int DecodeLimit, bool ApiKey)
+{
+    public const string Schema = "fmnist.serve/2";
+}
+
+/// <summary>`fmnist.version/2`: `version`.</summary>
+internal sealed record VersionJson(string Fmnist, string TorchSharp, string Libtorch, string OnnxRuntime, string Dotnet, string Runtime, string Os,
+    string Allocator, MachineRecord Machine)
+{
+    public const string Schema = "fmnist.version/2";
+}
+
+/// <summary>`fmnist.data/1`: `data`.</summary>
+internal sealed record DataJson(string Directory, string Source, int Train, int Test, IReadOnlyList<DataJson.ClassCount> Classes,
+    IEnumerable<object> Checksums, bool Official, double LoadSeconds, string? Preview)
+{
+    public const string Schema = "fmnist.data/1";
+
+    /// <summary>One class: its label, name, and images in each split.</summary>
+    public sealed record ClassCount(int Label, string Name, int Train, int Test);
+}
+
+/// <summary>`fmnist.knn/2`: `knn`.</summary>
+internal sealed record KnnJson(int Threshold, Models.Knn.KnnWeights Weights, int Train, int Test, IEnumerable<object> Results, double Seconds,
+    double SearchSeconds, double LoadSeconds, double WallSeconds, double PeakRssMb, string Kernel, MachineRecord Machine)
+{
+    public const string Schema = "fmnist.knn/2";
+}
+
+/// <summary>`fmnist.knn-tune/2`: `knn --tune`.</summary>
+internal sealed record KnnTuneJson(KnnTuneJson.BestJson Best, double TestAccuracy, int Train, int Validation, int Seed, int Trials, double Seconds,
+    double LoadSeconds, MachineRecord Machine, double ShiftedBestValAccuracy, IReadOnlyList<KnnTuneJson.ThresholdJson> ByThreshold)
+{
+    public const string Schema = "fmnist.knn-tune/2";
+
+    /// <summary>The setting of best validation accuracy.</summary>
+    public sealed record BestJson(int Threshold, int K, Models.Knn.KnnWeights Weights, bool Shifted, double ValAccuracy);
+
+    /// <summary>The best K and weights at one threshold (unshifted).</summary>
+    public sealed record ThresholdJson(int Threshold, int K, Models.Knn.KnnWeights Weights, double ValAccuracy);
+}
+
+/// <summary>`fmnist.bench-knn/2`: `bench knn`.</summary>
+internal sealed record BenchKnnJson(int Train, int Test, string Kernel, double FirstRunSeconds, double Seconds, double MinSeconds, double PairsPerSecond,
+    double PeakRssMb, double AccuracyK1, MachineRecord Machine)
+{
+    public const string Schema = "fmnist.bench-knn/2";
+}

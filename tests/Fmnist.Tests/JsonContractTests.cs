@@ -49,6 +49,44 @@ public class JsonContractTests
         foreach (var command in commands) // at whatever version
             Assert.Contains(command, doc);
     }
+
+    /// <summary>
+    /// Every --json answer is a named record (src/Fmnist.Cli/JsonRecords.cs) and names its schema by the constant on
+    /// that record, so the record, docs/json.md and the snapshot agree: an anonymous object (`WriteJson(new { ... })`)
+    /// or a schema written out as a string at the call fails here.
+    /// </summary>
+    [Fact]
+    public void Every_json_answer_is_a_named_record_that_names_its_schema_by_its_constant()
+    {
+        var sep = Path.DirectorySeparatorChar;
+        var sources = Directory.GetFiles(Path.Combine(TestData.RepoRoot, "src", "Fmnist.Cli"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{sep}obj{sep}") && !f.Contains($"{sep}bin{sep}"));
+        var problems = new List<string>();
+        int calls = 0;
+        foreach (var file in sources)
+        {
+            var text = File.ReadAllText(file);
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"(?<!void )\bWriteJson\("))
+            {
+                calls++;
+                int start = m.Index + m.Length, depth = 1, i = start;
+                for (; i < text.Length && depth > 0; i++)
+                    depth += text[i] switch { '(' => 1, ')' => -1, _ => 0 };
+                var args = text[start..(i - 1)];
+                var where = $"{Path.GetFileName(file)}:{text[..m.Index].Count(c => c == '\n') + 1}";
+                if (System.Text.RegularExpressions.Regex.IsMatch(args, @"^\s*new\s*\{"))
+                    problems.Add($"{where}: an anonymous object; declare a record in JsonRecords.cs");
+                var schema = System.Text.RegularExpressions.Regex.Match(args, @",\s*(\w+(?:\.\w+)*)\.Schema\s*$");
+                if (!schema.Success)
+                    problems.Add($"{where}: the schema is not a record's Schema constant: WriteJson({args.Trim()[..Math.Min(60, args.Trim().Length)]}...");
+                else if (System.Text.RegularExpressions.Regex.Match(args, @"^\s*new\s+(\w+(?:\.\w+)*)\s*\(") is { Success: true } record
+                         && record.Groups[1].Value != schema.Groups[1].Value)
+                    problems.Add($"{where}: a {record.Groups[1].Value} written under {schema.Groups[1].Value}.Schema");
+            }
+        }
+        Assert.True(calls > 10, $"found only {calls} WriteJson calls in src/Fmnist.Cli: has the method been renamed?");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
 }
 
 /// <summary>One word means one thing in every command; an old name is refused with a pointer to the new one.</summary>

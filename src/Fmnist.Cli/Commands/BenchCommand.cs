@@ -49,17 +49,16 @@ internal static class BenchCommand
             double? Share(double imagesPerSecond) => flops is { } f ? Math.Round(imagesPerSecond * f / 1e9 / peak.Fp32Gflops, 3) : null;
             if (parse.GetValue(json))
             {
-                io.WriteJson(new
-                {
-                    model = r.Model,
-                    machine = MachineRecord.Of(machine),
-                    gemm_peak = peak.ToJson(),
-                    forward_mflop_per_image = flops is { } f ? Math.Round(f / 1e6, 1) : (double?)null,
-                    threads = r.Threads,
-                    spinning = parse.GetValue(spinning),
-                    ort_optimization = parse.GetValue(optimization),
-                    allocator = r.Allocator,
-                    runtimes = r.Runtimes.Select(s => new
+                io.WriteJson(new BenchInferJson(
+                    Model: r.Model,
+                    Machine: MachineRecord.Of(machine),
+                    GemmPeak: peak.ToJson(),
+                    ForwardMflopPerImage: flops is { } f ? Math.Round(f / 1e6, 1) : null,
+                    Threads: r.Threads,
+                    Spinning: parse.GetValue(spinning),
+                    OrtOptimization: parse.GetValue(optimization),
+                    Allocator: r.Allocator,
+                    Runtimes: r.Runtimes.Select(s => new
                     {
                         runtime = s.Runtime,
                         batch1_images_per_second = s.Batch1ImagesPerSecond,
@@ -71,8 +70,7 @@ internal static class BenchCommand
                         single_calls = s.SingleCalls,
                         batches = s.Batches,
                     }),
-                    peak_rss_mb = r.PeakRssMb,
-                }, "fmnist.bench-infer/2");
+                    PeakRssMb: r.PeakRssMb), BenchInferJson.Schema);
                 return 0;
             }
             var table = new Table().AddColumns("Runtime", "batch 1 images/s", "batch 256 images/s", "p50 ms (1 image)", "p99 ms (1 image)");
@@ -167,14 +165,12 @@ internal static class BenchCommand
             {
                 var r = runs[0];
                 if (runs.Count == 1)
-                    io.WriteJson(new
-                    {
-                        r.precision, r.precision_reason, r.layout, r.layout_reason, r.images_per_second, r.train_gflops, r.share_of_gemm_peak, r.inference_images_per_second,
-                        r.inference_gflops, r.forward_mflop_per_image, r.batch_size, r.batches, r.threads, r.allocator, r.augment, r.rss_start_mb,
-                        r.rss_end_mb, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = MachineRecord.Of(machine), layers = layerJson,
-                    }, "fmnist.bench-train/2");
+                    io.WriteJson(new BenchTrainJson(r.precision, r.precision_reason, r.layout, r.layout_reason, r.images_per_second, r.train_gflops,
+                        r.share_of_gemm_peak, r.inference_images_per_second, r.inference_gflops, r.forward_mflop_per_image, r.batch_size, r.batches,
+                        r.threads, r.allocator, r.augment, r.rss_start_mb, r.rss_end_mb, ProcessMemory.PeakMb(), gemm, MachineRecord.Of(machine),
+                        layerJson), BenchTrainJson.Schema);
                 else
-                    io.WriteJson(new { runs, bf16_speedup = speedup, channels_last_speedup = layoutSpeedup, peak_rss_mb = ProcessMemory.PeakMb(), gemm_peak = gemm, machine = MachineRecord.Of(machine), layers = layerJson }, "fmnist.bench-train-compare/2");
+                    io.WriteJson(new BenchTrainCompareJson(runs, speedup, layoutSpeedup, ProcessMemory.PeakMb(), gemm, MachineRecord.Of(machine), layerJson), BenchTrainCompareJson.Schema);
                 return 0;
             }
             var console = io.Human(false);
@@ -222,28 +218,26 @@ internal static class BenchCommand
             double median = times[n / 2];
             double pairs = (double)loaded.Data.Train.Count * loaded.Data.Test.Count;
             var machine = Experiments.MachineInfo.Current(threads: Environment.ProcessorCount); // the search's Parallel.For threads
-            var result = new
-            {
-                train = loaded.Data.Train.Count,
-                test = loaded.Data.Test.Count,
-                kernel = first.Kernel,
-                first_run_seconds = first.Seconds,
-                seconds = median,
-                min_seconds = times[0],
-                pairs_per_second = pairs / median,
-                peak_rss_mb = ProcessMemory.PeakMb(),
-                accuracy_k1 = first.Results[0].Accuracy,
-                machine = MachineRecord.Of(machine),
-            };
+            var result = new BenchKnnJson(
+                Train: loaded.Data.Train.Count,
+                Test: loaded.Data.Test.Count,
+                Kernel: first.Kernel,
+                FirstRunSeconds: first.Seconds,
+                Seconds: median,
+                MinSeconds: times[0],
+                PairsPerSecond: pairs / median,
+                PeakRssMb: ProcessMemory.PeakMb(),
+                AccuracyK1: first.Results[0].Accuracy,
+                Machine: MachineRecord.Of(machine));
             if (parse.GetValue(json))
             {
-                io.WriteJson(result, "fmnist.bench-knn/2");
+                io.WriteJson(result, BenchKnnJson.Schema);
                 return 0;
             }
             var console = io.Human(false);
             console.MarkupLineInterpolated($"{machine.Cpu} ({string.Join(' ', machine.InstructionSets)})");
-            console.MarkupLineInterpolated($"Hamming KNN {result.test:N0} x {result.train:N0}, all six K, {result.kernel} kernel, {machine.Threads} threads");
-            console.MarkupLineInterpolated($"first run {result.first_run_seconds:F3} s; median of {n} {result.seconds:F3} s (min {result.min_seconds:F3} s); {result.pairs_per_second / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.peak_rss_mb:F0} MB");
+            console.MarkupLineInterpolated($"Hamming KNN {result.Test:N0} x {result.Train:N0}, all six K, {result.Kernel} kernel, {machine.Threads} threads");
+            console.MarkupLineInterpolated($"first run {result.FirstRunSeconds:F3} s; median of {n} {result.Seconds:F3} s (min {result.MinSeconds:F3} s); {result.PairsPerSecond / 1e9:F2} G pairs/s (all pairs / time: pairs the popcount window skips count too); peak RSS {result.PeakRssMb:F0} MB");
             return 0;
         });
         return command;
@@ -266,7 +260,7 @@ internal static class BenchCommand
             Reports.TimeToAccuracy.SavePlot(points, path, drawn);
             if (parse.GetValue(json))
             {
-                io.WriteJson(new { file = path, runs = points.Count, goals = drawn.Select(g => new { seconds = g.Minutes * 60, test_accuracy = g.TestAccuracy }) }, "fmnist.bench-curve/2");
+                io.WriteJson(new BenchCurveJson(path, points.Count, drawn.Select(g => new BenchCurveJson.Goal(g.Minutes * 60, g.TestAccuracy))), BenchCurveJson.Schema);
                 return 0;
             }
             io.Human(false).MarkupLineInterpolated($"wrote {path} ({points.Count} runs)");

@@ -37,7 +37,7 @@ internal static class CalibrateCommand
             }
             if (parse.GetValue(json))
             {
-                io.WriteJson(new { model = path, trust = info, benchmark = bench }, "fmnist.calibrate/2");
+                io.WriteJson(new CalibrateJson(path, info, bench), CalibrateJson.Schema);
                 return 0;
             }
             var console = io.Human(false);

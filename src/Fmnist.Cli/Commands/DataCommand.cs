@@ -27,31 +27,26 @@ internal static class DataCommand
                 Reports.Plots.SavePreviewByClass(loaded.Data.Train.Images, loaded.Data.Train.Labels, ClassNames.All, n, previewPath);
             }
             int[] trainCounts = loaded.Data.Train.ClassCounts(), testCounts = loaded.Data.Test.ClassCounts();
-            var result = new
-            {
-                directory = loaded.Location.Directory,
-                source = loaded.Location.Source,
-                train = loaded.Data.Train.Count,
-                test = loaded.Data.Test.Count,
-                classes = ClassNames.All.Select((name, c) => new
-                {
-                    label = c, name, train = trainCounts[c], test = testCounts[c],
-                }),
-                checksums = sums.Select(s => new { file = s.File, md5 = s.Md5, content_md5 = s.ContentMd5, official_file = s.Official, official_content = s.OfficialContent }),
-                official = sums.Count == DataFiles.Official.Count && sums.All(s => s.OfficialContent),
-                load_seconds = loaded.Seconds,
-                preview = previewPath,
-            };
+            var result = new DataJson(
+                Directory: loaded.Location.Directory,
+                Source: loaded.Location.Source,
+                Train: loaded.Data.Train.Count,
+                Test: loaded.Data.Test.Count,
+                Classes: [.. ClassNames.All.Select((name, c) => new DataJson.ClassCount(c, name, trainCounts[c], testCounts[c]))],
+                Checksums: sums.Select(s => new { file = s.File, md5 = s.Md5, content_md5 = s.ContentMd5, official_file = s.Official, official_content = s.OfficialContent }),
+                Official: sums.Count == DataFiles.Official.Count && sums.All(s => s.OfficialContent),
+                LoadSeconds: loaded.Seconds,
+                Preview: previewPath);
             if (asJson)
             {
-                io.WriteJson(result);
+                io.WriteJson(result, DataJson.Schema);
                 return 0;
             }
             var console = io.Human(false);
             console.MarkupLineInterpolated($"Data: [bold]{loaded.Location.Directory}[/] (found via {loaded.Location.Source}), loaded in {loaded.Seconds:F2} s");
             var table = new Table().AddColumns("Label", "Class", "Train", "Test");
-            foreach (var c in result.classes) table.AddRow(c.label.ToString(), c.name, c.train.ToString("N0"), c.test.ToString("N0"));
-            table.AddRow("", "[bold]total[/]", result.train.ToString("N0"), result.test.ToString("N0"));
+            foreach (var c in result.Classes) table.AddRow(c.Label.ToString(), c.Name, c.Train.ToString("N0"), c.Test.ToString("N0"));
+            table.AddRow("", "[bold]total[/]", result.Train.ToString("N0"), result.Test.ToString("N0"));
             console.Write(table);
             foreach (var s in sums)
                 console.MarkupLineInterpolated($"{Path.GetFileName(s.File),-28} md5 {s.Md5}  {Verdict(s)}");

@@ -57,12 +57,10 @@ internal static class ExperimentCommands
             var report = new SearchRunner(plan, outDir, LoadData, options with { OnlyTrial = only, WaitForRungs = !oneTrial }).Run();
             if (asJson)
             {
-                io.WriteJson(new
-                {
-                    directory = Path.GetFullPath(outDir), mode = oneTrial ? "trial" : "worker", trial_index = only, worker = ClaimStore.WorkerId,
-                    jobs = report.Ran.Select(r => new { trial = r.Trial, name = r.Name, stage = r.Stage, from_epoch = r.FromEpoch, to_epoch = r.ToEpoch, outcome = r.Outcome, seconds = r.Seconds }),
-                    complete = report.Complete, pending = report.Pending, note = report.Note,
-                }, "fmnist.sweep-worker/1");
+                io.WriteJson(new SweepWorkerJson(
+                    Directory: Path.GetFullPath(outDir), Mode: oneTrial ? "trial" : "worker", TrialIndex: only, Worker: ClaimStore.WorkerId,
+                    Jobs: report.Ran.Select(r => new { trial = r.Trial, name = r.Name, stage = r.Stage, from_epoch = r.FromEpoch, to_epoch = r.ToEpoch, outcome = r.Outcome, seconds = r.Seconds }),
+                    Complete: report.Complete, Pending: report.Pending, Note: report.Note), SweepWorkerJson.Schema);
                 return 0;
             }
             foreach (var r in report.Ran)
@@ -79,18 +77,16 @@ internal static class ExperimentCommands
         {
             if (asJson)
             {
-                io.WriteJson(new
-                {
-                    directory = sweep.Directory,
-                    best = sweep.Best.Name,
-                    best_model = sweep.BestModelDir,
-                    trials = sweep.Trials.Select(t => new
+                io.WriteJson(new SweepJson(
+                    Directory: sweep.Directory,
+                    Best: sweep.Best.Name,
+                    BestModel: sweep.BestModelDir,
+                    Trials: sweep.Trials.Select(t => new
                     {
                         name = t.Name, changes = SweepReport.Describe(t.Changes), outcome = SweepReport.Snake(t.Outcome), epochs = t.Result.History.Count,
                         val_accuracy = t.Result.ValAccuracy, test_accuracy = SweepReport.Measured(t.Result.TestAccuracy),
                         seed_accuracy = SweepReport.SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped,
-                    }),
-                });
+                    })), SweepJson.Schema);
                 return;
             }
             io.Stdout.WriteLine();
@@ -157,21 +153,19 @@ internal static class ExperimentCommands
             var report = Path.GetFullPath(Path.Combine(options.OutDir, "report.md"));
             if (asJson)
             {
-                io.WriteJson(new
-                {
-                    report,
-                    quick = results.Quick,
-                    knn = results.Knn.Results.Select(r => new { k = r.K, accuracy = r.Accuracy }),
-                    knn_tuned_test_accuracy = results.KnnTuned?.TestAccuracy,
-                    cnn_test_accuracy = results.BestCnn.TestAccuracy,
-                    cnn_val_accuracy = results.BestCnn.ValAccuracy,
-                    model_dir = results.BestCnn.ModelDir,
-                    seconds = results.Steps.Sum(s => s.Seconds),
-                    steps = results.Steps.Select(s => new { step = s.Step, seconds = s.Seconds }),
-                    cnn_images_per_second = results.BestCnn.History.Count > 0 ? results.BestCnn.History.Average(h => h.ImagesPerSecond) : (double?)null,
-                    cnn_precision = results.BestCnn.History.LastOrDefault()?.Precision,
-                    machine = MachineRecord.Of(results.Machine),
-                }, "fmnist.reproduce/2");
+                io.WriteJson(new ReproduceJson(
+                    Report: report,
+                    Quick: results.Quick,
+                    Knn: results.Knn.Results.Select(r => new { k = r.K, accuracy = r.Accuracy }),
+                    KnnTunedTestAccuracy: results.KnnTuned?.TestAccuracy,
+                    CnnTestAccuracy: results.BestCnn.TestAccuracy,
+                    CnnValAccuracy: results.BestCnn.ValAccuracy,
+                    ModelDir: results.BestCnn.ModelDir,
+                    Seconds: results.Steps.Sum(s => s.Seconds),
+                    Steps: results.Steps.Select(s => new { step = s.Step, seconds = s.Seconds }),
+                    CnnImagesPerSecond: results.BestCnn.History.Count > 0 ? results.BestCnn.History.Average(h => h.ImagesPerSecond) : null,
+                    CnnPrecision: results.BestCnn.History.LastOrDefault()?.Precision,
+                    Machine: MachineRecord.Of(results.Machine)), ReproduceJson.Schema);
                 return 0;
             }
             var console = io.Human(false);

@@ -39,12 +39,11 @@ internal static class ExplainCommand
                 () => Common.Load(data).Data.Train, options);
             if (parse.GetValue(json))
             {
-                io.WriteJson(new
-                {
-                    models = parse.GetValue(model),
-                    out_dir = outDir,
-                    files = explained.Select(x => x.Png),
-                    explanations = explained.Select(x => new
+                io.WriteJson(new ExplainJson(
+                    Models: parse.GetValue(model)!,
+                    OutDir: outDir,
+                    Files: explained.Select(x => x.Png),
+                    Explanations: explained.Select(x => new
                     {
                         file = x.File,
                         png = x.Png,
@@ -54,8 +53,7 @@ internal static class ExplainCommand
                         reason = x.Reason,
                         grad_cam = x.Explanation.GradCam is not null,
                         neighbours = x.Explanation.Neighbours.Select(n => new { index = n.Index, label = n.Label, @class = n.Class, distance = n.Distance }),
-                    }),
-                });
+                    })), ExplainJson.Schema);
                 return 0;
             }
             var console = io.Human(false);

@@ -25,7 +25,7 @@ internal static class ExportCommand
             var r = parse.GetValue(format) == "onnx" ? OnnxExporter.Export(dir, parse.GetValue(output), parse.GetValue(tta)) : PyTorchExporter.Export(dir, parse.GetValue(output));
             if (parse.GetValue(json))
             {
-                io.WriteJson(new { model_dir = r.ModelDir, format = r.Format, file = r.File, bytes = r.Bytes, parameters = r.Parameters, test_accuracy = r.TestAccuracy, opset = r.Format == "onnx" ? OnnxGraphBuilder.Opset : (int?)null });
+                io.WriteJson(new ExportJson(r.ModelDir, r.Format, r.File, r.Bytes, r.Parameters, r.TestAccuracy, r.Format == "onnx" ? OnnxGraphBuilder.Opset : null), ExportJson.Schema);
                 return 0;
             }
             io.Human(false).MarkupLineInterpolated($"wrote {r.File} ({r.Format}, {r.Bytes / 1024.0:N0} KiB, {r.Parameters:N0} parameters)");

@@ -36,24 +36,22 @@ internal static class KnnCommand
             if (t is < 0 or > 254) throw new UsageException($"--threshold must be 0..254, got {t}");
             var kList = ParseKs(parse.GetValue(ks) ?? string.Join(',', KnnOptions.SeedKs), train.Count);
             var run = KnnClassifier.Run(train, test, new KnnOptions(kList, t, parse.GetValue(weights), parse.GetValue(kernel), parse.GetValue(shifted)));
-            var result = new
-            {
-                threshold = run.Threshold,
-                weights = run.Weights,
-                train = run.Train,
-                test = run.Test,
-                results = run.Results.Select(r => new { k = r.K, accuracy = r.Accuracy, correct = r.Correct, seed_accuracy = SeedReference.Knn(r.K) }),
-                seconds = run.Seconds,
-                search_seconds = run.SearchSeconds,
-                load_seconds = loaded.Seconds,
-                wall_seconds = wall.Elapsed.TotalSeconds,
-                peak_rss_mb = ProcessMemory.PeakMb(),
-                kernel = run.Kernel,
-                machine = MachineRecord.Current(threads: Environment.ProcessorCount), // the search's Parallel.For threads
-            };
+            var result = new KnnJson(
+                Threshold: run.Threshold,
+                Weights: run.Weights,
+                Train: run.Train,
+                Test: run.Test,
+                Results: run.Results.Select(r => new { k = r.K, accuracy = r.Accuracy, correct = r.Correct, seed_accuracy = SeedReference.Knn(r.K) }),
+                Seconds: run.Seconds,
+                SearchSeconds: run.SearchSeconds,
+                LoadSeconds: loaded.Seconds,
+                WallSeconds: wall.Elapsed.TotalSeconds,
+                PeakRssMb: ProcessMemory.PeakMb(),
+                Kernel: run.Kernel,
+                Machine: MachineRecord.Current(threads: Environment.ProcessorCount)); // the search's Parallel.For threads
             if (asJson)
             {
-                io.WriteJson(result, "fmnist.knn/2");
+                io.WriteJson(result, KnnJson.Schema);
                 return 0;
             }
             var console = io.Human(false);
@@ -67,7 +65,7 @@ internal static class KnnCommand
                     SeedReference.Knn(r.K) is { } s ? $"{s:P2}" : "-");
             }
             console.Write(table);
-            console.MarkupLineInterpolated($"KNN time {run.Seconds:F3} s (search {run.SearchSeconds:F3} s, {run.Kernel} kernel, {Environment.ProcessorCount} threads); data load {loaded.Seconds:F2} s; peak memory {result.peak_rss_mb:F0} MB");
+            console.MarkupLineInterpolated($"KNN time {run.Seconds:F3} s (search {run.SearchSeconds:F3} s, {run.Kernel} kernel, {Environment.ProcessorCount} threads); data load {loaded.Seconds:F2} s; peak memory {result.PeakRssMb:F0} MB");
             return 0;
         });
         return command;
@@ -98,33 +96,31 @@ internal static class KnnCommand
         var tuning = KnnTuner.Tune(train, test, KnnTuner.DefaultThresholds, KnnTuner.DefaultKs, 0.2, seed, progress);
         io.Stderr.WriteLine();
         var b = tuning.Best;
-        var result = new
-        {
-            best = new { threshold = b.Threshold, k = b.K, weights = b.Weights, shifted = b.Shifted, val_accuracy = b.ValAccuracy },
-            test_accuracy = tuning.TestAccuracy,
-            train = tuning.TrainCount,
-            validation = tuning.ValCount,
-            seed,
-            trials = tuning.Trials.Count,
-            seconds = tuning.Seconds,
-            load_seconds = loadSeconds,
-            machine = MachineRecord.Current(threads: Environment.ProcessorCount),
-            shifted_best_val_accuracy = tuning.Trials.Where(t => t.Shifted).Max(t => t.ValAccuracy),
-            by_threshold = tuning.Trials.Where(t => !t.Shifted).GroupBy(t => t.Threshold).OrderBy(g => g.Key)
-                .Select(g => { var top = g.MaxBy(t => t.ValAccuracy)!; return new { threshold = g.Key, k = top.K, weights = top.Weights, val_accuracy = top.ValAccuracy }; }),
-        };
+        var result = new KnnTuneJson(
+            Best: new(b.Threshold, b.K, b.Weights, b.Shifted, b.ValAccuracy),
+            TestAccuracy: tuning.TestAccuracy,
+            Train: tuning.TrainCount,
+            Validation: tuning.ValCount,
+            Seed: seed,
+            Trials: tuning.Trials.Count,
+            Seconds: tuning.Seconds,
+            LoadSeconds: loadSeconds,
+            Machine: MachineRecord.Current(threads: Environment.ProcessorCount),
+            ShiftedBestValAccuracy: tuning.Trials.Where(t => t.Shifted).Max(t => t.ValAccuracy),
+            ByThreshold: [.. tuning.Trials.Where(t => !t.Shifted).GroupBy(t => t.Threshold).OrderBy(g => g.Key)
+                .Select(g => { var top = g.MaxBy(t => t.ValAccuracy)!; return new KnnTuneJson.ThresholdJson(g.Key, top.K, top.Weights, top.ValAccuracy); })]);
         if (asJson)
         {
-            io.WriteJson(result, "fmnist.knn-tune/2");
+            io.WriteJson(result, KnnTuneJson.Schema);
             return 0;
         }
         var console = io.Human(false);
         console.MarkupLineInterpolated($"KNN tuning on a {tuning.ValCount:N0}-image validation split (best K and weights per threshold)");
         var table = new Table().AddColumns("Threshold", "Best K", "Weights", "Validation accuracy");
-        foreach (var row in result.by_threshold)
-            table.AddRow(row.threshold.ToString(), row.k.ToString(), row.weights.ToString().ToLowerInvariant(), $"{row.val_accuracy:P2}");
+        foreach (var row in result.ByThreshold)
+            table.AddRow(row.Threshold.ToString(), row.K.ToString(), row.Weights.ToString().ToLowerInvariant(), $"{row.ValAccuracy:P2}");
         console.Write(table);
-        console.MarkupLineInterpolated($"With one-pixel-shifted training copies at the best threshold: {result.shifted_best_val_accuracy:P2} validation.");
+        console.MarkupLineInterpolated($"With one-pixel-shifted training copies at the best threshold: {result.ShiftedBestValAccuracy:P2} validation.");
         console.MarkupLineInterpolated($"Chosen on validation: threshold {b.Threshold}, K={b.K}, {b.Weights.ToString().ToLowerInvariant()} votes, {(b.Shifted ? "with" : "without")} shifted copies ({b.ValAccuracy:P2}).");
         console.MarkupLineInterpolated($"[bold]Test accuracy (60,000 train / {test.Count:N0} test, measured once): {tuning.TestAccuracy:P2}[/]  ({tuning.Seconds:F1} s)");
         return 0;

@@ -88,32 +88,28 @@ internal static class ModelCommands
             var cal = report.Calibration;
             if (parse.GetValue(json))
             {
-                io.WriteJson(new
-                {
-                    model_dir = report.ModelDirs[0],
-                    models = report.ModelDirs,
-                    split = photosDir is null ? parse.GetValue(split) : "photos",
-                    images = photosDir,
-                    tta = Evaluation.Tta.Name(parse.GetValue(tta)),
-                    accuracy = m.Accuracy,
-                    test_images = report.TestImages,
-                    per_class = m.PerClass.Select(c => new { @class = c.Class, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
-                    confusion = m.ConfusionRows(),
-                    confusion_png = report.ConfusionPng,
-                    errors_png = report.ErrorsPng,
-                    calibration = new
-                    {
-                        temperature = cal.Temperature,
-                        fitted = cal.Note,
-                        nll_before = Math.Round(cal.Before.Nll, 6),
-                        nll_after = Math.Round(cal.After.Nll, 6),
-                        ece_before = Math.Round(cal.Before.Ece, 6),
-                        ece_after = Math.Round(cal.After.Ece, 6),
-                        bins = Trust.Calibration.Bins,
-                        reliability_png = cal.ReliabilityPng,
-                    },
-                    not_recognized = report.NotRecognized,
-                });
+                io.WriteJson(new EvaluateJson(
+                    ModelDir: report.ModelDirs[0],
+                    Models: report.ModelDirs,
+                    Split: photosDir is null ? parse.GetValue(split) : "photos",
+                    Images: photosDir,
+                    Tta: Evaluation.Tta.Name(parse.GetValue(tta)),
+                    Accuracy: m.Accuracy,
+                    TestImages: report.TestImages,
+                    PerClass: m.PerClass.Select(c => new { @class = c.Class, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
+                    Confusion: m.ConfusionRows(),
+                    ConfusionPng: report.ConfusionPng,
+                    ErrorsPng: report.ErrorsPng,
+                    Calibration: new EvaluateJson.CalibrationJson(
+                        Temperature: cal.Temperature,
+                        Fitted: cal.Note,
+                        NllBefore: Math.Round(cal.Before.Nll, 6),
+                        NllAfter: Math.Round(cal.After.Nll, 6),
+                        EceBefore: Math.Round(cal.Before.Ece, 6),
+                        EceAfter: Math.Round(cal.After.Ece, 6),
+                        Bins: Trust.Calibration.Bins,
+                        ReliabilityPng: cal.ReliabilityPng),
+                    NotRecognized: report.NotRecognized), EvaluateJson.Schema);
                 return 0;
             }
             var console = io.Human(false);
@@ -157,14 +153,12 @@ internal static class ModelCommands
             var predictions = run.Predictions;
             if (parse.GetValue(json))
             {
-                io.WriteJson(new
-                {
-                    predictions = predictions.Select(Row),
-                    calibration = run.Calibration,
-                    photos = predictions.Count,
-                    not_recognized = predictions.Count(p => !p.Recognized),
-                    seconds,
-                });
+                io.WriteJson(new PredictJson(
+                    Predictions: predictions.Select(Row),
+                    Calibration: run.Calibration,
+                    Photos: predictions.Count,
+                    NotRecognized: predictions.Count(p => !p.Recognized),
+                    Seconds: seconds), PredictJson.Schema);
                 return 0;
             }
             switch (parse.GetValue(format))
@@ -227,13 +221,11 @@ internal static class ModelCommands
             var summary = ModelSummary.Of(net, config);
             if (parse.GetValue(json))
             {
-                io.WriteJson(new
-                {
-                    layers = summary.Rows.Select(r => new { layer = r.Layer, type = r.Type, output_shape = r.OutputShape, parameters = r.Parameters }),
-                    total_parameters = summary.TotalParameters,
-                    trainable_parameters = summary.TrainableParameters,
-                    forward_flops = summary.ForwardFlops,
-                });
+                io.WriteJson(new SummaryJson(
+                    Layers: summary.Rows.Select(r => new { layer = r.Layer, type = r.Type, output_shape = r.OutputShape, parameters = r.Parameters }),
+                    TotalParameters: summary.TotalParameters,
+                    TrainableParameters: summary.TrainableParameters,
+                    ForwardFlops: summary.ForwardFlops), SummaryJson.Schema);
                 return 0;
             }
             var console = io.Human(false);

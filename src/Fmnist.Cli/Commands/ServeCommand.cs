@@ -101,13 +101,11 @@ internal static class ServeCommand
         var d = classifier.Description;
         if (json)
         {
-            io.WriteJson(new
-            {
-                urls = host.Addresses, model = d.Source, runtime = d.Runtime, parameters = d.Parameters, test_accuracy = d.TestAccuracy,
-                batch = options.Batch, batch_wait_seconds = options.BatchWaitMs / 1000, queue_limit = options.Limit.QueueLimit,
-                deadline_seconds = options.Limit.DeadlineMs / 1000.0, pixel_budget = options.Limit.PixelBudget, decode_limit = options.Limit.Decoders,
-                api_key = options.ApiKey is not null,
-            }, "fmnist.serve/2");
+            io.WriteJson(new ServeJson(
+                Urls: host.Addresses, Model: d.Source, Runtime: d.Runtime, Parameters: d.Parameters, TestAccuracy: d.TestAccuracy,
+                Batch: options.Batch, BatchWaitSeconds: options.BatchWaitMs / 1000, QueueLimit: options.Limit.QueueLimit,
+                DeadlineSeconds: options.Limit.DeadlineMs / 1000.0, PixelBudget: options.Limit.PixelBudget, DecodeLimit: options.Limit.Decoders,
+                ApiKey: options.ApiKey is not null), ServeJson.Schema);
         }
         else
         {

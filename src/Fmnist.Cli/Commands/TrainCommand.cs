@@ -72,24 +72,22 @@ internal static class TrainCommand
             }
             if (asJson)
             {
-                io.WriteJson(new
-                {
-                    model_dir = result.ModelDir,
-                    best_epoch = result.BestEpoch,
-                    val_accuracy = result.ValAccuracy,
-                    test_accuracy = result.TestAccuracy,
-                    seconds = result.Seconds,
-                    train_images = result.TrainImages,
-                    validation_images = result.ValidationImages,
-                    test_images = result.TestImages,
-                    peak_rss_mb = ProcessMemory.PeakMb(),
-                    precision = result.History.LastOrDefault()?.Precision,
-                    layout = Models.LayoutChoice.Resolve(result.Config.Layout).Name, // as the training step resolved it
-                    images_per_second = result.History.Count > 0 ? result.History.Average(h => h.ImagesPerSecond) : (double?)null,
-                    machine = MachineRecord.Current(),
-                    time_budget = BudgetRecord.Of(plan),
-                    history = result.History,
-                }, "fmnist.train/2");
+                io.WriteJson(new TrainJson(
+                    ModelDir: result.ModelDir,
+                    BestEpoch: result.BestEpoch,
+                    ValAccuracy: result.ValAccuracy,
+                    TestAccuracy: result.TestAccuracy,
+                    Seconds: result.Seconds,
+                    TrainImages: result.TrainImages,
+                    ValidationImages: result.ValidationImages,
+                    TestImages: result.TestImages,
+                    PeakRssMb: ProcessMemory.PeakMb(),
+                    Precision: result.History.LastOrDefault()?.Precision,
+                    Layout: Models.LayoutChoice.Resolve(result.Config.Layout).Name, // as the training step resolved it
+                    ImagesPerSecond: result.History.Count > 0 ? result.History.Average(h => h.ImagesPerSecond) : null,
+                    Machine: MachineRecord.Current(),
+                    TimeBudget: BudgetRecord.Of(plan),
+                    History: result.History), TrainJson.Schema);
                 return 0;
             }
             var console = io.Human(false);
@@ -156,19 +154,17 @@ internal static class TrainCommand
         }
         if (asJson)
         {
-            io.WriteJson(new
-            {
-                model_dir = result.ModelDir,
-                members = result.Members,
-                parallel = result.Parallel,
-                val_accuracy = result.ValAccuracy,
-                test_accuracy = result.TestAccuracy,
-                seconds = result.Seconds,
-                wall_seconds = result.WallSeconds,
-                member_val_accuracy = result.MemberResults.Select(m => m.ValAccuracy).ToList(),
-                machine = MachineRecord.Current(),
-                time_budget = BudgetRecord.Of(plan),
-            }, "fmnist.train-ensemble/2");
+            io.WriteJson(new TrainEnsembleJson(
+                ModelDir: result.ModelDir,
+                Members: result.Members,
+                Parallel: result.Parallel,
+                ValAccuracy: result.ValAccuracy,
+                TestAccuracy: result.TestAccuracy,
+                Seconds: result.Seconds,
+                WallSeconds: result.WallSeconds,
+                MemberValAccuracy: result.MemberResults.Select(m => m.ValAccuracy).ToList(),
+                Machine: MachineRecord.Current(),
+                TimeBudget: BudgetRecord.Of(plan)), TrainEnsembleJson.Schema);
             return 0;
         }
         var console = io.Human(false);

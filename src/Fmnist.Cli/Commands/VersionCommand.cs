@@ -26,11 +26,8 @@ internal static class VersionCommand
             var report = VersionReport.Collect();
             // The CPU as every other command describes the machine (MachineRecord), not CpuInfo's own fields.
             if (parse.GetValue(json))
-                io.WriteJson(new
-                {
-                    report.Fmnist, report.TorchSharp, report.Libtorch, report.OnnxRuntime, report.Dotnet, report.Runtime, report.Os, report.Allocator,
-                    machine = MachineRecord.Current(),
-                }, "fmnist.version/2");
+                io.WriteJson(new VersionJson(report.Fmnist, report.TorchSharp, report.Libtorch, report.OnnxRuntime, report.Dotnet, report.Runtime,
+                    report.Os, report.Allocator, MachineRecord.Current()), VersionJson.Schema);
             else foreach (var line in report.Lines()) io.Stdout.WriteLine(line);
             return 0;
         });
