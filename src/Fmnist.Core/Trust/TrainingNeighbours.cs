@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Fmnist.Data;
 using Fmnist.Features;
 using Fmnist.Models.Knn;
@@ -108,17 +110,17 @@ internal sealed class TrainingNeighbours
     {
         long sum = 0;
         int i = 0;
-        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+        if (Avx2.IsSupported)
         {
             // Bytes widened to 16 bits; pmaddwd sums adjacent products into 32 bits (at most 2 * 255^2 each).
-            var acc = System.Runtime.Intrinsics.Vector256<int>.Zero;
+            var acc = Vector256<int>.Zero;
             for (; i + 16 <= a.Length; i += 16)
             {
-                var x = System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(System.Runtime.Intrinsics.Vector128.Create(a.Slice(i, 16)));
-                var y = System.Runtime.Intrinsics.X86.Avx2.ConvertToVector256Int16(System.Runtime.Intrinsics.Vector128.Create(b.Slice(i, 16)));
-                acc = System.Runtime.Intrinsics.X86.Avx2.Add(acc, System.Runtime.Intrinsics.X86.Avx2.MultiplyAddAdjacent(x, y));
+                var x = Avx2.ConvertToVector256Int16(Vector128.Create(a.Slice(i, 16)));
+                var y = Avx2.ConvertToVector256Int16(Vector128.Create(b.Slice(i, 16)));
+                acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(x, y));
             }
-            sum = System.Runtime.Intrinsics.Vector256.Sum(acc);
+            sum = Vector256.Sum(acc);
         }
         for (; i < a.Length; i++) sum += a[i] * b[i];
         return sum;
