@@ -14,7 +14,12 @@ public class ApplicabilityTests
     [InlineData("--crop-padding does not apply: only --augment crop pads, augment is offline", "--crop-padding", "2")]
     [InlineData("--shear does not apply: only the affine augmentations (offline, online) shear, augment is none", "--augment", "none", "--shear", "0.1")]
     [InlineData("--warmup does not apply: only the cosine schedule warms up, the schedule is constant", "--schedule", "constant", "--warmup", "0.1")]
-    public void Train_RefusesWhatWouldNotAct_InOneLine_BeforeAnyWork(string message, params string[] options)
+    public void Train_RefusesWhatWouldNotAct_InOneLine_BeforeAnyWork(string message, params string[] options) =>
+        AssertTrainRefused(message, options);
+
+    /// <summary>`train` with <paramref name="options"/> fails with <paramref name="message"/> in one line on stderr,
+    /// nothing on stdout, before the data, the lock or the run folder (shared with the other option tests).</summary>
+    internal static void AssertTrainRefused(string message, params string[] options)
     {
         var dir = Path.Combine(TestData.TempDir(), "never");
         var (code, stdout, stderr) = InProcessCli.Run(["train", "--out", dir, "--data-dir", "/nonexistent-data", .. options]);
@@ -22,7 +27,7 @@ public class ApplicabilityTests
         Assert.Contains(message, stderr);
         Assert.Single(stderr.Trim().Split('\n'));
         Assert.Equal("", stdout);
-        Assert.False(Directory.Exists(dir)); // refused before the data, the lock or the folder
+        Assert.False(Directory.Exists(dir));
     }
 
     [Theory]
