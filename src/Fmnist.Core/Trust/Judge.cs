@@ -27,11 +27,22 @@ internal sealed class Judge
         : "not calibrated (no trust.json: run `fmnist calibrate`); only the photo checks decide 'recognized'";
 
     /// <summary>The top classes and the verdict of each photo, given its calibrated probabilities (N*10).</summary>
-    public IReadOnlyList<JudgedPrediction> Predictions(IReadOnlyList<Photo> photos, float[] probabilities, int top = 3)
+    public IReadOnlyList<JudgedPrediction> Predictions(IReadOnlyList<Photo> photos, float[] probabilities, int top = 3) =>
+        Predictions(photos, probabilities, Distances(photos.SelectMany(p => p.Pixels).ToArray()), top);
+
+    /// <summary>The Dice dissimilarity of each image (N*784) to its nearest training garment (shown with a prediction),
+    /// and its distance in the rule's own metric (what decides); both null without trust.json.</summary>
+    public (double[]? Dice, double[]? Distance) Distances(byte[] pixels)
     {
-        var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var dice = _neighbours?.NearestDice(pixels);
-        var distance = Rule.NeighbourMetric == OodRule.Metrics.Dice ? dice : _neighbours?.Nearest(pixels, Rule.NeighbourMetric);
+        return (dice, Rule.NeighbourMetric == OodRule.Metrics.Dice ? dice : _neighbours?.Nearest(pixels, Rule.NeighbourMetric));
+    }
+
+    /// <summary>As <see cref="Predictions(IReadOnlyList{Photo}, float[], int)"/> with the <see cref="Distances"/> already measured.</summary>
+    public IReadOnlyList<JudgedPrediction> Predictions(IReadOnlyList<Photo> photos, float[] probabilities,
+        (double[]? Dice, double[]? Distance) distances, int top = 3)
+    {
+        var (dice, distance) = distances;
         return photos.Select((p, i) =>
         {
             var row = probabilities.AsSpan(i * ClassNames.Count, ClassNames.Count).ToArray();

@@ -69,7 +69,8 @@ internal static class OodBenchmark
         var photos = PhotoFiles.OpenAll(files);
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var probabilities = model.Model.Probabilities(pixels);
-        var predictions = model.Judge.Predictions(photos, probabilities);
+        var distances = model.Judge.Distances(pixels);
+        var predictions = model.Judge.Predictions(photos, probabilities, distances);
         var top = TrustFit.TopProbability(probabilities);
         var entropy = Enumerable.Range(0, photos.Count).Select(i =>
         {
@@ -86,8 +87,8 @@ internal static class OodBenchmark
             ["confidence"] = top.Select(t => -t).ToArray(),
             ["entropy"] = entropy,
             ["neighbour_distance"] = model.Judge.Neighbours?.NearestDistance(pixels).Select(d => (double)d).ToArray() ?? new double[photos.Count],
-            ["neighbour_dice"] = model.Judge.Neighbours?.NearestDice(pixels) ?? new double[photos.Count],
-            ["neighbour_cosine"] = model.Judge.Neighbours?.NearestCosine(pixels) ?? new double[photos.Count],
+            ["neighbour_dice"] = distances.Dice ?? new double[photos.Count],
+            ["neighbour_cosine"] = (model.Judge.Rule.NeighbourMetric == OodRule.Metrics.Cosine ? distances.Distance : model.Judge.Neighbours?.NearestCosine(pixels)) ?? new double[photos.Count],
             ["ink_share"] = photos.Select(p => -p.Pixels.Count(v => v >= PhotoSignals.InkLevel) / (double)ImageShape.Pixels).ToArray(),
             ["shape_share"] = photos.Select(p => -p.Signals.LargestShapeShare).ToArray(),
             ["border_clutter"] = photos.Select(p => p.Signals.BorderClutter).ToArray(),

@@ -59,12 +59,13 @@ internal sealed record TopMap(double[] Confidence, double[] Accuracy)
     {
         int n = labels.Length;
         if (n == 0) throw new ArgumentException("no images to fit on", nameof(labels));
-        var (confidence, correct) = TopAndCorrect(probabilities, labels);
+        var confidence = TrustFit.TopProbability(probabilities);
+        var predicted = Evaluation.Evaluator.ArgMax(probabilities);
         var order = Enumerable.Range(0, n).OrderBy(i => confidence[i]).ThenBy(i => i).ToArray();
         var sumX = new List<double>(); var sumY = new List<double>(); var count = new List<int>();
         foreach (int i in order)
         {
-            sumX.Add(confidence[i]); sumY.Add(correct[i] ? 1 : 0); count.Add(1);
+            sumX.Add(confidence[i]); sumY.Add(predicted[i] == labels[i] ? 1 : 0); count.Add(1);
             // Pool while the previous block is at least as accurate: blocks then rise strictly.
             while (count.Count > 1 && sumY[^2] * count[^1] >= sumY[^1] * count[^2])
             {
@@ -105,20 +106,5 @@ internal sealed record TopMap(double[] Confidence, double[] Accuracy)
         var rows = Enumerable.Range(0, labels.Length).Where(i => i % 2 == parity).ToArray();
         return (rows.SelectMany(i => probabilities.AsSpan(i * ClassNames.Count, ClassNames.Count).ToArray()).ToArray(),
             rows.Select(i => labels[i]).ToArray());
-    }
-
-    private static (double[] Confidence, bool[] Correct) TopAndCorrect(float[] probabilities, byte[] labels)
-    {
-        var confidence = new double[labels.Length];
-        var correct = new bool[labels.Length];
-        for (int i = 0; i < labels.Length; i++)
-        {
-            var p = probabilities.AsSpan(i * ClassNames.Count, ClassNames.Count);
-            int top = 0;
-            for (int c = 1; c < p.Length; c++) if (p[c] > p[top]) top = c;
-            confidence[i] = p[top];
-            correct[i] = top == labels[i];
-        }
-        return (confidence, correct);
     }
 }
