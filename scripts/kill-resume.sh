@@ -37,7 +37,7 @@ cat > "$work/grid.json" <<'EOF'
   "trials": [
     { "lstm": 64, "dense": 64 },
     { "arch": "resnet", "width": 8, "blocks": [1, 1, 1], "optimizer": "sgd", "learning_rate": 0.05, "schedule": "one_cycle",
-      "augment": "crop", "erase": 0.5, "ema": 0.99, "batch_size": 128 }
+      "augment": "crop", "erase_probability": 0.5, "ema": 0.99, "batch_size": 128 }
   ]
 }
 EOF

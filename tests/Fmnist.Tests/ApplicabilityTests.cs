@@ -7,7 +7,7 @@ namespace Fmnist.Tests;
 public class ApplicabilityTests
 {
     [Theory]
-    [InlineData("--lstm does not apply: the resnet network has no LSTM", "--preset", "resnet", "--lstm", "64")]
+    [InlineData("--lstm does not apply: only the cnn-lstm network has it, not the resnet network", "--preset", "resnet", "--lstm", "64")]
     [InlineData("--momentum does not apply: only sgd uses it, the optimizer is adam", "--momentum", "0.5")]
     [InlineData("--width does not apply: only the resnet network has it, not the cnn-lstm network", "--width", "16")]
     [InlineData("--whiten-patch does not apply: only the speed network has it, not the resnet network", "--arch", "resnet", "--whiten-patch", "2")]
@@ -46,11 +46,11 @@ public class ApplicabilityTests
     public void SettingsThatAct_AreAccepted_AndAPresetsOwnValuesAreNeverRefused()
     {
         foreach (var name in Presets.Names)
-            Assert.Null(Applicability.Ignored(new ConfigOverrides(), Presets.Get(name)));
-        var sgd = new ConfigOverrides { Optimizer = OptimizerKind.Sgd, Momentum = 0.8 };
-        Assert.Null(Applicability.Ignored(sgd, sgd.Apply(Presets.Get("seed"))));
-        var crop = new ConfigOverrides { Augment = AugmentMode.Crop, AlternateFlip = true, Flip = 0.5 };
-        Assert.Equal("--flip does not apply: --alternate-flip decides the flips", Applicability.Ignored(crop, crop.Apply(Presets.Get("seed"))));
+            Assert.Null(Settings.Ignored(new ConfigOverrides(), Presets.Get(name)));
+        var sgd = ConfigOverrides.Of(("optimizer", OptimizerKind.Sgd), ("momentum", 0.8));
+        Assert.Null(Settings.Ignored(sgd, sgd.Apply(Presets.Get("seed"))));
+        var crop = ConfigOverrides.Of(("augment", AugmentMode.Crop), ("alternate_flip", true), ("flip_probability", 0.5));
+        Assert.Equal("--flip-probability does not apply: --alternate-flip decides the flips", Settings.Ignored(crop, crop.Apply(Presets.Get("seed"))));
     }
 
     [Fact]

@@ -67,7 +67,7 @@ public class CliTests
     }
 
     [Theory]
-    [InlineData("--arch", "vgg", "unknown architecture 'vgg'")]
+    [InlineData("--arch", "vgg", "--arch: 'vgg' is not one of cnn-lstm, resnet, speed")]
     [InlineData("--blocks", "2,x", "--blocks: '2,x' is not")]
     public void Bad_arch_options_are_usage_errors(string option, string value, string message)
     {
@@ -94,7 +94,7 @@ public class CliTests
         Assert.Equal((1, "fmnist: --k: 'zero' is not a whole number in 1..60000"), Short(Run("knn", "--k", "zero")));
         Assert.Equal((1, "fmnist: --threshold must be 0..254, got 300"), Short(Run("knn", "--threshold", "300")));
         Assert.Equal(1, Run("train", "--preset", "nope").Code);
-        Assert.Equal((1, "fmnist: validation fraction must be in [0, 1), got 1.5"), Short(Run("train", "--validation-fraction", "1.5")));
+        Assert.Equal((1, "fmnist: --validation-fraction must be in [0, 1), got 1.5"), Short(Run("train", "--validation-fraction", "1.5")));
         Assert.NotEqual(0, Run("knn", "--no-such-option").Code);
     }
 

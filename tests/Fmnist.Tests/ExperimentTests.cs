@@ -21,7 +21,7 @@ public class ExperimentTests
     {
         var trials = SweepGrid.Load(Path.Combine(TestData.RepoRoot, "configs", "seed-grid.json")).Expand();
         Assert.Equal(SeedReference.CnnTable.Select(r => (r.BatchSize, r.Dropout1, r.Dropout2, r.Lstm, r.Dense)),
-            trials.Select(t => (t.BatchSize!.Value, t.Dropout1!.Value, t.Dropout2!.Value, t.Lstm!.Value, t.Dense!.Value)));
+            trials.Select(t => (t.Value<int?>("batch_size")!.Value, t.Value<double?>("dropout1")!.Value, t.Value<double?>("dropout2")!.Value, t.Value<int?>("lstm")!.Value, t.Value<int?>("dense")!.Value)));
     }
 
     [Fact]
@@ -40,8 +40,8 @@ public class ExperimentTests
         var grid = SweepGrid.Load(WriteGrid("""{"trials":[{"lstm":128,"batch_size":128}],"axes":{"batch_size":[128,256],"lstm":[128,256]}}"""));
         var trials = grid.Expand();
         Assert.Equal(4, trials.Count); // (128,128) is listed once
-        Assert.Equal(new ConfigOverrides { BatchSize = 128, Lstm = 128 }, trials[0]);
-        Assert.Contains(new ConfigOverrides { BatchSize = 256, Lstm = 256 }, trials);
+        Assert.Equal(ConfigOverrides.Of(("batch_size", 128), ("lstm", 128)), trials[0]);
+        Assert.Contains(ConfigOverrides.Of(("batch_size", 256), ("lstm", 256)), trials);
         var config = trials[^1].Apply(new TrainConfig());
         Assert.Equal("b256-d0.4-0.5-lstm256-dense128", TrialNames.Of(config));
     }
@@ -57,12 +57,12 @@ public class ExperimentTests
         Assert.Equal(30000, b.TrainLimit);
         var trials = grid.Expand();
         Assert.Equal(new ConfigOverrides(), trials[0]); // the full recipe first
-        var noEma = trials.Single(t => t.Ema == 0).Apply(b);
+        var noEma = trials.Single(t => t.Value<double?>("ema") == 0).Apply(b);
         Assert.Equal(b with { Ema = 0 }, noEma with { Model = b.Model }); // one part removed, all else kept
-        Assert.Equal("ema 0", SweepReport.Describe(trials.Single(t => t.Ema == 0)));
-        Assert.Equal("learning_rate 0.002, optimizer adam_w, weight_decay 0.05", SweepReport.Describe(trials.Single(t => t.Optimizer is not null)));
+        Assert.Equal("ema 0", SweepReport.Describe(trials.Single(t => t.Value<double?>("ema") == 0)));
+        Assert.Equal("learning_rate 0.002, optimizer adam_w, weight_decay 0.05", SweepReport.Describe(trials.Single(t => t.Value<OptimizerKind?>("optimizer") is not null)));
         Assert.Equal("none (the base)", SweepReport.Describe(trials[0]));
-        Assert.Equal("resnet-b128-ema0", TrialNames.Of(noEma, trials.Single(t => t.Ema == 0)));
+        Assert.Equal("resnet-b128-ema0", TrialNames.Of(noEma, trials.Single(t => t.Value<double?>("ema") == 0)));
     }
 
     [Fact]
@@ -78,18 +78,18 @@ public class ExperimentTests
         var resnet = new TrainConfig { Model = new() { Arch = Models.CnnLstm.ModelArch.ResNet } };
         SweepTrial T(string name, double val, ConfigOverrides changes) =>
             new(name, Result(name, val, 0.9) with { Config = changes.Apply(resnet) }, false, changes);
-        var trials = new[] { T("a", 0.91, new ConfigOverrides()), T("b", 0.92, new ConfigOverrides { Erase = 0 }) };
+        var trials = new[] { T("a", 0.91, new ConfigOverrides()), T("b", 0.92, ConfigOverrides.Of(("erase_probability", 0))) };
         var md = SweepReport.Markdown(new SweepResult("/x", trials, trials[1], "/x/best_model"));
         Assert.Contains("| none (the base) | 1 | 91.00% | 90.00% | 1.0 |", md);
-        Assert.Contains("| **erase 0** | 1 | **92.00%** | 90.00% | 1.0 |", md);
+        Assert.Contains("| **erase_probability 0** | 1 | **92.00%** | 90.00% | 1.0 |", md);
         Assert.DoesNotContain("LSTM", md);
     }
 
     [Theory]
     [InlineData("""{"axes":{"colour":[1,2]}}""", "unknown setting 'colour'")]
     [InlineData("""{"preset":"fastest","trials":[{}]}""", "unknown preset 'fastest'")]
-    [InlineData("""{"base":{"epoch":3},"trials":[{}]}""", "invalid grid")]
-    [InlineData("""{"trials":[{"lstm":128,"size":3}]}""", "invalid grid")]
+    [InlineData("""{"base":{"epoch":3},"trials":[{}]}""", "unknown setting 'epoch'")]
+    [InlineData("""{"trials":[{"lstm":128,"size":3}]}""", "unknown setting 'size'")]
     [InlineData("""{"trials":[]}""", "the grid has no trials")]
     [InlineData("""[1,2""", "invalid grid")]
     public void Bad_grids_get_their_own_error(string json, string expected)

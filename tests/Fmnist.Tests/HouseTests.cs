@@ -111,7 +111,7 @@ public class HouseTests
         Assert.Equal(0, code);
         var (resnet, fast, best) = (Presets.Get("resnet"), Presets.Get("fast"), Presets.Get("best"));
         // "best" is named where it differs from "fast" (its epochs), and only there.
-        Assert.Contains($"Epochs [default: 10; improved: {improved.Epochs}; resnet: {resnet.Epochs}; fast: {fast.Epochs}; best: {best.Epochs}]", output);
+        Assert.Contains($"Passes over the training images [default: 10; improved: {improved.Epochs}; resnet: {resnet.Epochs}; fast: {fast.Epochs}; best: {best.Epochs}]", output);
         Assert.DoesNotContain("best: sgd", output);
         Assert.Contains($"improved: {improved.LabelSmoothing}", output);
         Assert.Contains($"improved: {improved.Augmentation.Shear}", output);
@@ -121,7 +121,7 @@ public class HouseTests
     public void Overrides_apply_only_what_is_set_and_later_ones_win()
     {
         var baseConfig = Presets.Get("improved");
-        var o = new ConfigOverrides { Lstm = 64, Epochs = 3 }.Then(new ConfigOverrides { Epochs = 4, Flip = 0 });
+        var o = ConfigOverrides.Of(("lstm", 64), ("epochs", 3)).Then(ConfigOverrides.Of(("epochs", 4), ("flip_probability", 0)));
         var c = o.Apply(baseConfig);
         Assert.Equal(baseConfig with { Epochs = 4, Model = baseConfig.Model with { Lstm = 64 }, Augmentation = baseConfig.Augmentation with { FlipProbability = 0 } }, c);
         Assert.Equal(baseConfig, new ConfigOverrides().Apply(baseConfig));
@@ -134,8 +134,8 @@ public class HouseTests
         var good = Path.Combine(dir, "good.json");
         File.WriteAllText(good, """{"axes":{"learning_rate":[0.001,0.002],"augment":["online"]}}""");
         var trials = SweepGrid.Load(good).Expand();
-        Assert.Equal([0.001, 0.002], trials.Select(t => t.LearningRate!.Value));
-        Assert.All(trials, t => Assert.Equal(AugmentMode.Online, t.Augment));
+        Assert.Equal([0.001, 0.002], trials.Select(t => t.Value<double?>("learning_rate")!.Value));
+        Assert.All(trials, t => Assert.Equal(AugmentMode.Online, t.Value<AugmentMode?>("augment")));
         Assert.NotEqual(TrialNames.Of(trials[0].Apply(new TrainConfig()), trials[0]), TrialNames.Of(trials[1].Apply(new TrainConfig()), trials[1]));
         var bad = Path.Combine(dir, "bad.json");
         File.WriteAllText(bad, """{"axes":{"lstmm":[1]}}""");

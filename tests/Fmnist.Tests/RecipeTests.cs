@@ -151,18 +151,14 @@ public class RecipeTests
     [Fact]
     public void Overrides_reach_every_new_field_and_bad_values_are_refused()
     {
-        var o = new ConfigOverrides
-        {
-            Arch = ModelArch.ResNet, Width = 24, Blocks = [1, 2], Optimizer = OptimizerKind.AdamW, WeightDecay = 0.05,
-            Schedule = LrSchedule.OneCycle, Warmup = 0.1, Ema = 0.99, Augment = AugmentMode.Crop, CropPadding = 2, Erase = 0.3, EraseMaxArea = 0.3,
-        };
+        var o = ConfigOverrides.Of(("arch", ModelArch.ResNet), ("width", 24), ("blocks", new[] {1, 2}), ("optimizer", OptimizerKind.AdamW), ("weight_decay", 0.05), ("schedule", LrSchedule.OneCycle), ("warmup", 0.1), ("ema", 0.99), ("augment", AugmentMode.Crop), ("crop_padding", 2), ("erase_probability", 0.3), ("erase_max_area", 0.3));
         var c = o.Apply(new TrainConfig());
         c.Validate();
         Assert.Equal((ModelArch.ResNet, 24, "1,2"), (c.Model.Arch, c.Model.Width, string.Join(",", c.Model.Blocks)));
         Assert.Equal((OptimizerKind.AdamW, 0.05, LrSchedule.OneCycle, 0.1, 0.99), (c.Optimizer, c.WeightDecay, c.Schedule, c.Warmup, c.Ema));
         Assert.Equal((AugmentMode.Crop, 2, 0.3, 0.3), (c.Augment, c.Augmentation.CropPadding, c.Augmentation.EraseProbability, c.Augmentation.EraseMaxArea));
-        var grid = ConfigOverrides.With("arch", System.Text.Json.JsonDocument.Parse("\"resnet\"").RootElement);
-        Assert.Equal(ModelArch.ResNet, grid.Arch);
+        var grid = ConfigOverrides.Parse("arch", System.Text.Json.JsonDocument.Parse("\"resnet\"").RootElement);
+        Assert.Equal(ModelArch.ResNet, grid.Value<ModelArch?>("arch"));
         Assert.Throws<FmnistException>(() => (c with { Ema = 1 }).Validate());
         Assert.Throws<FmnistException>(() => (c with { Warmup = -0.1 }).Validate());
         Assert.Throws<FmnistException>(() => (c with { Augmentation = c.Augmentation with { EraseMaxArea = 0.01 } }).Validate());
@@ -172,9 +168,9 @@ public class RecipeTests
     [Fact]
     public void Sweep_trials_with_equal_blocks_are_one_trial_and_name_their_folder_plainly()
     {
-        var grid = new Experiments.SweepGrid { Trials = [new ConfigOverrides { Blocks = [1, 1] }, new ConfigOverrides { Blocks = [1, 1] }] };
+        var grid = new Experiments.SweepGrid { Trials = [ConfigOverrides.Of(("blocks", new[] {1, 1})), ConfigOverrides.Of(("blocks", new[] {1, 1}))] };
         Assert.Single(grid.Expand());
-        var trial = new ConfigOverrides { Arch = ModelArch.ResNet, Blocks = [2, 2, 2] };
+        var trial = ConfigOverrides.Of(("arch", ModelArch.ResNet), ("blocks", new[] {2, 2, 2}));
         Assert.EndsWith("-archresnet-blocks2-2-2", Experiments.TrialNames.Of(trial.Apply(new TrainConfig()), trial));
     }
 }

@@ -21,7 +21,7 @@ public class ResNetTests
     [InlineData(4, "1,1,1,1")]
     public void Output_is_batch_by_ten_for_any_width_and_depth(int width, string blocks)
     {
-        using var net = ModelFactory.Create(new ModelConfig { Arch = ModelArch.ResNet, Width = width, Blocks = ModelConfig.ParseBlocks(blocks) });
+        using var net = ModelFactory.Create(new ModelConfig { Arch = ModelArch.ResNet, Width = width, Blocks = (IReadOnlyList<int>)Training.Settings.Find("blocks").Parse(blocks) });
         Assert.IsType<ResNetNet>(net);
         net.eval();
         using var x = randn(3, 1, 28, 28);
@@ -82,9 +82,9 @@ public class ResNetTests
         Assert.Throws<FmnistException>(() => (Small with { Width = 0 }).Validate());
         Assert.Throws<FmnistException>(() => (Small with { Blocks = [] }).Validate());
         Assert.Throws<FmnistException>(() => (Small with { Blocks = [1, 1, 1, 1, 1] }).Validate());
-        Assert.Throws<FmnistException>(() => ModelConfig.ParseBlocks("2,x"));
-        Assert.Throws<FmnistException>(() => ModelArchNames.Parse("vgg"));
-        Assert.Equal(ModelArch.ResNet, ModelArchNames.Parse("resnet"));
+        Assert.Throws<FmnistException>(() => Training.Settings.Find("blocks").Parse("2,x"));
+        Assert.Throws<FmnistException>(() => Training.Settings.Find("arch").Parse("vgg"));
+        Assert.Equal(ModelArch.ResNet, Training.Settings.Find("arch").Parse("resnet"));
     }
 
     [Fact]

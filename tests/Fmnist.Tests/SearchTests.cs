@@ -31,12 +31,12 @@ public class SearchTests
         Assert.NotEqual(six.Select(SearchSpace.Key), grid.AllTrials(samplerSeed: 2).Select(SearchSpace.Key));
         foreach (var t in grid.AllTrials(50))
         {
-            Assert.InRange(t.LearningRate!.Value, 1e-4, 1e-2);
-            Assert.Equal(t.LearningRate.Value, double.Parse(t.LearningRate.Value.ToString("G3")));  // 3 significant digits
-            Assert.InRange(t.Lstm!.Value, 16, 64);
-            Assert.InRange(t.Dropout1!.Value, 0.2, 0.6);
-            Assert.InRange(t.Dense!.Value, 8, 512);
-            Assert.Contains(t.Schedule!.Value, new[] { LrSchedule.Cosine, LrSchedule.Constant });
+            Assert.InRange(t.Value<double?>("learning_rate")!.Value, 1e-4, 1e-2);
+            Assert.Equal(t.Value<double?>("learning_rate")!.Value, double.Parse(t.Value<double?>("learning_rate")!.Value.ToString("G3")));  // 3 significant digits
+            Assert.InRange(t.Value<int?>("lstm")!.Value, 16, 64);
+            Assert.InRange(t.Value<double?>("dropout1")!.Value, 0.2, 0.6);
+            Assert.InRange(t.Value<int?>("dense")!.Value, 8, 512);
+            Assert.Contains(t.Value<LrSchedule?>("schedule")!.Value, new[] { LrSchedule.Cosine, LrSchedule.Constant });
         }
     }
 
@@ -44,7 +44,7 @@ public class SearchTests
     public void Log_uniform_draws_spread_evenly_over_the_orders_of_magnitude()
     {
         var grid = SweepGrid.Load(WriteFile("""{"space":{"learning_rate":{"log_uniform":[0.0001,0.01]},"lstm":{"int":[1,1000000]}}}"""));
-        var lr = grid.AllTrials(2000).Select(t => t.LearningRate!.Value).ToList();
+        var lr = grid.AllTrials(2000).Select(t => t.Value<double?>("learning_rate")!.Value).ToList();
         // Half below the geometric middle 1e-3 (a plain uniform draw would put 9% there).
         Assert.InRange(lr.Count(v => v < 1e-3) / 2000.0, 0.45, 0.55);
         Assert.InRange(lr.Count(v => v < Math.Pow(10, -3.5)) / 2000.0, 0.20, 0.30);
@@ -55,7 +55,7 @@ public class SearchTests
     {
         var grid = SweepGrid.Load(WriteFile("""{"trials":[{"lstm":16},{"lstm":32}],"space":{"lstm":{"choice":[16,32,64,128]}}}"""));
         var trials = grid.AllTrials(2);
-        Assert.Equal(new[] { 16, 32, 64, 128 }, trials.Take(2).Select(t => t.Lstm!.Value).Concat(trials.Skip(2).Select(t => t.Lstm!.Value).Order()));
+        Assert.Equal(new[] { 16, 32, 64, 128 }, trials.Take(2).Select(t => t.Value<int?>("lstm")!.Value).Concat(trials.Skip(2).Select(t => t.Value<int?>("lstm")!.Value).Order()));
         var e = Assert.Throws<FmnistException>(() => grid.AllTrials(3));
         Assert.Contains("fewer than 3 distinct trials", e.Message);
     }
@@ -90,7 +90,7 @@ public class SearchTests
         var trials = grid.AllTrials(2);
         var e = Assert.Throws<FmnistException>(() => SearchPlan.Create(trials, new TrainConfig { Epochs = 2 }, grid.Halving));
         Assert.Contains("halving rungs must come before the last epoch (2)", e.Message);
-        e = Assert.Throws<FmnistException>(() => SearchPlan.Create([new ConfigOverrides(), new ConfigOverrides { Epochs = 5 }], new TrainConfig(), grid.Halving));
+        e = Assert.Throws<FmnistException>(() => SearchPlan.Create([new ConfigOverrides(), ConfigOverrides.Of(("epochs", 5))], new TrainConfig(), grid.Halving));
         Assert.Contains("all trials need the same epochs", e.Message);
         Assert.Equal(2, SearchPlan.Create(trials, new TrainConfig { Epochs = 3 }, grid.Halving).Stages);
     }
@@ -109,11 +109,11 @@ public class SearchTests
     public void A_search_file_is_published_once_and_a_different_search_is_refused()
     {
         var dir = TestData.TempDir();
-        var plan = SearchPlan.Create([new ConfigOverrides { Lstm = 16 }, new ConfigOverrides { Lstm = 32 }], new TrainConfig { Epochs = 2 });
+        var plan = SearchPlan.Create([ConfigOverrides.Of(("lstm", 16)), ConfigOverrides.Of(("lstm", 32))], new TrainConfig { Epochs = 2 });
         Parallel.For(0, 8, _ => plan.Publish(dir)); // several workers starting at once
         Assert.Equal(plan.ToJson(), SearchPlan.Read(dir)!.ToJson());
         Assert.Equal(["search.json"], Directory.GetFiles(dir).Select(Path.GetFileName));
-        var other = SearchPlan.Create([new ConfigOverrides { Lstm = 16 }], new TrainConfig { Epochs = 2 });
+        var other = SearchPlan.Create([ConfigOverrides.Of(("lstm", 16))], new TrainConfig { Epochs = 2 });
         var e = Assert.Throws<FmnistException>(() => other.Publish(dir));
         Assert.Contains("search.json: the folder holds another search (2 trials", e.Message);
     }

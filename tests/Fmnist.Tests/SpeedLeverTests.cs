@@ -169,14 +169,14 @@ public class SpeedLeverTests
     [InlineData("--whiten-bias-epochs does not apply", "--preset", "resnet", "--whiten-bias-epochs", "3")]
     [InlineData("--muon-momentum does not apply: Muon is off", "--preset", "fast", "--muon-momentum", "0.5")]
     [InlineData("--lookahead-alpha does not apply: lookahead is off", "--preset", "fast", "--lookahead-alpha", "0.3")]
-    [InlineData("prune ratio must be in [0, 1)", "--preset", "fast", "--prune", "1")]
+    [InlineData("--prune must be in [0, 1), got 1", "--preset", "fast", "--prune", "1")]
     public void Lever_options_that_would_not_act_or_are_out_of_range_are_refused(string message, params string[] options) =>
         ApplicabilityTests.AssertTrainRefused(message, options);
 
     [Fact]
     public void Levers_round_trip_through_the_settings_file_and_stay_out_of_it_while_off()
     {
-        var on = new ConfigOverrides { Prune = 0.5, MuonLr = 0.24, MuonMomentum = 0.7, BnBiasLrMult = 64, WhitenBiasEpochs = 3, Lookahead = 5, LookaheadAlpha = 0.4 }
+        var on = ConfigOverrides.Of(("prune", 0.5), ("muon_lr", 0.24), ("muon_momentum", 0.7), ("bn_bias_lr_mult", 64), ("whiten_bias_epochs", 3), ("lookahead", 5), ("lookahead_alpha", 0.4))
             .Apply(Presets.Get("fast"));
         var path = Path.Combine(TestData.TempDir(), "levers.json");
         on.WriteFile(path);

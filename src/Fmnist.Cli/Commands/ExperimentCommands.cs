@@ -106,7 +106,7 @@ internal static class ExperimentCommands
             return SearchPlan.Read(outDir) ?? throw new UsageException($"--grid is required: {outDir} holds no search yet (no search.json)");
         }
         var file = SweepGrid.Load(gridPath);
-        var baseConfig = TrainOptions.Validated(new ConfigOverrides { Epochs = parse.GetValue(epochs), TrainLimit = parse.GetValue(trainLimit) }
+        var baseConfig = TrainOptions.Validated(new ConfigOverrides().With("epochs", parse.GetValue(epochs)).With("train_limit", parse.GetValue(trainLimit))
             .Apply(file.BaseConfig()));
         SearchPlan plan;
         try

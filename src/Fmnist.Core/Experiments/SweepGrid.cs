@@ -83,6 +83,10 @@ internal sealed record SweepGrid
         {
             throw new FmnistException($"{path}: invalid grid ({e.Message.Split(". ")[0]})");
         }
+        catch (FmnistException e) // a setting's name or value, refused by ConfigOverrides
+        {
+            throw new FmnistException($"{path}: {e.Message}");
+        }
         try
         {
             grid.Halving?.Validate(int.MaxValue); // against the epochs once the command line has set them
@@ -122,7 +126,7 @@ internal sealed record SweepGrid
         {
             IEnumerable<ConfigOverrides> crossed = [new ConfigOverrides()];
             foreach (var (axis, values) in Axes)
-                crossed = crossed.SelectMany(t => values.Select(v => t.Then(ConfigOverrides.With(axis, v)))).ToList();
+                crossed = crossed.SelectMany(t => values.Select(v => t.Then(ConfigOverrides.Parse(axis, v)))).ToList();
             list.AddRange(crossed);
         }
         // By content: record equality compares arrays (blocks) by reference.

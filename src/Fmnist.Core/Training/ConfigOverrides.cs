@@ -1,145 +1,96 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
 
 namespace Fmnist.Training;
 
 /// <summary>
-/// Changes to a <see cref="TrainConfig"/>: unset fields keep the base value. The one place where a
-/// preset meets what the user set, whether from command-line options, a sweep trial or a grid axis
-/// (grid files use the snake_case names of these properties).
+/// Changes to a <see cref="TrainConfig"/>: the settings (<see cref="Settings"/>) the user set, each with its value;
+/// unset ones keep the base value. The one place where a preset meets what the user set, whether from command-line
+/// options, a sweep trial or a grid axis. As JSON, an object of setting names and values.
 /// </summary>
-internal sealed record ConfigOverrides
+[JsonConverter(typeof(ConfigOverridesJson))]
+internal sealed class ConfigOverrides : IEquatable<ConfigOverrides>
 {
-    public ModelArch? Arch { get; init; }
-    public int? Width { get; init; }
-    public int[]? Blocks { get; init; }
-    public int[]? Widths { get; init; }
-    public int? Depth { get; init; }
-    public int? WhitenPatch { get; init; }
-    public double? LogitScale { get; init; }
-    public double? Momentum { get; init; }
-    public bool? AlternateFlip { get; init; }
-    public int? BatchSize { get; init; }
-    public double? Dropout1 { get; init; }
-    public double? Dropout2 { get; init; }
-    public int? Lstm { get; init; }
-    public int? Dense { get; init; }
-    public int? Epochs { get; init; }
-    public double? LearningRate { get; init; }
-    public LrSchedule? Schedule { get; init; }
-    public double? Warmup { get; init; }
-    public OptimizerKind? Optimizer { get; init; }
-    public double? WeightDecay { get; init; }
-    public double? Ema { get; init; }
-    public double? Prune { get; init; }
-    public double? MuonLr { get; init; }
-    public double? MuonMomentum { get; init; }
-    public double? BnBiasLrMult { get; init; }
-    public int? WhitenBiasEpochs { get; init; }
-    public int? Lookahead { get; init; }
-    public double? LookaheadAlpha { get; init; }
-    public Precision? Precision { get; init; }
-    public Models.MemoryLayout? Layout { get; init; }
-    public AugmentMode? Augment { get; init; }
-    public double? LabelSmoothing { get; init; }
-    public double? Shear { get; init; }
-    public double? Zoom { get; init; }
-    public double? Shift { get; init; }
-    public double? Flip { get; init; }
-    public int? CropPadding { get; init; }
-    public double? Erase { get; init; }
-    public double? EraseMaxArea { get; init; }
-    public int? Seed { get; init; }
-    public int? TrainLimit { get; init; }
-    public double? ValidationFraction { get; init; }
+    // In the order of Settings.All, so that equal overrides write equal JSON.
+    private readonly IReadOnlyList<(Setting Setting, object Value)> _set;
 
-    public TrainConfig Apply(TrainConfig c) => c with
-    {
-        Model = c.Model with
-        {
-            Dropout1 = Dropout1 ?? c.Model.Dropout1,
-            Dropout2 = Dropout2 ?? c.Model.Dropout2,
-            Lstm = Lstm ?? c.Model.Lstm,
-            Dense = Dense ?? c.Model.Dense,
-            Arch = Arch ?? c.Model.Arch,
-            Width = Width ?? c.Model.Width,
-            Blocks = Blocks ?? c.Model.Blocks,
-            Widths = Widths ?? c.Model.Widths,
-            Depth = Depth ?? c.Model.Depth,
-            WhitenPatch = WhitenPatch ?? c.Model.WhitenPatch,
-            LogitScale = LogitScale ?? c.Model.LogitScale,
-        },
-        Augmentation = c.Augmentation with
-        {
-            Shear = Shear ?? c.Augmentation.Shear,
-            Zoom = Zoom ?? c.Augmentation.Zoom,
-            Shift = Shift ?? c.Augmentation.Shift,
-            FlipProbability = Flip ?? c.Augmentation.FlipProbability,
-            AlternateFlip = AlternateFlip ?? c.Augmentation.AlternateFlip,
-            CropPadding = CropPadding ?? c.Augmentation.CropPadding,
-            EraseProbability = Erase ?? c.Augmentation.EraseProbability,
-            EraseMaxArea = EraseMaxArea ?? c.Augmentation.EraseMaxArea,
-        },
-        BatchSize = BatchSize ?? c.BatchSize,
-        Epochs = Epochs ?? c.Epochs,
-        LearningRate = LearningRate ?? c.LearningRate,
-        Schedule = Schedule ?? c.Schedule,
-        Warmup = Warmup ?? c.Warmup,
-        Optimizer = Optimizer ?? c.Optimizer,
-        WeightDecay = WeightDecay ?? c.WeightDecay,
-        Momentum = Momentum ?? c.Momentum,
-        Ema = Ema ?? c.Ema,
-        Prune = Prune ?? c.Prune,
-        MuonLr = MuonLr ?? c.MuonLr,
-        MuonMomentum = MuonMomentum ?? c.MuonMomentum,
-        BnBiasLrMult = BnBiasLrMult ?? c.BnBiasLrMult,
-        WhitenBiasEpochs = WhitenBiasEpochs ?? c.WhitenBiasEpochs,
-        Lookahead = Lookahead ?? c.Lookahead,
-        LookaheadAlpha = LookaheadAlpha ?? c.LookaheadAlpha,
-        Precision = Precision ?? c.Precision,
-        Layout = Layout ?? c.Layout,
-        Augment = Augment ?? c.Augment,
-        LabelSmoothing = LabelSmoothing ?? c.LabelSmoothing,
-        Seed = Seed ?? c.Seed,
-        TrainLimit = TrainLimit ?? c.TrainLimit,
-        ValidationFraction = ValidationFraction ?? c.ValidationFraction,
-    };
+    public ConfigOverrides() => _set = [];
 
-    /// <summary>These overrides, then <paramref name="later"/>'s set fields on top.</summary>
-    public ConfigOverrides Then(ConfigOverrides later)
+    private ConfigOverrides(IEnumerable<(Setting, object)> set) =>
+        _set = set.OrderBy(x => Settings.Index(x.Item1)).ToList();
+
+    /// <summary>The settings set, with their values, in the order of <see cref="Settings.All"/>.</summary>
+    public IReadOnlyList<(Setting Setting, object Value)> Set => _set;
+
+    /// <summary>Whether the setting called <paramref name="name"/> is set.</summary>
+    public bool Has(string name) => _set.Any(x => x.Setting.Is(name));
+
+    /// <summary>The value of the setting called <paramref name="name"/>, or default when it is not set (ask for a
+    /// nullable type, e.g. <c>Value&lt;double?&gt;("ema")</c>, to tell unset from zero).</summary>
+    public T? Value<T>(string name) => _set.FirstOrDefault(x => x.Setting.Is(name)) is ({ } _, var v) ? (T)v : default;
+
+    /// <summary>These overrides with the setting called <paramref name="name"/> at <paramref name="value"/>; a null value
+    /// changes nothing (an option not given).</summary>
+    public ConfigOverrides With(string name, object? value)
     {
-        // Field by field through JSON: a new option needs no edit here.
-        var mine = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
-        foreach (var (key, value) in JsonSerializer.SerializeToNode(later, Json)!.AsObject())
-            if (value is not null) mine[key] = value.DeepClone();
-        return mine.Deserialize<ConfigOverrides>(Json)!;
+        if (value is null) return this;
+        var setting = Settings.Find(name);
+        return new([.. _set.Where(x => x.Setting != setting), (setting, setting.Coerce(value))]);
     }
 
-    /// <summary>The snake_case names a grid file may use.</summary>
-    public static IReadOnlyList<string> Names { get; } =
-        typeof(ConfigOverrides).GetProperties().Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).ToList();
+    /// <summary>Overrides from name-value pairs, for code and tests: <c>Of(("lstm", 64), ("epochs", 3))</c>.</summary>
+    public static ConfigOverrides Of(params (string Name, object Value)[] values) =>
+        values.Aggregate(new ConfigOverrides(), (o, v) => o.With(v.Name, v.Value));
 
-    /// <summary>One field set from a JSON value (a grid axis); unknown names and wrong types are refused.</summary>
-    public static ConfigOverrides With(string name, JsonElement value)
+    /// <summary>One setting from a JSON value (a grid axis); unknown names and wrong types are refused.</summary>
+    public static ConfigOverrides Parse(string name, JsonElement value)
     {
-        if (!Names.Contains(name)) throw new FmnistException($"unknown setting '{name}' (known: {string.Join(", ", Names)})");
-        var doc = new System.Text.Json.Nodes.JsonObject { [name] = System.Text.Json.Nodes.JsonNode.Parse(value.GetRawText()) };
-        try
-        {
-            return doc.Deserialize<ConfigOverrides>(Json)!;
-        }
-        catch (JsonException)
-        {
-            throw new FmnistException($"setting '{name}': {value.GetRawText()} is not a valid value");
-        }
+        var setting = Settings.Find(name);
+        return new([(setting, setting.FromJson(JsonNode.Parse(value.GetRawText())))]);
     }
 
-    /// <summary>The project's JSON style, with null fields left out and unknown names refused.</summary>
+    /// <summary><paramref name="c"/> with every set setting applied.</summary>
+    public TrainConfig Apply(TrainConfig c) => _set.Aggregate(c, (config, x) => x.Setting.Apply(config, x.Value));
+
+    /// <summary>These overrides, then <paramref name="later"/>'s set settings on top.</summary>
+    public ConfigOverrides Then(ConfigOverrides later) =>
+        new([.. _set.Where(x => !later._set.Any(l => l.Setting == x.Setting)), .. later._set]);
+
+    /// <summary>The names grid and search files may use.</summary>
+    public static IReadOnlyList<string> Names => Settings.All.Select(s => s.Name).ToList();
+
+    /// <summary>The set settings as grid files write them.</summary>
+    public JsonObject ToJson() => new(_set.Select(x => KeyValuePair.Create(x.Setting.Name, x.Setting.ToJson(x.Value))));
+
+    public bool Equals(ConfigOverrides? other) => other is not null && ToJson().ToJsonString() == other.ToJson().ToJsonString();
+    public override bool Equals(object? obj) => Equals(obj as ConfigOverrides);
+    public override int GetHashCode() => ToJson().ToJsonString().GetHashCode();
+    public override string ToString() => ToJson().ToJsonString();
+
+    /// <summary>The project's JSON style, with null fields left out and unknown names refused (grid and search files).</summary>
     public static readonly JsonSerializerOptions Json = new(JsonFiles.Options)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     };
+
+    private sealed class ConfigOverridesJson : JsonConverter<ConfigOverrides>
+    {
+        public override ConfigOverrides Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            var node = JsonNode.Parse(ref reader) as JsonObject ?? throw new JsonException("settings must be a JSON object");
+            var set = new List<(Setting, object)>();
+            foreach (var (key, value) in node)
+            {
+                if (value is null) continue;
+                var setting = Settings.Find(key);
+                if (set.Any(x => x.Item1 == setting)) throw new FmnistException($"setting '{setting.Name}' is given twice");
+                set.Add((setting, setting.FromJson(value)));
+            }
+            return new(set);
+        }
+
+        public override void Write(Utf8JsonWriter writer, ConfigOverrides value, JsonSerializerOptions options) => value.ToJson().WriteTo(writer);
+    }
 }

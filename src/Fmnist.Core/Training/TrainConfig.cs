@@ -128,34 +128,117 @@ public sealed record TrainConfig
     /// <summary>These settings as a JSON file (the form <see cref="FromFile"/> reads).</summary>
     public void WriteFile(string path) => JsonFiles.Write(path, this);
 
-    /// <summary>Checks the settings; throws <see cref="FmnistException"/> naming the first bad one.</summary>
-    public void Validate()
-    {
-        Model.Validate();
-        if (BatchSize < 1) throw new FmnistException($"batch size must be positive, got {BatchSize}");
-        if (Epochs < 1) throw new FmnistException($"epochs must be positive, got {Epochs}");
-        if (LearningRate is <= 0 or > 1) throw new FmnistException($"learning rate must be in (0, 1], got {LearningRate}");
-        if (Warmup is < 0 or >= 1) throw new FmnistException($"warm-up must be a share of the steps in [0, 1), got {Warmup}");
-        if (Momentum is < 0 or >= 1) throw new FmnistException($"momentum must be in [0, 1), got {Momentum}");
-        if (WeightDecay is < 0 or > 1) throw new FmnistException($"weight decay must be in [0, 1], got {WeightDecay}");
-        if (Ema is < 0 or >= 1) throw new FmnistException($"EMA decay must be in [0, 1) (0 = off), got {Ema}");
-        if (LabelSmoothing is < 0 or >= 1) throw new FmnistException($"label smoothing must be in [0, 1), got {LabelSmoothing}");
-        if (ValidationFraction is < 0 or >= 1) throw new FmnistException($"validation fraction must be in [0, 1), got {ValidationFraction}");
-        var a = Augmentation;
-        if (a.Shear is < 0 or > 1.2 || a.Zoom is < 0 or >= 1 || a.Shift is < 0 or > 0.5 || a.FlipProbability is < 0 or > 1 || a.Probability is < 0 or > 1)
-            throw new FmnistException($"augmentation ranges out of bounds (shear {a.Shear} rad, zoom {a.Zoom}, shift {a.Shift}, flip {a.FlipProbability})");
-        if (a.CropPadding is < 0 or > 14) throw new FmnistException($"crop padding must be 0..14 pixels, got {a.CropPadding}");
-        if (a.EraseProbability is < 0 or > 1 || a.EraseMinArea is <= 0 or >= 1 || a.EraseMaxArea < a.EraseMinArea || a.EraseMaxArea >= 1)
-            throw new FmnistException($"random erasing out of bounds (probability {a.EraseProbability}, area {a.EraseMinArea}..{a.EraseMaxArea})");
-        if (Prune is < 0 or >= 1) throw new FmnistException($"prune ratio must be in [0, 1) (0 = off), got {Prune}");
-        if (MuonLr is < 0 or > 10) throw new FmnistException($"Muon learning rate must be in [0, 10] (0 = off), got {MuonLr}");
-        if (MuonMomentum is < 0 or >= 1) throw new FmnistException($"Muon momentum must be in [0, 1), got {MuonMomentum}");
-        if (BnBiasLrMult is <= 0 or > 1000) throw new FmnistException($"BatchNorm bias learning-rate multiplier must be in (0, 1000], got {BnBiasLrMult}");
-        if (WhitenBiasEpochs is < 0) throw new FmnistException($"whitening bias epochs must be at least 0, got {WhitenBiasEpochs}");
-        if (Lookahead < 0) throw new FmnistException($"lookahead steps must be at least 0 (0 = off), got {Lookahead}");
-        if (LookaheadAlpha is <= 0 or > 1) throw new FmnistException($"lookahead alpha must be in (0, 1], got {LookaheadAlpha}");
-        if (TrainLimit is < 20) throw new FmnistException($"the training image limit must be at least 20, got {TrainLimit}");
-    }
+    /// <summary>Checks the settings (<see cref="Settings"/>); throws <see cref="FmnistException"/> naming the first bad one.</summary>
+    public void Validate() => Settings.Validate(this);
+}
+
+/// <summary>
+/// The training settings, each defined once (<see cref="Setting"/>): the options, help, overrides, grid files and
+/// checks come from here. A network's own settings live in its folder (<see cref="Settings.All"/> gathers them).
+/// </summary>
+internal static class TrainSettings
+{
+    private static string Arch(TrainConfig c) => $"the {ModelArchNames.Name(c.Model.Arch)} network";
+    private static string Opt(TrainConfig c) => c.Optimizer.ToString().ToLowerInvariant();
+    private static string Aug(TrainConfig c) => c.Augment.ToString().ToLowerInvariant();
+    private static bool SpeedSgd(TrainConfig c) => c.Model.Arch == ModelArch.Speed && c.Optimizer == OptimizerKind.Sgd;
+    private static bool Affine(TrainConfig c) => c.Augment is AugmentMode.Offline or AugmentMode.Online;
+    private static string? Unless(bool acts, string why) => acts ? null : why;
+
+    /// <summary>The network family; its own settings follow it (<see cref="Settings.All"/>).</summary>
+    public static readonly Setting Network = new Setting<ModelArch>("arch", c => c.Model.Arch, (c, v) => c with { Model = c.Model with { Arch = v } },
+        "Network: cnn-lstm (the seed's), resnet, or speed (frozen patch-whitening conv, conv groups, after the CIFAR-10 speedruns)")
+    { Display = ModelArchNames.Name };
+
+    /// <summary>Every training setting but the network's own, in --help order.</summary>
+    public static readonly IReadOnlyList<Setting> All =
+    [
+        new Setting<int>("batch_size", c => c.BatchSize, (c, v) => c with { BatchSize = v }, "Mini-batch size: images per optimisation step") { Check = Must.AtLeast(1) },
+        new Setting<int>("epochs", c => c.Epochs, (c, v) => c with { Epochs = v }, "Passes over the training images") { Check = Must.AtLeast(1) },
+        new Setting<double>("learning_rate", c => c.LearningRate, (c, v) => c with { LearningRate = v }, "Learning rate (the peak rate for onecycle)")
+        { Check = Must.In(0.0, 1.0, openLow: true), Aliases = ["lr"] },
+        new Setting<LrSchedule>("schedule", c => c.Schedule, (c, v) => c with { Schedule = v }, "Learning-rate schedule: cosine (decay to 0, after --warmup), onecycle or constant"),
+        new Setting<double>("warmup", c => c.Warmup, (c, v) => c with { Warmup = v }, "Cosine schedule: share of the steps spent warming up linearly")
+        {
+            Check = Must.In(0.0, 1.0, openHigh: true),
+            Ignored = c => Unless(c.Schedule == LrSchedule.Cosine, $"only the cosine schedule warms up, the schedule is {c.Schedule.ToString().ToLowerInvariant()}"),
+        },
+        new Setting<OptimizerKind>("optimizer", c => c.Optimizer, (c, v) => c with { Optimizer = v }, "adam, adamw or sgd (with Nesterov momentum)"),
+        new Setting<double>("momentum", c => c.Momentum, (c, v) => c with { Momentum = v }, "SGD: Nesterov momentum")
+        { Check = Must.In(0.0, 1.0, openHigh: true), Ignored = c => Unless(c.Optimizer == OptimizerKind.Sgd, $"only sgd uses it, the optimizer is {Opt(c)}") },
+        new Setting<double>("weight_decay", c => c.WeightDecay, (c, v) => c with { WeightDecay = v }, "Weight decay (decoupled for adamw, L2 otherwise)") { Check = Must.In(0.0, 1.0) },
+        new Setting<double>("ema", c => c.Ema, (c, v) => c with { Ema = v }, "Decay of the moving average of the weights that is validated and saved; 0 = off")
+        { Check = Must.In(0.0, 1.0, openHigh: true) },
+        new Setting<double>("prune", c => c.Prune, (c, v) => c with { Prune = v },
+            "Loss-based data pruning (InfoBatch): each epoch leave out this share of the images whose last loss is below the mean, weighting the kept ones by 1/(1-r); the last 12.5% of epochs use all images; 0 = off")
+        { Check = Must.In(0.0, 1.0, openHigh: true) },
+        new Setting<double>("muon_lr", c => c.MuonLr, (c, v) => c with { MuonLr = v },
+            "Speed network on sgd: train the convolution filters with Muon (orthogonalized momentum) at this peak rate, on the same schedule, the other parameters on sgd; 0 = off")
+        { Check = Must.In(0.0, 10.0), Ignored = c => Unless(SpeedSgd(c), $"Muon takes the speed network's convolutions, the rest on sgd; here {Arch(c)} with {Opt(c)}") },
+        new Setting<double>("muon_momentum", c => c.MuonMomentum ?? TrainConfig.DefaultMuonMomentum, (c, v) => c with { MuonMomentum = v }, "Muon: Nesterov momentum")
+        { Check = Must.In(0.0, 1.0, openHigh: true), Ignored = c => Unless(c.MuonLr > 0, "Muon is off (muon-lr 0)") },
+        new Setting<double>("bn_bias_lr_mult", c => c.BnBiasLrMult ?? 1, (c, v) => c with { BnBiasLrMult = v },
+            "Speed network on sgd: learning-rate multiplier of the BatchNorm biases (their weight decay divided by it)")
+        { Check = Must.In(0.0, 1000.0, openLow: true), Ignored = c => Unless(SpeedSgd(c), $"only the speed network on sgd has this parameter group; here {Arch(c)} with {Opt(c)}") },
+        new Setting<int?>("whiten_bias_epochs", c => c.WhitenBiasEpochs, (c, v) => c with { WhitenBiasEpochs = v },
+            "Speed network on sgd: train the whitening layer's bias for this many epochs, then keep it fixed; none = trains throughout")
+        { Check = Must.OrNone(Must.AtLeast(0)), Ignored = c => Unless(SpeedSgd(c), $"only the speed network (on sgd) has a whitening layer; here {Arch(c)} with {Opt(c)}") },
+        new Setting<int>("lookahead", c => c.Lookahead, (c, v) => c with { Lookahead = v },
+            "Lookahead: every K optimizer steps move slow weights towards the fast ones and reset the fast ones to them; 0 = off")
+        { Check = Must.AtLeast(0) },
+        new Setting<double>("lookahead_alpha", c => c.LookaheadAlpha ?? TrainConfig.DefaultLookaheadAlpha, (c, v) => c with { LookaheadAlpha = v },
+            "Lookahead: share of the way the slow weights move")
+        { Check = Must.In(0.0, 1.0, openLow: true), Ignored = c => Unless(c.Lookahead > 0, "lookahead is off (lookahead 0)") },
+        new Setting<Precision>("precision", c => c.Precision, (c, v) => c with { Precision = v },
+            "Arithmetic of the training step: fp32; bf16 with fp32 master weights; or auto (bf16 where the CPU has AMX tiles, or is an AMD CPU with AVX512_BF16 (Zen 4, Zen 5); else fp32: decided by what the CPU is, never by a timing)"),
+        new Setting<Models.MemoryLayout>("layout", c => c.Layout, (c, v) => c with { Layout = v },
+            "Memory layout of the activations: nchw, channels-last, or auto (channels-last where libtorch runs AVX2 or AVX-512 kernels, measured faster on both; nchw below AVX2); the same model either way")
+        { Display = v => v == Models.MemoryLayout.ChannelsLast ? "channels-last" : v.ToString().ToLowerInvariant() },
+        new Setting<AugmentMode>("augment", c => c.Augment, (c, v) => c with { Augment = v },
+            "offline (one affine copy appended), online (fresh affine every epoch), crop (random crop of the padded image + flip, every epoch) or none"),
+        new Setting<double>("shear", c => c.Augmentation.Shear, (c, v) => c with { Augmentation = c.Augmentation with { Shear = v } }, "Augmentation: shear angle range, radians")
+        { Check = Must.In(0.0, 1.2), Ignored = c => Unless(Affine(c), $"only the affine augmentations (offline, online) shear, augment is {Aug(c)}") },
+        new Setting<double>("zoom", c => c.Augmentation.Zoom, (c, v) => c with { Augmentation = c.Augmentation with { Zoom = v } }, "Augmentation: zoom range, scale in [1-z, 1+z] per axis")
+        { Check = Must.In(0.0, 1.0, openHigh: true), Ignored = c => Unless(Affine(c), $"only the affine augmentations (offline, online) zoom, augment is {Aug(c)}") },
+        new Setting<double>("shift", c => c.Augmentation.Shift, (c, v) => c with { Augmentation = c.Augmentation with { Shift = v } }, "Augmentation: shift range, fraction of the side")
+        { Check = Must.In(0.0, 0.5), Ignored = c => Unless(Affine(c), $"only the affine augmentations (offline, online) shift, augment is {Aug(c)}") },
+        new Setting<double>("flip_probability", c => c.Augmentation.FlipProbability, (c, v) => c with { Augmentation = c.Augmentation with { FlipProbability = v } },
+            "Augmentation: horizontal flip probability")
+        {
+            Check = Must.In(0.0, 1.0), Aliases = ["flip"],
+            Ignored = c => Unless(Affine(c) || c.Augment == AugmentMode.Crop && !c.Augmentation.AlternateFlip,
+                c.Augment == AugmentMode.None ? "augment is none" : "--alternate-flip decides the flips"),
+        },
+        new Setting<bool>("alternate_flip", c => c.Augmentation.AlternateFlip, (c, v) => c with { Augmentation = c.Augmentation with { AlternateFlip = v } },
+            "Crop augmentation: mirror each image in every other epoch instead of by a fresh coin (--no-alternate-flip: a fresh coin)")
+        { Display = v => v ? "on" : "off", Ignored = c => Unless(c.Augment == AugmentMode.Crop, $"only --augment crop alternates flips, augment is {Aug(c)}") },
+        new Setting<int>("crop_padding", c => c.Augmentation.CropPadding, (c, v) => c with { Augmentation = c.Augmentation with { CropPadding = v } },
+            "Crop augmentation: zero pixels added per side before the random crop")
+        { Check = Must.In(0, 14), Ignored = c => Unless(c.Augment == AugmentMode.Crop, $"only --augment crop pads, augment is {Aug(c)}") },
+        new Setting<double>("erase_probability", c => c.Augmentation.EraseProbability, (c, v) => c with { Augmentation = c.Augmentation with { EraseProbability = v } },
+            "Random erasing probability (online and crop modes)")
+        {
+            Check = Must.In(0.0, 1.0), Aliases = ["erase"],
+            Ignored = c => Unless(c.Augment is AugmentMode.Online or AugmentMode.Crop, $"only the online and crop augmentations erase, augment is {Aug(c)}"),
+        },
+        new Setting<double>("erase_max_area", c => c.Augmentation.EraseMaxArea, (c, v) => c with { Augmentation = c.Augmentation with { EraseMaxArea = v } },
+            $"Random erasing: largest rectangle, share of the image (smallest {new AugmentConfig().EraseMinArea})")
+        {
+            Check = Must.In(0.0, 1.0, openLow: true, openHigh: true),
+            Rule = c => c.Augmentation.EraseMaxArea < c.Augmentation.EraseMinArea
+                ? FormattableString.Invariant($"--erase-max-area must be at least the smallest area {c.Augmentation.EraseMinArea}, got {c.Augmentation.EraseMaxArea}") : null,
+            Ignored = c => c.Augment is not (AugmentMode.Online or AugmentMode.Crop) ? $"augment is {Aug(c)}"
+                : Unless(c.Augmentation.EraseProbability > 0, "random erasing is off (erase-probability 0)"),
+        },
+        new Setting<double>("label_smoothing", c => c.LabelSmoothing, (c, v) => c with { LabelSmoothing = v }, "Label smoothing of the cross-entropy loss")
+        { Check = Must.In(0.0, 1.0, openHigh: true) },
+        new Setting<int>("seed", c => c.Seed, (c, v) => c with { Seed = v }, "Seeds shuffling, augmentation, initialisation and the split"),
+        new Setting<int?>("train_limit", c => c.TrainLimit, (c, v) => c with { TrainLimit = v }, "Use only the first N training images (before the split); none = all 60,000")
+        { Check = Must.OrNone(Must.AtLeast(20)) },
+        new Setting<double>("validation_fraction", c => c.ValidationFraction, (c, v) => c with { ValidationFraction = v },
+            "Share of the training images held out (stratified) to pick the best epoch; 0 trains on all of them and keeps the last epoch, a final fit once settings were chosen on validation")
+        { Check = Must.In(0.0, 1.0, openHigh: true) },
+    ];
 }
 
 /// <summary>Named starting points. "seed" is the seed's recipe; "improved" goes beyond it and is reported beside it;

@@ -51,7 +51,7 @@ internal sealed class TrainingStep : IDisposable
     {
         _config = config;
         _norm = norm;
-        // A settings file bypasses the option checks (Applicability): the parameter groups exist only in the speed network on sgd.
+        // A settings file bypasses the option checks (Settings.Ignored): the parameter groups exist only in the speed network on sgd.
         if (UsesGroups(config) && (config.Model.Arch != Models.CnnLstm.ModelArch.Speed || config.Optimizer != OptimizerKind.Sgd))
             throw new FmnistException("muon_lr, bn_bias_lr_mult and whiten_bias_epochs need the speed network and the sgd optimizer");
         manual_seed(config.Seed);

@@ -5,7 +5,7 @@ namespace Fmnist.Trust;
 /// <summary>
 /// A monotone map of the top probability, applied after the temperature: knots (confidence, accuracy) from isotonic
 /// regression on held-out images, interpolated linearly between them. One temperature cannot straighten every
-/// reliability curve (label smoothing bends it); this fixes the top-label curve while keeping every argmax. The
+/// reliability curve (training towards softened targets bends it); this fixes the top-label curve while keeping every argmax. The
 /// other classes share what is left in their old proportions.
 /// </summary>
 /// <param name="Confidence">The knots' top probabilities, increasing.</param>

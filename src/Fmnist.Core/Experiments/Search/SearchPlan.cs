@@ -27,7 +27,7 @@ internal sealed record SearchPlan(IReadOnlyList<PlannedTrial> Trials, Halving? H
             try
             {
                 config.Validate();
-                if (Training.Applicability.Ignored(changes, config) is { } ignored) throw new FmnistException(ignored);
+                if (Training.Settings.Ignored(changes, config) is { } ignored) throw new FmnistException(ignored);
             }
             catch (FmnistException e)
             {

@@ -58,12 +58,12 @@ internal sealed record Distribution(string Setting, string Kind, double Low, dou
             d = new Distribution(setting, kind, lo, hi, []);
         }
         // Every value it can draw must be one the setting takes: checked now, not in trial 12.
-        foreach (var edge in d.Edges()) ConfigOverrides.With(setting, edge);
+        foreach (var edge in d.Edges()) ConfigOverrides.Parse(setting, edge);
         if (kind is "uniform" or "log_uniform")
         {
             try
             {
-                ConfigOverrides.With(setting, Number(0.5));
+                ConfigOverrides.Parse(setting, Number(0.5));
             }
             catch (FmnistException)
             {
@@ -124,7 +124,7 @@ internal sealed class SearchSpace
             var rng = new SplitMix64(((ulong)(uint)seed << 32) | (uint)i);
             for (int attempt = 0; ; attempt++)
             {
-                var trial = _settings.Aggregate(new ConfigOverrides(), (t, d) => t.Then(ConfigOverrides.With(d.Setting, d.Draw(rng))));
+                var trial = _settings.Aggregate(new ConfigOverrides(), (t, d) => t.Then(ConfigOverrides.Parse(d.Setting, d.Draw(rng))));
                 if (seen.Add(Key(trial)))
                 {
                     trials.Add(trial);

@@ -19,14 +19,6 @@ internal static class ModelArchNames
     public static readonly IReadOnlyList<string> Names = ["cnn-lstm", "resnet", "speed"];
 
     public static string Name(ModelArch a) => a switch { ModelArch.ResNet => "resnet", ModelArch.Speed => "speed", _ => "cnn-lstm" };
-
-    public static ModelArch Parse(string name) => name.ToLowerInvariant() switch
-    {
-        "cnn-lstm" or "cnnlstm" or "cnn_lstm" => ModelArch.CnnLstm,
-        "resnet" => ModelArch.ResNet,
-        "speed" => ModelArch.Speed,
-        _ => throw new FmnistException($"unknown architecture '{name}' (known: {string.Join(", ", Names)})"),
-    };
 }
 
 /// <summary>
@@ -73,23 +65,14 @@ public sealed record ModelConfig
     /// <summary>Speed: the logits are the linear layer's outputs times this (airbench: 1/9).</summary>
     public double LogitScale { get; init; } = 1.0 / 9;
 
-    /// <summary>Checks the sizes; throws <see cref="FmnistException"/> naming the first bad one.</summary>
+    /// <summary>Checks the sizes (the network settings' own checks, <see cref="Training.Settings"/>); throws
+    /// <see cref="FmnistException"/> naming the first bad one.</summary>
     public void Validate()
     {
-        if (Filters1 < 1 || Filters2 < 1 || Lstm < 1 || Dense < 1)
-            throw new FmnistException($"model sizes must be positive (filters {Filters1}/{Filters2}, lstm {Lstm}, dense {Dense})");
-        if (Dropout1 is < 0 or >= 1 || Dropout2 is < 0 or >= 1)
-            throw new FmnistException($"dropout rates must be in [0, 1), got {Dropout1} and {Dropout2}");
-        if (Width is < 1 or > 1024) throw new FmnistException($"resnet width must be in 1..1024, got {Width}");
-        // 28 -> 14 -> 7 -> 4: a fourth stage still has a 4x4 map; a fifth would be 2x2.
-        if (Blocks is null || Blocks.Count is < 1 or > 4 || Blocks.Any(b => b is < 1 or > 16))
-            throw new FmnistException($"resnet blocks must be 1 to 4 stages of 1..16 blocks, got '{(Blocks is null ? "" : string.Join(",", Blocks))}'");
-        if (WhitenPatch is < 1 or > 5) throw new FmnistException($"whitening patch must be 1..5 pixels, got {WhitenPatch}");
-        // each group halves the side: 26 -> 13 -> 6 -> 3 -> 1
-        if (Widths is null || Widths.Count < 1 || Widths.Any(w => w is < 1 or > 1024) || (28 - WhitenPatch + 1) >> Widths.Count < 1)
-            throw new FmnistException($"speed widths must be 1 to {(Math.Log2(28 - WhitenPatch + 1) is var l ? (int)l : 0)} groups of 1..1024 channels, got '{(Widths is null ? "" : string.Join(",", Widths))}'");
-        if (Depth is < 1 or > 8) throw new FmnistException($"speed depth must be 1..8 convolutions per group, got {Depth}");
-        if (!(LogitScale > 0 && LogitScale <= 100)) throw new FmnistException($"logit scale must be in (0, 100], got {LogitScale}");
+        var config = new Training.TrainConfig { Model = this };
+        foreach (var s in Training.Settings.All)
+            if (s.Network is not null && s.Problem(config) is { } problem) throw new FmnistException(problem);
+        if (Filters1 < 1 || Filters2 < 1) throw new FmnistException($"filters must be positive, got {Filters1} and {Filters2}");
     }
 
     /// <summary>By content, blocks included (a record would compare the list by reference).</summary>
@@ -105,22 +88,4 @@ public sealed record ModelConfig
         ModelArch.Speed => FormattableString.Invariant($"speed widths {string.Join(",", Widths)}, depth {Depth}, whitening {WhitenPatch}x{WhitenPatch}"),
         _ => FormattableString.Invariant($"cnn-lstm dropout {Dropout1}/{Dropout2}, LSTM {Lstm}, dense {Dense}"),
     };
-
-    /// <summary>"2,2,2" -> [2,2,2], for the command line.</summary>
-    public static IReadOnlyList<int> ParseBlocks(string text) => ParseList(text, "--blocks", "block counts (e.g. 2,2,2)");
-
-    /// <summary>"64,128,256" -> [64,128,256], for the command line.</summary>
-    public static IReadOnlyList<int> ParseWidths(string text) => ParseList(text, "--widths", "channel counts (e.g. 64,128,256)");
-
-    private static List<int> ParseList(string text, string option, string what)
-    {
-        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var list = new List<int>();
-        foreach (var p in parts)
-        {
-            if (!int.TryParse(p, out var n)) throw new FmnistException($"{option}: '{text}' is not a comma-separated list of {what}");
-            list.Add(n);
-        }
-        return list;
-    }
 }
