@@ -1,6 +1,9 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using Fmnist.Data;
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 using static TorchSharp.torch;
 
@@ -21,7 +24,7 @@ public class CnnTests
     [Fact]
     public void Output_is_batch_by_ten_for_any_sizes()
     {
-        using var net = new CnnLstmNet(new ModelConfig { Lstm = 16, Dense = 8, Filters1 = 4, Filters2 = 8 });
+        using var net = new CnnLstmNet(new CnnLstmConfig { Lstm = 16, Dense = 8, Filters1 = 4, Filters2 = 8 });
         net.eval();
         using var x = randn(3, 1, 28, 28);
         using var y = net.call(x);
@@ -33,7 +36,7 @@ public class CnnTests
     public void Loss_falls_on_a_tiny_seeded_batch()
     {
         manual_seed(3);
-        using var net = new CnnLstmNet(new ModelConfig { Lstm = 32, Dense = 32 });
+        using var net = new CnnLstmNet(new CnnLstmConfig { Lstm = 32, Dense = 32 });
         using var opt = optim.Adam(net.parameters(), 1e-3);
         // 40 steps: tests run in parallel and share libtorch's global generator, so the initial weights are not
         // always the same draw; 25 steps left one draw at 54% of the first loss.
@@ -44,7 +47,7 @@ public class CnnTests
     [Fact]
     public void Save_then_load_gives_identical_outputs()
     {
-        var config = new ModelConfig { Lstm = 16, Dense = 16 };
+        var config = new CnnLstmConfig { Lstm = 16, Dense = 16 };
         SaveLoadCheck.AssertRoundTrip(() => new CnnLstmNet(config));
     }
 

@@ -1,10 +1,13 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using Fmnist.Experiments;
 using System.Text.Json;
 using Fmnist.Ensembles;
 using Fmnist.Evaluation;
 using Fmnist.Export;
 using Fmnist.Inference;
-using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 
 namespace Fmnist.Tests;
@@ -15,8 +18,8 @@ public class EnsembleTests(Xunit.Abstractions.ITestOutputHelper log)
     /// <summary>Two random members of different architectures (an ensemble only needs the same classes and input).</summary>
     private static string MakeEnsemble()
     {
-        var a = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.Speed, Widths = [8, 8], WhitenPatch = 2 }, seed: 2, randomBatchNormAffine: true);
-        var b = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1, 1] }, seed: 3, randomBatchNormAffine: true);
+        var a = ExportSupport.RandomRunFolder(new SpeedConfig { Widths = [8, 8], WhitenPatch = 2 }, seed: 2, randomBatchNormAffine: true);
+        var b = ExportSupport.RandomRunFolder(new ResNetConfig { Width = 4, Blocks = [1, 1] }, seed: 3, randomBatchNormAffine: true);
         var dir = TestData.TempDir();
         foreach (var (src, name) in new[] { (a, "member-1"), (b, "member-2") })
         {

@@ -1,3 +1,7 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using System.Text.Json;
 using Fmnist.Evaluation;
 using Fmnist.Experiments;
@@ -51,8 +55,8 @@ public class ExperimentTests
     {
         var grid = SweepGrid.Load(Path.Combine(TestData.RepoRoot, "configs", "ablation.json"));
         var b = grid.BaseConfig();
-        Assert.Equal(Models.CnnLstm.ModelArch.ResNet, b.Model.Arch);
-        Assert.Equal([1, 1, 1], b.Model.Blocks);
+        Assert.Equal("resnet", b.Model.Arch);
+        Assert.Equal([1, 1, 1], ((ResNetConfig)b.Model).Blocks);
         Assert.Equal(Presets.Get("resnet").Ema, b.Ema);
         Assert.Equal(30000, b.TrainLimit);
         var trials = grid.Expand();
@@ -75,7 +79,7 @@ public class ExperimentTests
     [Fact]
     public void A_resnet_sweep_table_lists_what_each_trial_changes()
     {
-        var resnet = new TrainConfig { Model = new() { Arch = Models.CnnLstm.ModelArch.ResNet } };
+        var resnet = new TrainConfig { Model = new ResNetConfig() };
         SweepTrial T(string name, double val, ConfigOverrides changes) =>
             new(name, Result(name, val, 0.9) with { Config = changes.Apply(resnet) }, false, changes);
         var trials = new[] { T("a", 0.91, new ConfigOverrides()), T("b", 0.92, ConfigOverrides.Of(("erase_probability", 0))) };
@@ -120,7 +124,7 @@ public class ExperimentTests
     public void Sweep_skips_finished_trials_and_keeps_the_best_model_loadable()
     {
         var grid = SweepGrid.Load(WriteGrid("""{"axes":{"lstm":[16,32]}}""")).Expand();
-        var config = new TrainConfig { TrainLimit = 600, Epochs = 1, BatchSize = 64, Model = new() { Dense = 16 } };
+        var config = new TrainConfig { TrainLimit = 600, Epochs = 1, BatchSize = 64, Model = new CnnLstmConfig { Dense = 16 } };
         var dir = Path.Combine(TestData.TempDir(), "sweep");
         var first = Sweep.Run(TestData.Fashion, grid, config, dir, testLimit: 200);
         Assert.All(first.Trials, t => Assert.False(t.Skipped));
@@ -129,7 +133,7 @@ public class ExperimentTests
         Assert.Equal(first.Best.Name, again.Best.Name);
         var (net, info) = new RunFolder(again.BestModelDir).LoadBest();
         net.Dispose();
-        Assert.Equal(first.Best.Result.Config.Model.Lstm, info.Config.Model.Lstm);
+        Assert.Equal(((CnnLstmConfig)first.Best.Result.Config.Model).Lstm, ((CnnLstmConfig)info.Config.Model).Lstm);
         foreach (var file in new[] { "sweep.md", "sweep.csv", "sweep.json", "val_curves.png" })
             Assert.True(File.Exists(Path.Combine(dir, file)), file);
         Assert.Equal(3, File.ReadAllLines(Path.Combine(dir, "sweep.csv")).Length);

@@ -1,8 +1,11 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using System.Text.Json;
 using Fmnist.Data;
 using Fmnist.Explanations;
 using Fmnist.Inference;
-using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 using SkiaSharp;
 using Xunit.Abstractions;
@@ -125,8 +128,8 @@ public sealed class ExplainTests(TrainedModelFixture fixture, ITestOutputHelper 
     public void Grad_cam_reads_the_resnet_and_the_speed_network_and_an_ensemble_averages_the_maps()
     {
         var images = TestImages(3, from: 7);
-        var resnet = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1, 1] }, seed: 3, randomBatchNormAffine: true);
-        var speed = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.Speed, Widths = [8, 8], WhitenPatch = 2 }, seed: 2, randomBatchNormAffine: true);
+        var resnet = ExportSupport.RandomRunFolder(new ResNetConfig { Width = 4, Blocks = [1, 1] }, seed: 3, randomBatchNormAffine: true);
+        var speed = ExportSupport.RandomRunFolder(new SpeedConfig { Widths = [8, 8], WhitenPatch = 2 }, seed: 2, randomBatchNormAffine: true);
         foreach (var run in new[] { resnet, speed })
         {
             using var model = new TorchClassifier(run);
@@ -201,7 +204,7 @@ public sealed class ExplainTests(TrainedModelFixture fixture, ITestOutputHelper 
     }
 
     /// <summary>Every learned weight drawn afresh, as a new network of the same shape starts (BatchNorm statistics kept).</summary>
-    private static void Randomise(nn.Module<Tensor, Tensor> net, Models.CnnLstm.ModelConfig config)
+    private static void Randomise(nn.Module<Tensor, Tensor> net, ModelConfig config)
     {
         TorchRuntime.Initialize();
         manual_seed(11);

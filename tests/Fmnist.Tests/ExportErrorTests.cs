@@ -1,3 +1,7 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using System.Text.Json;
 using Fmnist.Cli;
 using Fmnist.Export;
@@ -162,7 +166,7 @@ public class ExportErrorTests
     {
         var file = Path.Combine(TestData.TempDir(), "model.pth");
         File.WriteAllText(file, "not a pickle");
-        var e = Assert.Throws<FmnistException>(() => PyTorchExporter.Load(file, new Models.CnnLstm.ModelConfig()));
+        var e = Assert.Throws<FmnistException>(() => PyTorchExporter.Load(file, new CnnLstmConfig()));
         Assert.StartsWith($"{file}: not a PyTorch state_dict of this network", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

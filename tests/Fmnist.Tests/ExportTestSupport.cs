@@ -1,7 +1,10 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using Fmnist.Inference;
 using System.Diagnostics;
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 using static TorchSharp.torch;
 
@@ -76,7 +79,7 @@ public static class ExportSupport
         return dir;
     }
 
-    private static readonly Lazy<string> SmallRandom = new(() => RandomRunFolder(new ModelConfig { Lstm = 128, Dense = 256 }));
+    private static readonly Lazy<string> SmallRandom = new(() => RandomRunFolder(new CnnLstmConfig { Lstm = 128, Dense = 256 }));
 
     /// <summary>One shared random run of non-default size (LSTM 128, dense 256): no size in the exporter can be hard-coded.</summary>
     public static string NonDefaultRun => SmallRandom.Value;

@@ -25,8 +25,8 @@ public class ExportTests(Xunit.Abstractions.ITestOutputHelper log)
         using var torch = new TorchClassifier(run);
         ExportSupport.AssertAgree(torch.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), onnx.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), 1e-4);
         Assert.Equal(torch.Description.Parameters, onnx.Description.Parameters);
-        Assert.Equal(128, onnx.Description.Config!.Model.Lstm);
-        Assert.Equal(256, onnx.Description.Config!.Model.Dense);
+        Assert.Equal(128, ((CnnLstmConfig)onnx.Description.Config!.Model).Lstm);
+        Assert.Equal(256, ((CnnLstmConfig)onnx.Description.Config!.Model).Dense);
     }
 
     [Fact]

@@ -1,5 +1,8 @@
-using Fmnist.Imaging;
+using Fmnist.Models;
 using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
+using Fmnist.Imaging;
 using Fmnist.Training;
 using Xunit.Abstractions;
 using static Fmnist.Tests.InProcessCli;
@@ -117,7 +120,7 @@ public sealed class HostileImageTests(ITestOutputHelper output) : IDisposable
     private static string UntrainedRun()
     {
         var folder = new RunFolder(TestData.TempDir());
-        var config = new TrainConfig { Model = new ModelConfig { Lstm = 16, Dense = 16 } };
+        var config = new TrainConfig { Model = new CnnLstmConfig { Lstm = 16, Dense = 16 } };
         TorchRuntime.Initialize();
         using var net = Models.ModelFactory.Create(config.Model);
         JsonFiles.Write(folder.ConfigPath, new RunInfo(config, new Features.Normalization(73, 90), Trainer.Versions(), DateTimeOffset.UtcNow));

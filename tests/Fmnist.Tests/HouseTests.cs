@@ -1,3 +1,7 @@
+using Fmnist.Models.Speed;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 using static Fmnist.Tests.InProcessCli;
 using Fmnist.Evaluation;
 using Fmnist.Experiments;
@@ -46,7 +50,7 @@ public class HouseTests
     {
         var dir = Path.Combine(TestData.TempDir(), "fresh");
         var progress = new RecordingProgress();
-        var config = new TrainConfig { Augment = AugmentMode.None, BatchSize = 50, Epochs = 1, TrainLimit = 100, Model = new() { Lstm = 8, Dense = 8 } };
+        var config = new TrainConfig { Augment = AugmentMode.None, BatchSize = 50, Epochs = 1, TrainLimit = 100, Model = new CnnLstmConfig { Lstm = 8, Dense = 8 } };
         var result = Trainer.Run(TestData.Fashion.Train, config, dir, progress, resume: true);
         Assert.False(result.Resumed);
         Assert.Contains($"{Path.GetFullPath(dir)}: no interrupted run to resume; starting a new one", progress.Messages);
@@ -59,7 +63,7 @@ public class HouseTests
         // `auto` measures bf16's speed; a resumed run must not measure again and change its arithmetic.
         var dir = Path.Combine(TestData.TempDir(), "auto-resume");
         var config = new TrainConfig { Augment = AugmentMode.None, BatchSize = 50, Epochs = 2, TrainLimit = 150, Precision = Precision.Auto,
-            Model = new() { Lstm = 8, Dense = 8 } };
+            Model = new CnnLstmConfig { Lstm = 8, Dense = 8 } };
         Assert.Throws<OperationCanceledException>(() => Trainer.Run(TestData.Fashion.Train, config, dir,
             afterEpoch: (_, history) => { if (history.Count == 1) throw new OperationCanceledException(); }));
         var folder = new RunFolder(dir);
@@ -123,7 +127,7 @@ public class HouseTests
         var baseConfig = Presets.Get("improved");
         var o = ConfigOverrides.Of(("lstm", 64), ("epochs", 3)).Then(ConfigOverrides.Of(("epochs", 4), ("flip_probability", 0)));
         var c = o.Apply(baseConfig);
-        Assert.Equal(baseConfig with { Epochs = 4, Model = baseConfig.Model with { Lstm = 64 }, Augmentation = baseConfig.Augmentation with { FlipProbability = 0 } }, c);
+        Assert.Equal(baseConfig with { Epochs = 4, Model = (CnnLstmConfig)baseConfig.Model with { Lstm = 64 }, Augmentation = baseConfig.Augmentation with { FlipProbability = 0 } }, c);
         Assert.Equal(baseConfig, new ConfigOverrides().Apply(baseConfig));
     }
 

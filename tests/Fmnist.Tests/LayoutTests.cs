@@ -1,6 +1,8 @@
 using System.Text.Json;
 using Fmnist.Models;
 using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using Fmnist.Platform;
 using Fmnist.Training;
 using static TorchSharp.torch;
@@ -82,11 +84,11 @@ public class LayoutTests
     public void Every_network_gives_the_same_logits_and_gradients_in_both_layouts(string arch)
     {
         TorchRuntime.Initialize();
-        var config = arch switch
+        ModelConfig config = arch switch
         {
-            "resnet" => new ModelConfig { Arch = ModelArch.ResNet, Width = 8, Blocks = [1, 1] },
-            "speed" => new ModelConfig { Arch = ModelArch.Speed, Widths = [8, 16, 12], Depth = 2 },
-            _ => new ModelConfig { Filters1 = 8, Filters2 = 16, Lstm = 16, Dense = 16 },
+            "resnet" => new ResNetConfig { Width = 8, Blocks = [1, 1] },
+            "speed" => new SpeedConfig { Widths = [8, 16, 12], Depth = 2 },
+            _ => new CnnLstmConfig { Filters1 = 8, Filters2 = 16, Lstm = 16, Dense = 16 },
         };
         manual_seed(3);
         using var x = randn(6, 1, 28, 28);

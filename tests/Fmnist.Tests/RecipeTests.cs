@@ -1,3 +1,5 @@
+using Fmnist.Models.Speed;
+using Fmnist.Models.ResNet;
 using Fmnist.Features;
 using Fmnist.Models;
 using Fmnist.Models.CnnLstm;
@@ -93,7 +95,7 @@ public class RecipeTests
         Assert.Equal(0.1, WeightAverage.DecayAt(0.999, 0), 12);          // (1+0)/(10+0)
         Assert.Equal(0.5, WeightAverage.DecayAt(0.999, 8), 12);          // 9/18
         Assert.Equal(0.999, WeightAverage.DecayAt(0.999, 1_000_000), 12);
-        var c = new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1] };
+        var c = new ResNetConfig { Width = 4, Blocks = [1] };
         using var net = ModelFactory.Create(c);
         using var ema = new WeightAverage(net, c, 0.9);
         var p = net.parameters().First();
@@ -134,7 +136,7 @@ public class RecipeTests
     [InlineData(OptimizerKind.Sgd)]
     public void Every_optimizer_takes_a_step(OptimizerKind kind)
     {
-        var c = new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1] };
+        var c = new ResNetConfig { Width = 4, Blocks = [1] };
         using var net = ModelFactory.Create(c);
         using var opt = TrainingStep.CreateOptimizer(net, new TrainConfig { Optimizer = kind, LearningRate = 0.01, WeightDecay = 1e-4 });
         var before = net.parameters().Select(p => p.clone()).ToList();
@@ -151,14 +153,14 @@ public class RecipeTests
     [Fact]
     public void Overrides_reach_every_new_field_and_bad_values_are_refused()
     {
-        var o = ConfigOverrides.Of(("arch", ModelArch.ResNet), ("width", 24), ("blocks", new[] {1, 2}), ("optimizer", OptimizerKind.AdamW), ("weight_decay", 0.05), ("schedule", LrSchedule.OneCycle), ("warmup", 0.1), ("ema", 0.99), ("augment", AugmentMode.Crop), ("crop_padding", 2), ("erase_probability", 0.3), ("erase_max_area", 0.3));
+        var o = ConfigOverrides.Of(("arch", "resnet"), ("width", 24), ("blocks", new[] {1, 2}), ("optimizer", OptimizerKind.AdamW), ("weight_decay", 0.05), ("schedule", LrSchedule.OneCycle), ("warmup", 0.1), ("ema", 0.99), ("augment", AugmentMode.Crop), ("crop_padding", 2), ("erase_probability", 0.3), ("erase_max_area", 0.3));
         var c = o.Apply(new TrainConfig());
         c.Validate();
-        Assert.Equal((ModelArch.ResNet, 24, "1,2"), (c.Model.Arch, c.Model.Width, string.Join(",", c.Model.Blocks)));
+        Assert.Equal(("resnet", 24, "1,2"), (c.Model.Arch, ((ResNetConfig)c.Model).Width, string.Join(",", ((ResNetConfig)c.Model).Blocks)));
         Assert.Equal((OptimizerKind.AdamW, 0.05, LrSchedule.OneCycle, 0.1, 0.99), (c.Optimizer, c.WeightDecay, c.Schedule, c.Warmup, c.Ema));
         Assert.Equal((AugmentMode.Crop, 2, 0.3, 0.3), (c.Augment, c.Augmentation.CropPadding, c.Augmentation.EraseProbability, c.Augmentation.EraseMaxArea));
         var grid = ConfigOverrides.Parse("arch", System.Text.Json.JsonDocument.Parse("\"resnet\"").RootElement);
-        Assert.Equal(ModelArch.ResNet, grid.Value<ModelArch?>("arch"));
+        Assert.Equal("resnet", grid.Value<string>("arch"));
         Assert.Throws<FmnistException>(() => (c with { Ema = 1 }).Validate());
         Assert.Throws<FmnistException>(() => (c with { Warmup = -0.1 }).Validate());
         Assert.Throws<FmnistException>(() => (c with { Augmentation = c.Augmentation with { EraseMaxArea = 0.01 } }).Validate());
@@ -170,7 +172,7 @@ public class RecipeTests
     {
         var grid = new Experiments.SweepGrid { Trials = [ConfigOverrides.Of(("blocks", new[] {1, 1})), ConfigOverrides.Of(("blocks", new[] {1, 1}))] };
         Assert.Single(grid.Expand());
-        var trial = ConfigOverrides.Of(("arch", ModelArch.ResNet), ("blocks", new[] {2, 2, 2}));
+        var trial = ConfigOverrides.Of(("arch", "resnet"), ("blocks", new[] {2, 2, 2}));
         Assert.EndsWith("-archresnet-blocks2-2-2", Experiments.TrialNames.Of(trial.Apply(new TrainConfig()), trial));
     }
 }
@@ -186,7 +188,7 @@ public class Bf16Tests
         var slice = TestData.Fashion.Train.Take(64);
         var config = new TrainConfig
         {
-            Model = new ModelConfig { Arch = ModelArch.ResNet, Width = 16, Blocks = [1, 1, 1] },
+            Model = new ResNetConfig { Width = 16, Blocks = [1, 1, 1] },
             Precision = Precision.Bf16, Optimizer = OptimizerKind.AdamW, LearningRate = 3e-3, Augment = AugmentMode.None, Schedule = LrSchedule.Constant,
         };
         using var step = new TrainingStep(config, Normalization.FromImages(slice));

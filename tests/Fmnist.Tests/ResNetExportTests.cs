@@ -1,7 +1,10 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using System.Text.Json;
 using Fmnist.Export;
 using Fmnist.Inference;
-using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 
 namespace Fmnist.Tests;
@@ -12,7 +15,7 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
     /// <summary>Non-default width and depth, an identity block (s1b1, s2b2) and a strided shortcut block (s2b1);
     /// random BatchNorm scales and shifts and moved running statistics, so no BatchNorm is the identity.</summary>
     private static readonly Lazy<string> SmallRandom = new(() => ExportSupport.RandomRunFolder(
-        new ModelConfig { Arch = ModelArch.ResNet, Width = 8, Blocks = [1, 2] }, seed: 11, randomBatchNormAffine: true));
+        new ResNetConfig { Width = 8, Blocks = [1, 2] }, seed: 11, randomBatchNormAffine: true));
 
     private static string Run => SmallRandom.Value;
 
@@ -26,8 +29,8 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
         log.WriteLine($"max |dp| ONNX Runtime vs TorchSharp {ExportSupport.AssertAgree(torch.Probabilities(images), onnx.Probabilities(images), 1e-4):E2}");
         ExportSupport.AssertAgree(torch.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), onnx.Probabilities(images, tta: Fmnist.Evaluation.TtaMode.Flip), 1e-4);
         Assert.Equal(torch.Description.Parameters, onnx.Description.Parameters);
-        var model = onnx.Description.Config!.Model;
-        Assert.Equal((ModelArch.ResNet, 8), (model.Arch, model.Width));
+        var model = (ResNetConfig)onnx.Description.Config!.Model;
+        Assert.Equal(("resnet", 8), (model.Arch, model.Width));
         Assert.Equal([1, 2], model.Blocks);
     }
 
@@ -35,7 +38,7 @@ public class ResNetExportTests(Xunit.Abstractions.ITestOutputHelper log)
     public void Onnx_export_handles_odd_feature_map_sides_and_four_stages()
     {
         // 28 -> 14 -> 7 -> 4 -> 2: the strided convs on 7 and 4 pixels must round as PyTorch does
-        var run = ExportSupport.RandomRunFolder(new ModelConfig { Arch = ModelArch.ResNet, Width = 4, Blocks = [1, 1, 1, 1] }, seed: 3, randomBatchNormAffine: true);
+        var run = ExportSupport.RandomRunFolder(new ResNetConfig { Width = 4, Blocks = [1, 1, 1, 1] }, seed: 3, randomBatchNormAffine: true);
         var file = OnnxExporter.Export(run, Path.Combine(TestData.TempDir(), "deep.onnx")).File;
         var images = ExportSupport.TestImages(100);
         using var onnx = new OnnxClassifier(file);

@@ -1,3 +1,4 @@
+using Fmnist.Models.Speed;
 using System.Text.Json;
 using Fmnist.Features;
 using Fmnist.Inference;
@@ -13,7 +14,7 @@ public class ResNetTests
 {
     public ResNetTests() => TorchRuntime.Initialize();
 
-    private static readonly ModelConfig Small = new() { Arch = ModelArch.ResNet, Width = 8, Blocks = [1, 1, 1] };
+    private static readonly ResNetConfig Small = new ResNetConfig { Width = 8, Blocks = [1, 1, 1] };
 
     [Theory]
     [InlineData(8, "1,1,1")]
@@ -21,7 +22,7 @@ public class ResNetTests
     [InlineData(4, "1,1,1,1")]
     public void Output_is_batch_by_ten_for_any_width_and_depth(int width, string blocks)
     {
-        using var net = ModelFactory.Create(new ModelConfig { Arch = ModelArch.ResNet, Width = width, Blocks = (IReadOnlyList<int>)Training.Settings.Find("blocks").Parse(blocks) });
+        using var net = ModelFactory.Create(new ResNetConfig { Width = width, Blocks = (IReadOnlyList<int>)Training.Settings.Find("blocks").Parse(blocks) });
         Assert.IsType<ResNetNet>(net);
         net.eval();
         using var x = randn(3, 1, 28, 28);
@@ -32,7 +33,7 @@ public class ResNetTests
     [Fact]
     public void Summary_rows_add_up_to_the_real_parameter_count_and_flops_are_analytic()
     {
-        var c = new ModelConfig { Arch = ModelArch.ResNet, Width = 32, Blocks = [2, 2, 2] };
+        var c = new ResNetConfig { Width = 32, Blocks = [2, 2, 2] };
         using var net = ModelFactory.Create(c);
         var summary = ModelSummary.Of(net, c);
         Assert.Equal(summary.TotalParameters, summary.Rows.Sum(r => r.Parameters));
@@ -43,7 +44,7 @@ public class ResNetTests
                     + 7 * 7 * (128 * 64 * 9 + 3 * 128 * 128 * 9 + 128 * 64) + 128 * 10;
         Assert.Equal(2 * macs, summary.ForwardFlops);
         // The seed's CNN+LSTM: ~47 MFLOP, as measured in NOTES.
-        Assert.InRange(ModelFactory.ForwardFlops(new ModelConfig()), 46e6, 48e6);
+        Assert.InRange(ModelFactory.ForwardFlops(new CnnLstmConfig()), 46e6, 48e6);
     }
 
     [Fact]
@@ -58,7 +59,7 @@ public class ResNetTests
         using var resnet = ModelFactory.Create(Small);
         var path = Path.Combine(TestData.TempDir(), "m.pt");
         resnet.save(path);
-        using var cnn = ModelFactory.Create(new ModelConfig());
+        using var cnn = ModelFactory.Create(new CnnLstmConfig());
         Assert.ThrowsAny<Exception>(() => cnn.load(path));
     }
 
@@ -66,8 +67,8 @@ public class ResNetTests
     public void Old_config_without_arch_loads_as_cnn_lstm_and_arch_round_trips()
     {
         var old = JsonSerializer.Deserialize<TrainConfig>("""{ "model": { "lstm": 128 }, "epochs": 3 }""", JsonFiles.Options)!;
-        Assert.Equal(ModelArch.CnnLstm, old.Model.Arch);
-        Assert.Equal(128, old.Model.Lstm);
+        Assert.Equal("cnn-lstm", old.Model.Arch);
+        Assert.Equal(128, ((CnnLstmConfig)old.Model).Lstm);
         var best = Presets.Get("resnet");
         var text = JsonFiles.Serialize(best);
         Assert.Contains("\"arch\": \"resnet\"", text);
@@ -84,7 +85,7 @@ public class ResNetTests
         Assert.Throws<FmnistException>(() => (Small with { Blocks = [1, 1, 1, 1, 1] }).Validate());
         Assert.Throws<FmnistException>(() => Training.Settings.Find("blocks").Parse("2,x"));
         Assert.Throws<FmnistException>(() => Training.Settings.Find("arch").Parse("vgg"));
-        Assert.Equal(ModelArch.ResNet, Training.Settings.Find("arch").Parse("resnet"));
+        Assert.Equal("resnet", Training.Settings.Find("arch").Parse("resnet"));
     }
 
     [Fact]
@@ -116,7 +117,7 @@ public class ResNetTests
         Assert.True(File.Exists(result.Folder.EmaPath));
         Assert.True(result.BestValAccuracy > 0.3, $"validation {result.BestValAccuracy}");
         var info = result.Folder.ReadInfo();
-        Assert.Equal(ModelArch.ResNet, info.Config.Model.Arch);
+        Assert.Equal("resnet", info.Config.Model.Arch);
         using var classifier = new TorchClassifier(dir);
         Assert.IsType<ResNetNet>(classifier.Net);
         var probs = classifier.Probabilities(TestData.Fashion.Test.Take(10).Images, tta: Fmnist.Evaluation.TtaMode.Flip);

@@ -1,6 +1,9 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using Fmnist.Evaluation;
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 using Fmnist.Training.Levers;
 using TorchSharp;
@@ -15,7 +18,7 @@ namespace Fmnist.Tests;
 [Collection("libtorch alone")]
 public class SpeedLeverTests
 {
-    private static readonly ModelConfig Small = new() { Arch = ModelArch.Speed, Widths = [8, 16, 12], Depth = 2, WhitenPatch = 3, LogitScale = 0.25 };
+    private static readonly SpeedConfig Small = new SpeedConfig { Widths = [8, 16, 12], Depth = 2, WhitenPatch = 3, LogitScale = 0.25 };
 
     private static double[] SingularValues(Tensor m)
     {

@@ -1,9 +1,11 @@
+using Fmnist.Models;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using Fmnist.Evaluation;
 using Fmnist.Export;
 using Fmnist.Features;
 using Fmnist.Inference;
-using Fmnist.Models.CnnLstm;
-using Fmnist.Models.Speed;
 using Fmnist.Training;
 using static TorchSharp.torch;
 
@@ -12,7 +14,7 @@ namespace Fmnist.Tests;
 /// <summary>The speed network: its whitening layer, its recipe's augmentations, training, and its exports.</summary>
 public class SpeedNetTests(Xunit.Abstractions.ITestOutputHelper log)
 {
-    private static readonly ModelConfig Small = new() { Arch = ModelArch.Speed, Widths = [8, 16, 12], Depth = 2, WhitenPatch = 3, LogitScale = 0.25 };
+    private static readonly SpeedConfig Small = new SpeedConfig { Widths = [8, 16, 12], Depth = 2, WhitenPatch = 3, LogitScale = 0.25 };
 
     /// <summary>A random speed network of non-default widths (the last narrower than the one before), whitened on real images.</summary>
     private static readonly Lazy<string> SmallRandom = new(() => ExportSupport.RandomRunFolder(Small, seed: 5, randomBatchNormAffine: true));

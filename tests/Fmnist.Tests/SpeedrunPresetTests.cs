@@ -1,4 +1,7 @@
+using Fmnist.Models;
 using Fmnist.Models.CnnLstm;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 using Fmnist.Reports;
 using Fmnist.Training;
 
@@ -12,13 +15,13 @@ public class SpeedrunPresetTests
     {
         var fast = Presets.Get("fast");
         fast.Validate();
-        Assert.Equal((ModelArch.Speed, OptimizerKind.Sgd, 0.85, true), (fast.Model.Arch, fast.Optimizer, fast.Momentum, fast.Augmentation.AlternateFlip));
-        Assert.Equal([64, 128, 256], fast.Model.Widths);
+        Assert.Equal(("speed", OptimizerKind.Sgd, 0.85, true), (fast.Model.Arch, fast.Optimizer, fast.Momentum, fast.Augmentation.AlternateFlip));
+        Assert.Equal([64, 128, 256], ((SpeedConfig)fast.Model).Widths);
         var best = Presets.Get("best");
         Assert.Equal(JsonFiles.Serialize(fast with { Preset = "best", Epochs = 30 }), JsonFiles.Serialize(best));
         Assert.Equal(2, Presets.EnsembleMembers("best"));
         Assert.All(Presets.Names.Where(n => n != "best"), n => Assert.Equal(1, Presets.EnsembleMembers(n)));
-        Assert.Equal(ModelArch.ResNet, Presets.Get("resnet").Model.Arch);
+        Assert.Equal("resnet", Presets.Get("resnet").Model.Arch);
     }
 
     [Fact]

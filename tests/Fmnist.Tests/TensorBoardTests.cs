@@ -1,3 +1,7 @@
+using Fmnist.Models.Speed;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 using Fmnist.Experiments;
 using Fmnist.Features;
 using Fmnist.Reports;
@@ -19,7 +23,7 @@ public class TensorBoardTests
     public void Training_writes_scalars_histograms_and_images_that_read_back()
     {
         var dir = Path.Combine(TestData.TempDir(), "run");
-        var config = new TrainConfig { Augment = AugmentMode.None, BatchSize = 50, Epochs = 2, TrainLimit = 300, Model = new() { Lstm = 8, Dense = 8 } };
+        var config = new TrainConfig { Augment = AugmentMode.None, BatchSize = 50, Epochs = 2, TrainLimit = 300, Model = new CnnLstmConfig { Lstm = 8, Dense = 8 } };
         var result = TrainingWorkflow.TrainAndTest(TestData.Fashion, config, dir, testLimit: 200, tensorboard: true);
 
         var files = Directory.GetFiles(Path.Combine(dir, TensorBoardLog.FolderName), "events.out.tfevents.*");

@@ -1,3 +1,7 @@
+using Fmnist.Models.Speed;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 using Fmnist.Experiments;
 using Fmnist.Features;
 using Fmnist.Training;
@@ -12,7 +16,7 @@ public sealed class TrainedModelFixture
 {
     public static readonly TrainConfig Config = new()
     {
-        Model = new() { Lstm = 32, Dense = 32 },
+        Model = new CnnLstmConfig { Lstm = 32, Dense = 32 },
         Augment = AugmentMode.None,
         BatchSize = 64,
         Epochs = 2,

@@ -1,3 +1,7 @@
+using Fmnist.Models.Speed;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 using Fmnist.Features;
 using Fmnist.Training;
 
@@ -16,7 +20,7 @@ public class TrainingIsolationTests
 {
     private static readonly TrainConfig Small = new()
     {
-        Model = new() { Lstm = 16, Dense = 16 },
+        Model = new CnnLstmConfig { Lstm = 16, Dense = 16 },
         Augment = AugmentMode.None,
         BatchSize = 64,
         Epochs = 1,

@@ -28,7 +28,14 @@ public class SettingsTests
         var c = ConfigOverrides.Of(("arch", "speed"), ("optimizer", "sgd"), ("muon_lr", 0.1), ("muon_momentum", 0.5), ("bn_bias_lr_mult", 2),
             ("whiten_bias_epochs", 3), ("prune", 0.2), ("lookahead", 4), ("lookahead_alpha", 0.4), ("train_limit", 100)).Apply(Presets.Get("fast"));
         var written = ConfigJsonNames(c);
-        Assert.All(Settings.All, s => Assert.Contains(s.Name, written));
+        Assert.All(Settings.All.Where(s => s.Network is null), s => Assert.Contains(s.Name, written));
+        // A network's own settings are in its own config (config.json holds only the chosen network's).
+        foreach (var network in Models.Networks.All)
+        {
+            var own = ConfigJsonNames(new TrainConfig { Model = network.Default });
+            Assert.All(network.Settings, s => Assert.Contains(s.Name, own));
+            Assert.All(network.Settings, s => Assert.Equal(network.Name, s.Network));
+        }
         Assert.All(Settings.All, s => Assert.Equal("--" + s.Name.Replace('_', '-'), s.Option));
         Assert.Equal(Settings.All.Length, Settings.All.Select(s => s.Name).Distinct().Count());
     }

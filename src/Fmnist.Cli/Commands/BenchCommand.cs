@@ -143,8 +143,8 @@ internal static class BenchCommand
                     rss_end_mb = Math.Round(r.RssEndMb),
                 };
             }).ToList();
-            var layerTimes = parse.GetValue(layers) && config.Model.Arch == Models.CnnLstm.ModelArch.CnnLstm
-                ? Training.LayerTimer.Run(config.Model, config.BatchSize) : null;
+            var layerTimes = parse.GetValue(layers) && config.Model is Models.CnnLstm.CnnLstmConfig cnnLstm
+                ? Training.LayerTimer.Run(cnnLstm, config.BatchSize) : null;
             var layerJson = layerTimes?.Select(l => new
             {
                 // Seconds, as every duration; 4 significant digits keep the output layer's few microseconds.

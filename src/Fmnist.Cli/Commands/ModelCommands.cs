@@ -218,7 +218,7 @@ internal static class ModelCommands
             var config = modelDir is null ? hyper.Resolve(parse).Model : new RunFolder(modelDir).ReadInfo().Config.Model;
             TorchRuntime.Initialize();
             using var net = Models.ModelFactory.Create(config);
-            var summary = ModelSummary.Of(net, config);
+            var summary = Models.ModelSummary.Of(net, config);
             if (parse.GetValue(json))
             {
                 io.WriteJson(new SummaryJson(

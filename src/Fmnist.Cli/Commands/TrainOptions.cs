@@ -9,16 +9,17 @@ namespace Fmnist.Cli.Commands;
 /// </summary>
 internal sealed class TrainOptions
 {
-    private static readonly TrainConfig Seed = Presets.Get("seed");
-
     /// <summary>"[default: X]", plus "; improved: Y", "; resnet: Z", "; fast: W" where those presets differ
     /// ("best" is "fast" trained as an ensemble, named only where it differs from "fast": its epochs).</summary>
     private static string Default(Setting setting)
     {
-        var (s, fast) = (setting.Show(Seed), setting.Show(Presets.Get("fast")));
-        var others = Presets.Names.Where(n => n is not "seed").Select(n => (n, v: setting.Show(Presets.Get(n))))
+        // A network's own setting: the presets of that network only (the first one's value is the default).
+        var presets = Presets.Names.Where(n => setting.Network is null || Presets.Get(n).Model.Arch == setting.Network).ToList();
+        var (first, s, fast) = (presets[0], setting.Show(Presets.Get(presets[0])), setting.Show(Presets.Get("fast")));
+        var others = presets.Skip(1).Select(n => (n, v: setting.Show(Presets.Get(n))))
             .Where(x => x.v != s && !(x.n == "best" && x.v == fast));
-        return $"[default: {s}{string.Concat(others.Select(x => $"; {x.n}: {x.v}"))}]";
+        var where = first == "seed" ? "" : $"{first}: ";
+        return $"[default: {where}{s}{string.Concat(others.Select(x => $"; {x.n}: {x.v}"))}]";
     }
 
     public Option<string> Preset { get; } = new("--preset") { Description = $"Starting configuration: {string.Join(" or ", Presets.Names)} (seed = the seed's best row)", DefaultValueFactory = _ => "seed" };

@@ -15,9 +15,9 @@ internal static class TrialNames
     /// never share a folder.</summary>
     public static string Of(TrainConfig c, ConfigOverrides? trial = null)
     {
-        var name = c.Model.Arch != Models.CnnLstm.ModelArch.CnnLstm
-            ? $"{Models.CnnLstm.ModelArchNames.Name(c.Model.Arch)}-b{c.BatchSize}"
-            : FormattableString.Invariant($"b{c.BatchSize}-d{c.Model.Dropout1}-{c.Model.Dropout2}-lstm{c.Model.Lstm}-dense{c.Model.Dense}");
+        var name = c.Model is Models.CnnLstm.CnnLstmConfig m
+            ? FormattableString.Invariant($"b{c.BatchSize}-d{m.Dropout1}-{m.Dropout2}-lstm{m.Lstm}-dense{m.Dense}")
+            : $"{c.Model.Arch}-b{c.BatchSize}";
         if (trial is null) return name;
         foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())
             if (value is not null && !InBaseName.Contains(key))

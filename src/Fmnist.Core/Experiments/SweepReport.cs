@@ -21,7 +21,7 @@ internal static class SweepReport
 
     /// <summary>Every trial a CNN+LSTM that changes nothing but the seed's five columns.</summary>
     private static bool SeedColumnsSuffice(SweepResult sweep) =>
-        sweep.Trials.All(t => t.Result.Config.Model.Arch == Models.CnnLstm.ModelArch.CnnLstm
+        sweep.Trials.All(t => t.Result.Config.Model is Models.CnnLstm.CnnLstmConfig
             && (t.Changes is null || SetKeys(t.Changes).All(SeedColumns.Contains)));
 
     private static IEnumerable<string> SetKeys(Training.ConfigOverrides o) =>
@@ -71,9 +71,9 @@ internal static class SweepReport
         sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (run, best, outcome) in rows)
         {
-            var c = run.Config;
+            var (c, m) = (run.Config, Seed(run.Config));
             string B(string s) => best ? $"**{s}**" : s;
-            sb.AppendLine($"| {B(c.BatchSize.ToString())} | {B(F(c.Model.Dropout1))} | {B(F(c.Model.Dropout2))} | {B(c.Model.Lstm.ToString())} | {B(c.Model.Dense.ToString())} | " +
+            sb.AppendLine($"| {B(c.BatchSize.ToString())} | {B(F(m.Dropout1))} | {B(F(m.Dropout2))} | {B(m.Lstm.ToString())} | {B(m.Dense.ToString())} | " +
                           $"{Epochs(run, outcome)} | {B(P(run.ValAccuracy))} | {B(P(run.TestAccuracy))} | {(SeedAccuracy(run) is { } s ? P(s) : "-")} | " +
                           $"{(run.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture)} |");
         }
@@ -83,10 +83,14 @@ internal static class SweepReport
     public static double? SeedAccuracy(RunResult r)
     {
         var c = r.Config;
-        if (c.Model.Arch != Models.CnnLstm.ModelArch.CnnLstm) return null; // the seed only reported its CNN+LSTM
-        return SeedReference.CnnTable.FirstOrDefault(s => s.BatchSize == c.BatchSize && s.Dropout1 == c.Model.Dropout1
-            && s.Dropout2 == c.Model.Dropout2 && s.Lstm == c.Model.Lstm && s.Dense == c.Model.Dense)?.Accuracy;
+        if (c.Model is not Models.CnnLstm.CnnLstmConfig m) return null; // the seed only reported its CNN+LSTM
+        return SeedReference.CnnTable.FirstOrDefault(s => s.BatchSize == c.BatchSize && s.Dropout1 == m.Dropout1
+            && s.Dropout2 == m.Dropout2 && s.Lstm == m.Lstm && s.Dense == m.Dense)?.Accuracy;
     }
+
+    /// <summary>The seed's columns of a trial: its CNN+LSTM sizes, or the CNN+LSTM defaults for another network
+    /// (whose rows only the changes column describes).</summary>
+    private static Models.CnnLstm.CnnLstmConfig Seed(Training.TrainConfig c) => c.Model as Models.CnnLstm.CnnLstmConfig ?? new();
 
     public static void Write(SweepResult sweep)
     {
@@ -95,9 +99,9 @@ internal static class SweepReport
         var csv = new StringBuilder("batch_size,dropout1,dropout2,lstm,dense,epochs,val_accuracy,test_accuracy,seed_accuracy,minutes,skipped,outcome,name,changes\n");
         foreach (var t in sweep.Trials)
         {
-            var c = t.Result.Config;
+            var (c, m) = (t.Result.Config, Seed(t.Result.Config));
             csv.AppendLine(FormattableString.Invariant(
-                $"{c.BatchSize},{c.Model.Dropout1},{c.Model.Dropout2},{c.Model.Lstm},{c.Model.Dense},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{(double.IsNaN(t.Result.TestAccuracy) ? "" : t.Result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture))},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped},{Snake(t.Outcome)},{t.Name},\"{Describe(t.Changes)}\""));
+                $"{c.BatchSize},{m.Dropout1},{m.Dropout2},{m.Lstm},{m.Dense},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{(double.IsNaN(t.Result.TestAccuracy) ? "" : t.Result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture))},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped},{Snake(t.Outcome)},{t.Name},\"{Describe(t.Changes)}\""));
         }
         AtomicFile.WriteAllText(Path.Combine(dir, "sweep.csv"), csv.ToString());
         JsonFiles.Write(Path.Combine(dir, "sweep.json"), new
@@ -106,8 +110,8 @@ internal static class SweepReport
             best_model = sweep.BestModelDir,
             trials = sweep.Trials.Select(t => new
             {
-                name = t.Name, changes = Describe(t.Changes), batch_size = t.Result.Config.BatchSize, dropout1 = t.Result.Config.Model.Dropout1,
-                dropout2 = t.Result.Config.Model.Dropout2, lstm = t.Result.Config.Model.Lstm, dense = t.Result.Config.Model.Dense,
+                name = t.Name, changes = Describe(t.Changes), batch_size = t.Result.Config.BatchSize, dropout1 = Seed(t.Result.Config).Dropout1,
+                dropout2 = Seed(t.Result.Config).Dropout2, lstm = Seed(t.Result.Config).Lstm, dense = Seed(t.Result.Config).Dense,
                 epochs = t.Result.History.Count, val_accuracy = t.Result.ValAccuracy, test_accuracy = Measured(t.Result.TestAccuracy),
                 seed_accuracy = SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped, outcome = Snake(t.Outcome), model_dir = t.Result.ModelDir,
             }),

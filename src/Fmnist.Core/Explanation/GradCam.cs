@@ -2,9 +2,6 @@ using Fmnist.Data;
 using Fmnist.Evaluation;
 using Fmnist.Features;
 using Fmnist.Inference;
-using Fmnist.Models.CnnLstm;
-using Fmnist.Models.ResNet;
-using Fmnist.Models.Speed;
 using static TorchSharp.torch;
 
 namespace Fmnist.Explanations;
@@ -17,14 +14,8 @@ namespace Fmnist.Explanations;
 /// </summary>
 internal static class GradCam
 {
-    /// <summary>The submodule whose output is the last convolutional feature map, by network.</summary>
-    public static string? Layer(nn.Module<Tensor, Tensor> net) => net switch
-    {
-        CnnLstmNet => "bn2",  // (B,F2,14,14): the second conv block, before its pool and the LSTM
-        ResNetNet => "stages", // (B,C,7,7): the last residual stage, before the global average pool
-        SpeedNet => "groups",  // (B,C,3,3): the last conv group, before the global max pool
-        _ => null,
-    };
+    /// <summary>The submodule whose output is the last convolutional feature map (<see cref="Models.INetwork.GradCamLayer"/>).</summary>
+    public static string Layer(Models.ModelConfig config) => Models.Networks.Of(config).GradCamLayer;
 
     /// <summary>
     /// The 28x28 map (row-major) for each image and label, scaled so that its largest value is 1 (all zeros when
@@ -34,7 +25,8 @@ internal static class GradCam
     {
         // A temperature scales every logit alike, so the normalized map is the same with or without it.
         if (model is CalibratedClassifier calibrated) model = calibrated.Inner;
-        if (model is not TorchClassifier { Net: var net } torch || Layer(net) is not { } name) return null;
+        if (model is not TorchClassifier { Net: var net } torch) return null;
+        var name = Layer(torch.Info.Config.Model);
         int n = images.Length / ImageShape.Pixels;
         if (labels.Count != n) throw new ArgumentException($"{labels.Count} labels for {n} images", nameof(labels));
         // In chunks: the backward pass keeps every activation of the chunk alive.

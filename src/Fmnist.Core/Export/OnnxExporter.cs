@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Fmnist.Data;
-using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 using Google.Protobuf;
 using Onnx;
@@ -111,13 +110,7 @@ public static class OnnxExporter
             var input = g.Node("Div", [x, g.Scalar("pixel_scale", 255f)]);
             input = g.Node("Sub", [input, g.Scalar("norm_mean", (float)norm.Mean)]);
             input = g.Node("Div", [input, g.Scalar("norm_std", (float)norm.Std)]);
-            var logits = net switch
-            {
-                CnnLstmNet cnnLstm => CnnLstmOnnx.Body(g, cnnLstm, input),
-                Models.ResNet.ResNetNet resNet => ResNetOnnx.Body(g, resNet, info.Config.Model, input),
-                Models.Speed.SpeedNet speed => SpeedOnnx.Body(g, speed, info.Config.Model, input),
-                _ => throw new FmnistException($"ONNX export of the {info.Config.Model.Arch.ToString().ToLowerInvariant()} architecture is not supported yet"),
-            };
+            var logits = Models.Networks.Of(info.Config.Model).OnnxBody(g, net, info.Config.Model, input);
             singleLogits = logits;
             var p = g.Softmax(logits);
             // (V*B,10) -> (V,B,10) -> (B,10)

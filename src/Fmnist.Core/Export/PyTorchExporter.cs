@@ -29,7 +29,7 @@ public static class PyTorchExporter
     }
 
     /// <summary>Loads a state_dict file written by <see cref="Export"/> (or by PyTorch) into a network of the given sizes, in eval mode.</summary>
-    public static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Load(string path, ModelConfig config)
+    public static TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> Load(string path, Models.ModelConfig config)
     {
         if (!File.Exists(path)) throw new FmnistException($"{path}: file not found");
         TorchRuntime.BeforeFirstUse();

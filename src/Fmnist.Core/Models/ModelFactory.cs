@@ -1,5 +1,3 @@
-using Fmnist.Models.CnnLstm;
-using Fmnist.Models.ResNet;
 using static TorchSharp.torch;
 
 namespace Fmnist.Models;
@@ -14,12 +12,7 @@ internal static class ModelFactory
 
     public static nn.Module<Tensor, Tensor> Create(ModelConfig c, bool channelsLast)
     {
-        nn.Module<Tensor, Tensor> net = c.Arch switch
-        {
-            ModelArch.ResNet => new ResNetNet(c),
-            ModelArch.Speed => new Speed.SpeedNet(c),
-            _ => new CnnLstmNet(c),
-        };
+        var net = Networks.Of(c).Create(c);
         ((ILayoutNet)net).ChannelsLast = channelsLast;
         return net;
     }
@@ -32,14 +25,5 @@ internal static class ModelFactory
 
     /// <summary>Forward FLOPs per image (2 per multiply-add), computed from the layer sizes; a training step
     /// (forward + backward) costs about 3x this.</summary>
-    public static long ForwardFlops(ModelConfig c)
-    {
-        if (c.Arch == ModelArch.ResNet) return ResNetShape.ForwardFlops(c);
-        if (c.Arch == ModelArch.Speed) return Speed.SpeedShape.ForwardFlops(c);
-        long f1 = c.Filters1, f2 = c.Filters2, h = c.Lstm;
-        long convs = 28 * 28 * f1 * 9 * (1 + f1) + 14 * 14 * f2 * 9 * (f1 + f2);
-        long lstm = 7 * 4 * h * (f2 * 7 + h); // 7 steps, 4 gates, input and recurrent matrices
-        long dense = 7 * h * c.Dense + c.Dense * 10;
-        return 2 * (convs + lstm + dense);
-    }
+    public static long ForwardFlops(ModelConfig c) => Networks.Of(c).ForwardFlops(c);
 }

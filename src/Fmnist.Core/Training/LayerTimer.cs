@@ -20,7 +20,7 @@ internal sealed record LayerTime(string Layer, string Input, double ForwardMs, d
 /// </summary>
 internal static class LayerTimer
 {
-    public static IReadOnlyList<LayerTime> Run(ModelConfig c, int batch, int repetitions = 7)
+    public static IReadOnlyList<LayerTime> Run(CnnLstmConfig c, int batch, int repetitions = 7)
     {
         TorchRuntime.BeforeFirstUse();
         manual_seed(1);

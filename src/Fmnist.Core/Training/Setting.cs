@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Fmnist.Models.CnnLstm;
 
 namespace Fmnist.Training;
 
@@ -22,7 +21,7 @@ internal abstract class Setting(string name, string help)
     /// <summary>Older names, still read from options and grid files, never written.</summary>
     public IReadOnlyList<string> Aliases { get; init; } = [];
     /// <summary>The network whose own setting this is (null: every network has it).</summary>
-    public ModelArch? Network { get; init; }
+    public string? Network { get; init; }
     /// <summary>Why a configuration would ignore this setting (given it), or null when it acts there.</summary>
     public Func<TrainConfig, string?> Ignored { get; init; } = _ => null;
 
@@ -68,11 +67,14 @@ internal sealed class Setting<T>(string name, Func<TrainConfig, T> get, Func<Tra
     public Func<T, string?> Check { get; init; } = _ => null;
     /// <summary>A check that needs other settings too (a full message), or null.</summary>
     public Func<TrainConfig, string?> Rule { get; init; } = _ => null;
+    /// <summary>A text setting's values (for --help, parsing and completion).</summary>
+    public IReadOnlyList<string> Choices { get; init; } = [];
     /// <summary>The value in words, where the default (lower-case name, invariant number) does not read well.</summary>
     public Func<T, string>? Display { get; init; }
 
     public override string HelpName => Plain == typeof(int) ? "N" : Plain == typeof(double) ? "X" : IsList ? "N,N,..." :
-        Plain.IsEnum ? string.Join('|', Enum.GetValues(Plain).Cast<object>().Select(v => Describe(v))) : "true|false";
+        Plain.IsEnum ? string.Join('|', Enum.GetValues(Plain).Cast<object>().Select(v => Describe(v))) :
+        Plain == typeof(string) ? string.Join('|', Choices) : "true|false";
     public override bool IsSwitch => Plain == typeof(bool);
     public override bool IsList => Plain == typeof(IReadOnlyList<int>);
 
@@ -110,6 +112,12 @@ internal sealed class Setting<T>(string name, Func<TrainConfig, T> get, Func<Tra
         if (Plain == typeof(int) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)) return i;
         if (Plain == typeof(double) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return d;
         if (Plain == typeof(bool) && bool.TryParse(text, out var b)) return b;
+        if (Plain == typeof(string))
+        {
+            var lower = text.ToLowerInvariant();
+            return Choices.FirstOrDefault(c => c == lower || c.Replace("-", "") == lower.Replace("-", "").Replace("_", ""))
+                ?? throw new FmnistException($"{Option}: '{text}' is not one of {string.Join(", ", Choices)}");
+        }
         if (Plain.IsEnum)
         {
             // "one-cycle", "onecycle", "OneCycle" and "one_cycle" all name OneCycle; "cnn-lstm" names CnnLstm
@@ -133,7 +141,7 @@ internal sealed class Setting<T>(string name, Func<TrainConfig, T> get, Func<Tra
     public override object FromJson(JsonNode? node)
     {
         // Enums by the same names as options take; the rest through the project's JSON style.
-        if (Plain.IsEnum && node is JsonValue v && v.TryGetValue<string>(out var name)) return Parse(name);
+        if ((Plain.IsEnum || Plain == typeof(string)) && node is JsonValue v && v.TryGetValue<string>(out var name)) return Parse(name);
         try
         {
             if (IsList) return (IReadOnlyList<int>)(node.Deserialize<int[]>(JsonFiles.Options) ?? throw new JsonException());

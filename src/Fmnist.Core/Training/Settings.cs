@@ -1,4 +1,4 @@
-using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 
 namespace Fmnist.Training;
 
@@ -7,7 +7,7 @@ namespace Fmnist.Training;
 internal static class Settings
 {
     public static Setting[] All { get; } =
-        [TrainSettings.Network, .. CnnLstmSettings.All, .. Models.ResNet.ResNetSettings.All, .. Models.Speed.SpeedSettings.All, .. TrainSettings.All];
+        [TrainSettings.Network, .. Networks.All.SelectMany(n => n.Settings), .. TrainSettings.All];
 
     /// <summary>Position in <see cref="All"/>: the order overrides are applied and written in.</summary>
     public static int Index(Setting s) => Array.IndexOf(All, s);
@@ -24,7 +24,7 @@ internal static class Settings
         foreach (var (setting, _) in overrides.Set)
         {
             var why = setting.Network is { } network && network != config.Model.Arch
-                ? $"only the {ModelArchNames.Name(network)} network has it, not the {ModelArchNames.Name(config.Model.Arch)} network"
+                ? $"only the {network} network has it, not the {config.Model.Arch} network"
                 : setting.Ignored(config);
             if (why is not null) return $"{setting.Option} does not apply: {why}";
         }

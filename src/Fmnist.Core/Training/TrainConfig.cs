@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
+using Fmnist.Models.ResNet;
+using Fmnist.Models.Speed;
 
 namespace Fmnist.Training;
 
@@ -33,7 +35,7 @@ public sealed record TrainConfig
     /// <summary>The preset this config started from (<see cref="Presets"/>); recorded, not applied.</summary>
     public string Preset { get; init; } = "seed";
     /// <summary>The network: architecture and its sizes.</summary>
-    public ModelConfig Model { get; init; } = new();
+    public ModelConfig Model { get; init; } = new Models.CnnLstm.CnnLstmConfig();
     /// <summary>Ranges and probabilities of the augmentations.</summary>
     public AugmentConfig Augmentation { get; init; } = new();
     /// <summary>When augmentation happens: one offline copy, fresh every epoch, crop and flip, or none.</summary>
@@ -138,17 +140,18 @@ public sealed record TrainConfig
 /// </summary>
 internal static class TrainSettings
 {
-    private static string Arch(TrainConfig c) => $"the {ModelArchNames.Name(c.Model.Arch)} network";
+    private static string Arch(TrainConfig c) => $"the {c.Model.Arch} network";
     private static string Opt(TrainConfig c) => c.Optimizer.ToString().ToLowerInvariant();
     private static string Aug(TrainConfig c) => c.Augment.ToString().ToLowerInvariant();
-    private static bool SpeedSgd(TrainConfig c) => c.Model.Arch == ModelArch.Speed && c.Optimizer == OptimizerKind.Sgd;
+    private static bool SpeedSgd(TrainConfig c) => c.Model is SpeedConfig && c.Optimizer == OptimizerKind.Sgd;
     private static bool Affine(TrainConfig c) => c.Augment is AugmentMode.Offline or AugmentMode.Online;
     private static string? Unless(bool acts, string why) => acts ? null : why;
 
     /// <summary>The network family; its own settings follow it (<see cref="Settings.All"/>).</summary>
-    public static readonly Setting Network = new Setting<ModelArch>("arch", c => c.Model.Arch, (c, v) => c with { Model = c.Model with { Arch = v } },
+    public static readonly Setting Network = new Setting<string>("arch", c => c.Model.Arch,
+        (c, v) => c.Model.Arch == v ? c : c with { Model = Networks.Find(v)!.Default },
         "Network: cnn-lstm (the seed's), resnet, or speed (frozen patch-whitening conv, conv groups, after the CIFAR-10 speedruns)")
-    { Display = ModelArchNames.Name };
+    { Choices = Networks.Names };
 
     /// <summary>Every training setting but the network's own, in --help order.</summary>
     public static readonly IReadOnlyList<Setting> All =
@@ -279,7 +282,7 @@ public static class Presets
         "resnet" => new TrainConfig
         {
             Preset = "resnet",
-            Model = new ModelConfig { Arch = ModelArch.ResNet, Width = 32, Blocks = [2, 2, 2] },
+            Model = new ResNetConfig { Width = 32, Blocks = [2, 2, 2] },
             Augment = AugmentMode.Crop,
             Augmentation = new AugmentConfig { Shear = 0, Zoom = 0, Shift = 0, FlipProbability = 0.5, CropPadding = 2, EraseProbability = 0.5 },
             Optimizer = OptimizerKind.Sgd,
@@ -301,7 +304,7 @@ public static class Presets
         "fast" => new TrainConfig
         {
             Preset = "fast",
-            Model = new ModelConfig { Arch = ModelArch.Speed, Widths = [64, 128, 256], Depth = 2, WhitenPatch = 3 },
+            Model = new SpeedConfig { Widths = [64, 128, 256], Depth = 2, WhitenPatch = 3 },
             Augment = AugmentMode.Crop,
             Augmentation = new AugmentConfig { Shear = 0, Zoom = 0, Shift = 0, FlipProbability = 0.5, AlternateFlip = true, CropPadding = 2 },
             Optimizer = OptimizerKind.Sgd,

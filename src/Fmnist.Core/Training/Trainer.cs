@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Fmnist.Data;
 using Fmnist.Evaluation;
-using Fmnist.Models.CnnLstm;
+using Fmnist.Models;
 using static TorchSharp.torch;
 
 namespace Fmnist.Training;
@@ -40,7 +40,7 @@ internal static class Trainer
         var resumed = PrepareFolder(folder, config, resume, progress);
         var saved = resumed?.State;
         using var data = TrainingData.Prepare(trainingSet, config, progress);
-        using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, Math.Min(data.CleanCount, TrainingStep.WhiteningImages));
+        using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, data.CleanCount);
         using var step = new TrainingStep(config, data.Norm, whitening, resumed is { } r ? ResumedPrecision(r.Started, config) : null);
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
         progress.Message($"layout {step.Layout.Name}: {step.Layout.Reason}");

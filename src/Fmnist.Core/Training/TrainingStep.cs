@@ -44,7 +44,7 @@ internal sealed class TrainingStep : IDisposable
     public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
 
     /// <param name="whitening">Standardized training images (B,1,28,28) for the speed network's whitening
-    /// filters (<see cref="WhiteningSample(TrainConfig, Tensor, Normalization, int)"/>); unused by the other networks.</param>
+    /// filters (<see cref="WhiteningSample(TrainConfig, Tensor, Normalization, int)"/>); unused by the networks without one.</param>
     /// <param name="precision">The precision to run in when already decided (a resumed run keeps the one it
     /// started with); resolved from the config otherwise.</param>
     public TrainingStep(TrainConfig config, Normalization norm, Tensor? whitening = null, ResolvedPrecision? precision = null)
@@ -52,13 +52,14 @@ internal sealed class TrainingStep : IDisposable
         _config = config;
         _norm = norm;
         // A settings file bypasses the option checks (Settings.Ignored): the parameter groups exist only in the speed network on sgd.
-        if (UsesGroups(config) && (config.Model.Arch != Models.CnnLstm.ModelArch.Speed || config.Optimizer != OptimizerKind.Sgd))
+        if (UsesGroups(config) && (config.Model is not Models.Speed.SpeedConfig || config.Optimizer != OptimizerKind.Sgd))
             throw new FmnistException("muon_lr, bn_bias_lr_mult and whiten_bias_epochs need the speed network and the sgd optimizer");
         manual_seed(config.Seed);
         Layout = LayoutChoice.Resolve(config.Layout);
         Net = ModelFactory.Create(config.Model, Layout.ChannelsLast);
-        if (Net is Models.Speed.SpeedNet speed)
-            speed.InitWhitening(whitening ?? throw new ArgumentException("the speed network needs training images for its whitening layer", nameof(whitening)));
+        var network = Models.Networks.Of(config.Model);
+        if (network.InitImages > 0)
+            network.Initialise(Net, whitening ?? throw new ArgumentException($"the {network.Name} network needs training images for its initialisation", nameof(whitening)));
         if (UsesGroups(config)) (Optimizer, Muon, _groupMults, _whitenGroup) = CreateGrouped(Net, config);
         else Optimizer = CreateOptimizer(Net, config);
         if (config.Lookahead > 0) Lookahead = new Levers.Lookahead(Trainable(Net), config.Lookahead, config.LookaheadAlpha ?? TrainConfig.DefaultLookaheadAlpha);
@@ -191,13 +192,13 @@ internal sealed class TrainingStep : IDisposable
         return x;
     }
 
-    /// <summary>For the speed network, the first <see cref="WhiteningImages"/> of the uint8 images (B,1,28,28),
-    /// scaled and standardized as training sees them: the sample its whitening filters are computed from.
-    /// Null for the other networks, which need none.</summary>
-    public static Tensor? WhiteningSample(TrainConfig config, Tensor images, Normalization norm, int count = WhiteningImages)
+    /// <summary>For a network with a data-dependent initialisation (<see cref="Models.INetwork.InitImages"/>: the speed
+    /// network's whitening filters), the first of the uint8 images (B,1,28,28) it needs, at most <paramref name="available"/>,
+    /// scaled and standardized as training sees them. Null for the networks that need none.</summary>
+    public static Tensor? WhiteningSample(TrainConfig config, Tensor images, Normalization norm, int available = int.MaxValue)
     {
-        if (config.Model.Arch != Models.CnnLstm.ModelArch.Speed) return null;
-        return WhiteningSample(images, count, norm);
+        int wanted = Models.Networks.Of(config.Model).InitImages;
+        return wanted == 0 ? null : WhiteningSample(images, Math.Min(wanted, available), norm);
     }
 
     /// <summary>The first <paramref name="count"/> of the uint8 images (B,1,28,28), scaled and standardized.</summary>
@@ -207,9 +208,6 @@ internal sealed class TrainingStep : IDisposable
         var x = images.narrow(0, 0, Math.Min(count, images.shape[0])).to_type(ScalarType.Float32).div_(255.0);
         return x.sub_(norm.Mean).div_(norm.Std).MoveToOuterDisposeScope();
     }
-
-    /// <summary>Images the whitening filters are computed from: 5,000 patches-worth of statistics is plenty (3.4M 3x3 patches).</summary>
-    public const int WhiteningImages = 5000;
 
     public static double LearningRate(TrainConfig c, long step, long totalSteps)
     {

@@ -18,7 +18,7 @@ internal sealed class CnnLstmNet : nn.Module<Tensor, Tensor>, ILayoutNet
     private readonly Dropout dropout1, dropout2;
     private readonly Linear dense, output;
 
-    public CnnLstmNet(ModelConfig c) : base("CnnLstm")
+    public CnnLstmNet(CnnLstmConfig c) : base("CnnLstm")
     {
         c.Validate();
         conv1a = nn.Conv2d(1, c.Filters1, 3, padding: 1);

@@ -19,7 +19,7 @@ internal sealed class ResNetNet : nn.Module<Tensor, Tensor>, ILayoutNet
     private readonly Sequential stages;
     private readonly Linear output;
 
-    public ResNetNet(ModelConfig c) : base("ResNet")
+    public ResNetNet(ResNetConfig c) : base("ResNet")
     {
         c.Validate();
         stem = nn.Conv2d(1, c.Width, 3, padding: 1, bias: false);

@@ -1,5 +1,3 @@
-using Fmnist.Models.CnnLstm;
-
 namespace Fmnist.Models.ResNet;
 
 /// <summary>One convolution of the ResNet, for the summary table and the FLOP count.</summary>
@@ -15,7 +13,7 @@ internal sealed record ConvShape(string Layer, int In, int Out, int Kernel, int 
 /// </summary>
 internal static class ResNetShape
 {
-    public static IReadOnlyList<ConvShape> Convs(ModelConfig c)
+    public static IReadOnlyList<ConvShape> Convs(ResNetConfig c)
     {
         var convs = new List<ConvShape> { new("stem", 1, c.Width, 3, 1, 28) };
         int channels = c.Width, side = 28;
@@ -37,8 +35,8 @@ internal static class ResNetShape
         return convs;
     }
 
-    public static int FinalChannels(ModelConfig c) => c.Width << (c.Blocks.Count - 1);
+    public static int FinalChannels(ResNetConfig c) => c.Width << (c.Blocks.Count - 1);
 
     /// <summary>Forward FLOPs per image (2 per multiply-add). A training step costs about 3x this.</summary>
-    public static long ForwardFlops(ModelConfig c) => 2 * (Convs(c).Sum(v => v.Macs) + FinalChannels(c) * 10L);
+    public static long ForwardFlops(ResNetConfig c) => 2 * (Convs(c).Sum(v => v.Macs) + FinalChannels(c) * 10L);
 }

@@ -22,7 +22,7 @@ internal sealed class SpeedNet : nn.Module<Tensor, Tensor>, ILayoutNet
     private readonly double _logitScale;
     private readonly int _patch;
 
-    public SpeedNet(ModelConfig c) : base("Speed")
+    public SpeedNet(SpeedConfig c) : base("Speed")
     {
         c.Validate();
         _patch = c.WhitenPatch;

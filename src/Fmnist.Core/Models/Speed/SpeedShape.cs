@@ -1,4 +1,3 @@
-using Fmnist.Models.CnnLstm;
 using Fmnist.Models.ResNet;
 
 namespace Fmnist.Models.Speed;
@@ -6,13 +5,13 @@ namespace Fmnist.Models.Speed;
 /// <summary>The speed network's layers from its config alone: sides, channels, multiply-adds.</summary>
 internal static class SpeedShape
 {
-    public static int WhitenChannels(ModelConfig c) => 2 * c.WhitenPatch * c.WhitenPatch;
+    public static int WhitenChannels(SpeedConfig c) => 2 * c.WhitenPatch * c.WhitenPatch;
 
     /// <summary>Side of the whitening layer's output (no padding).</summary>
-    public static int WhitenSide(ModelConfig c) => 28 - c.WhitenPatch + 1;
+    public static int WhitenSide(SpeedConfig c) => 28 - c.WhitenPatch + 1;
 
     /// <summary>Every convolution, with its output side (the first conv of a group runs before its pool).</summary>
-    public static IReadOnlyList<ConvShape> Convs(ModelConfig c)
+    public static IReadOnlyList<ConvShape> Convs(SpeedConfig c)
     {
         var convs = new List<ConvShape> { new("whiten", 1, WhitenChannels(c), c.WhitenPatch, 1, WhitenSide(c)) };
         int channels = WhitenChannels(c), side = WhitenSide(c);
@@ -29,7 +28,7 @@ internal static class SpeedShape
     }
 
     /// <summary>Side of group <paramref name="g"/>'s (0-based) output.</summary>
-    public static int SideAfter(ModelConfig c, int g) => WhitenSide(c) >> (g + 1);
+    public static int SideAfter(SpeedConfig c, int g) => WhitenSide(c) >> (g + 1);
 
-    public static long ForwardFlops(ModelConfig c) => 2 * (Convs(c).Sum(v => v.Macs) + c.Widths[^1] * 10L);
+    public static long ForwardFlops(SpeedConfig c) => 2 * (Convs(c).Sum(v => v.Macs) + c.Widths[^1] * 10L);
 }

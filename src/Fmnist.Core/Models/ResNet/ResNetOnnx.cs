@@ -1,10 +1,11 @@
+using Fmnist.Export;
 using Fmnist.Data;
 using Fmnist.Features;
 using Fmnist.Models.CnnLstm;
 using Fmnist.Models.ResNet;
 using TorchSharp.Modules;
 
-namespace Fmnist.Export;
+namespace Fmnist.Models.ResNet;
 
 /// <summary>
 /// <see cref="ResNetNet"/> as an ONNX graph, in the order of its forward(), in inference form. Every
@@ -17,7 +18,7 @@ namespace Fmnist.Export;
 /// </summary>
 internal static class ResNetOnnx
 {
-    public static string Body(OnnxGraphBuilder g, ResNetNet net, ModelConfig config, string x)
+    public static string Body(OnnxGraphBuilder g, ResNetNet net, ResNetConfig config, string x)
     {
         var W = ModuleWeights.Lookup(net, "ResNet", config);
         var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);

@@ -1,8 +1,9 @@
+using Fmnist.Export;
 using Fmnist.Models.CnnLstm;
 using Fmnist.Models.Speed;
 using TorchSharp.Modules;
 
-namespace Fmnist.Export;
+namespace Fmnist.Models.Speed;
 
 /// <summary>
 /// <see cref="SpeedNet"/> as ONNX nodes, in the order of its forward(), in inference form: the frozen
@@ -13,7 +14,7 @@ namespace Fmnist.Export;
 /// </summary>
 internal static class SpeedOnnx
 {
-    public static string Body(OnnxGraphBuilder g, SpeedNet net, ModelConfig config, string x)
+    public static string Body(OnnxGraphBuilder g, SpeedNet net, SpeedConfig config, string x)
     {
         var W = ModuleWeights.Lookup(net, "speed network", config);
         var modules = net.named_modules().ToDictionary(m => m.name, m => m.module);
