@@ -95,6 +95,9 @@ public sealed record TrainConfig
     /// <summary>Memory layout of the activations: the same model and results (up to rounding), at the speed of
     /// the layout; auto = the one this CPU runs faster (<c>LayoutChoice</c>).</summary>
     public Models.MemoryLayout Layout { get; init; } = Models.MemoryLayout.Auto;
+    /// <summary>Largest L2 norm of all gradients together before each step (scaled down above it); 0 = no clipping.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public double GradClip { get; init; }
     /// <summary>Label smoothing of the cross-entropy loss; 0 = none.</summary>
     public double LabelSmoothing { get; init; }
     /// <summary>Share of the training images held out for validation. 0 trains on all of them and keeps the
@@ -233,6 +236,9 @@ internal static class TrainSettings
             Ignored = c => c.Augment is not (AugmentMode.Online or AugmentMode.Crop) ? $"augment is {Aug(c)}"
                 : Unless(c.Augmentation.EraseProbability > 0, "random erasing is off (erase-probability 0)"),
         },
+        new Setting<double>("grad_clip", c => c.GradClip, (c, v) => c with { GradClip = v },
+            "Clip the gradients' total L2 norm to this before each step (PyTorch's clip_grad_norm_); 0 = off")
+        { Check = Must.In(0.0, 1000.0) },
         new Setting<double>("label_smoothing", c => c.LabelSmoothing, (c, v) => c with { LabelSmoothing = v }, "Label smoothing of the cross-entropy loss")
         { Check = Must.In(0.0, 1.0, openHigh: true) },
         new Setting<int>("seed", c => c.Seed, (c, v) => c with { Seed = v }, "Seeds shuffling, augmentation, initialisation and the split"),

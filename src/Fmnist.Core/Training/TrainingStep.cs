@@ -170,6 +170,7 @@ internal sealed class TrainingStep : IDisposable
         }
         loss.backward();
         Bf16?.PushGradients();
+        if (_config.GradClip > 0) nn.utils.clip_grad_norm_(Trainable(Net), _config.GradClip);
         Optimizer.step();
         // Muon follows the same schedule as SGD, scaled to its own peak rate.
         Muon?.Step(lr / _config.LearningRate * _config.MuonLr);
