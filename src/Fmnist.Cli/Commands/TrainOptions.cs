@@ -15,6 +15,7 @@ internal sealed class TrainOptions
     {
         // A network's own setting: the presets of that network only (the first one's value is the default).
         var presets = Presets.Names.Where(n => setting.Network is null || Presets.Get(n).Model.Arch == setting.Network).ToList();
+        if (presets.Count == 0) return $"[default: {setting.Show(new TrainConfig { Model = Models.Networks.Find(setting.Network!)!.Default })}]";
         var (first, s, fast) = (presets[0], setting.Show(Presets.Get(presets[0])), setting.Show(Presets.Get("fast")));
         var others = presets.Skip(1).Select(n => (n, v: setting.Show(Presets.Get(n))))
             .Where(x => x.v != s && !(x.n == "best" && x.v == fast));

@@ -16,6 +16,8 @@ internal interface INetwork
 {
     /// <summary>Its name in config.json's "arch" and in --arch.</summary>
     string Name { get; }
+    /// <summary>What it is, in a few words for --help.</summary>
+    string About { get; }
     /// <summary>Its config record's type.</summary>
     Type ConfigType { get; }
     /// <summary>Its config when --arch switches to it.</summary>
@@ -45,6 +47,7 @@ internal abstract class Network<TConfig, TNet> : INetwork where TConfig : ModelC
     public string Name => Default.Arch;
     public Type ConfigType => typeof(TConfig);
     public ModelConfig Default { get; } = new TConfig();
+    public abstract string About { get; }
     public abstract IReadOnlyList<Setting> Settings { get; }
     public abstract string GradCamLayer { get; }
     public virtual int InitImages => 0;

@@ -153,7 +153,7 @@ internal static class TrainSettings
     /// <summary>The network family; its own settings follow it (<see cref="Settings.All"/>).</summary>
     public static readonly Setting Network = new Setting<string>("arch", c => c.Model.Arch,
         (c, v) => c.Model.Arch == v ? c : c with { Model = Networks.Find(v)!.Default },
-        "Network: cnn-lstm (the seed's), resnet, or speed (frozen patch-whitening conv, conv groups, after the CIFAR-10 speedruns)")
+        $"Network: {string.Join("; ", Networks.All.Select(n => $"{n.Name} ({n.About})"))}")
     { Choices = Networks.Names };
 
     /// <summary>Every training setting but the network's own, in --help order.</summary>

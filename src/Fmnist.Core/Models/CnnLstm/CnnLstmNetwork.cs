@@ -34,6 +34,8 @@ internal sealed record CnnLstmConfig : ModelConfig
 /// <summary>The CNN+LSTM as <see cref="INetwork"/>.</summary>
 internal sealed class CnnLstmNetwork : Network<CnnLstmConfig, CnnLstmNet>
 {
+    public override string About => "the seed's: conv blocks, the rows read by an LSTM";
+
     public override IReadOnlyList<Setting> Settings { get; } =
     [
         Own("lstm", m => m.Lstm, (m, v) => m with { Lstm = v }, "LSTM hidden size", Must.In(1, 4096)),

@@ -22,6 +22,8 @@ internal sealed record ResNetConfig : ModelConfig
 /// <summary>The ResNet as <see cref="INetwork"/>.</summary>
 internal sealed class ResNetNetwork : Network<ResNetConfig, ResNetNet>
 {
+    public override string About => "residual stages, docs/resnet.md";
+
     public override IReadOnlyList<Setting> Settings { get; } =
     [
         Own("width", m => m.Width, (m, v) => m with { Width = v }, "ResNet: channels of the first stage, doubled at each later stage", Must.In(1, 1024)),

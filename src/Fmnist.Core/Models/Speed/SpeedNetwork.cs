@@ -30,6 +30,8 @@ internal sealed record SpeedConfig : ModelConfig
 /// <summary>The speed network as <see cref="INetwork"/>.</summary>
 internal sealed class SpeedNetwork : Network<SpeedConfig, SpeedNet>
 {
+    public override string About => "frozen patch-whitening conv, conv groups, after the CIFAR-10 speedruns";
+
     public override IReadOnlyList<Setting> Settings { get; } =
     [
         Own("widths", m => m.Widths, (m, v) => m with { Widths = v }, "Speed: channels of each conv group (each group halves the side: 26, 13, 6, 3)",
