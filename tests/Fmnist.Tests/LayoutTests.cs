@@ -77,7 +77,7 @@ public class LayoutTests
         Assert.Equal(channels == 1, x[1, 0, 2, 3].item<float>() == -1f);
     }
 
-    public static TheoryData<string> Archs => new() { "cnn-lstm", "resnet", "speed" };
+    public static TheoryData<string> Archs => new(Networks.Names); // every registered network
 
     [Theory]
     [MemberData(nameof(Archs))]
@@ -88,7 +88,8 @@ public class LayoutTests
         {
             "resnet" => new ResNetConfig { Width = 8, Blocks = [1, 1] },
             "speed" => new SpeedConfig { Widths = [8, 16, 12], Depth = 2 },
-            _ => new CnnLstmConfig { Filters1 = 8, Filters2 = 16, Lstm = 16, Dense = 16 },
+            "cnn-lstm" => new CnnLstmConfig { Filters1 = 8, Filters2 = 16, Lstm = 16, Dense = 16 },
+            _ => Networks.Find(arch)!.Default,
         };
         manual_seed(3);
         using var x = randn(6, 1, 28, 28);

@@ -93,6 +93,7 @@ internal static class Networks
         new CnnLstm.CnnLstmNetwork(),
         new ResNet.ResNetNetwork(),
         new Speed.SpeedNetwork(),
+        new LeNet.LeNetNetwork(),
     ];
 
     /// <summary>Their names, for --arch and messages.</summary>
