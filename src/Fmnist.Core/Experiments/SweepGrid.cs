@@ -5,27 +5,6 @@ using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
-/// <summary>Names a trial's run folder.</summary>
-internal static class TrialNames
-{
-    private static readonly string[] InBaseName = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
-
-    /// <summary>Folder name: for the CNN+LSTM the seed's five hyperparameters, e.g. b256-d0.4-0.5-lstm256-dense128,
-    /// for the ResNet resnet-b128; then any other setting the trial changes (e.g. -learning_rate0.002), so trials
-    /// never share a folder.</summary>
-    public static string Of(TrainConfig c, ConfigOverrides? trial = null)
-    {
-        var name = c.Model is Models.CnnLstm.CnnLstmConfig m
-            ? FormattableString.Invariant($"b{c.BatchSize}-d{m.Dropout1}-{m.Dropout2}-lstm{m.Lstm}-dense{m.Dense}")
-            : $"{c.Model.Arch}-b{c.BatchSize}";
-        if (trial is null) return name;
-        foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())
-            if (value is not null && !InBaseName.Contains(key))
-                name += $"-{key}{value.ToJsonString().Trim('"').Replace("[", "").Replace("]", "").Replace(',', '-')}"; // blocks [2,2,2] -> 2-2-2
-        return name;
-    }
-}
-
 /// <summary>
 /// A sweep file: a list of trials, axes whose values are crossed, a space to sample trials from, or any of
 /// them together (the trials, then the crossed axes, then the samples), e.g.
@@ -129,7 +108,6 @@ internal sealed record SweepGrid
                 crossed = crossed.SelectMany(t => values.Select(v => t.Then(ConfigOverrides.Parse(axis, v)))).ToList();
             list.AddRange(crossed);
         }
-        // By content: record equality compares arrays (blocks) by reference.
-        return list.DistinctBy(o => JsonSerializer.Serialize(o, ConfigOverrides.Json)).ToList();
+        return list.Distinct().ToList(); // ConfigOverrides compare by content
     }
 }

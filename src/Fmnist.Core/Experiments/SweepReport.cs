@@ -1,6 +1,8 @@
+using System.Text.Json;
 using System.Globalization;
 using System.Text;
 using Fmnist.Experiments.Search;
+using Fmnist.Training;
 
 namespace Fmnist.Experiments;
 
@@ -131,4 +133,25 @@ internal static class SweepReport
     public static string Snake(TrialOutcome o) => o.ToString().ToLowerInvariant();
 
     public static string P(double? v) => v is { } x ? P(x) : "-";
+}
+
+/// <summary>Names a trial's run folder.</summary>
+internal static class TrialNames
+{
+    private static readonly string[] InBaseName = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
+
+    /// <summary>Folder name: for the CNN+LSTM the seed's five hyperparameters, e.g. b256-d0.4-0.5-lstm256-dense128,
+    /// for the ResNet resnet-b128; then any other setting the trial changes (e.g. -learning_rate0.002), so trials
+    /// never share a folder.</summary>
+    public static string Of(TrainConfig c, ConfigOverrides? trial = null)
+    {
+        var name = c.Model is Models.CnnLstm.CnnLstmConfig m
+            ? FormattableString.Invariant($"b{c.BatchSize}-d{m.Dropout1}-{m.Dropout2}-lstm{m.Lstm}-dense{m.Dense}")
+            : $"{c.Model.Arch}-b{c.BatchSize}";
+        if (trial is null) return name;
+        foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())
+            if (value is not null && !InBaseName.Contains(key))
+                name += $"-{key}{value.ToJsonString().Trim('"').Replace("[", "").Replace("]", "").Replace(',', '-')}"; // a list [2,2,2] -> 2-2-2
+        return name;
+    }
 }
