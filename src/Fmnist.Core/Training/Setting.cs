@@ -67,6 +67,8 @@ internal sealed class Setting<T>(string name, Func<TrainConfig, T> get, Func<Tra
     public Func<T, string?> Check { get; init; } = _ => null;
     /// <summary>A check that needs other settings too (a full message), or null.</summary>
     public Func<TrainConfig, string?> Rule { get; init; } = _ => null;
+    /// <summary>Reads an option's text where the general rules (numbers, enum names, lists) take too little.</summary>
+    public Func<string, T>? Parser { get; init; }
     /// <summary>A text setting's values (for --help, parsing and completion).</summary>
     public IReadOnlyList<string> Choices { get; init; } = [];
     /// <summary>The value in words, where the default (lower-case name, invariant number) does not read well.</summary>
@@ -109,6 +111,7 @@ internal sealed class Setting<T>(string name, Func<TrainConfig, T> get, Func<Tra
     public override object Parse(string text)
     {
         text = text.Trim();
+        if (Parser is not null) return Parser(text)!;
         if (Plain == typeof(int) && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)) return i;
         if (Plain == typeof(double) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return d;
         if (Plain == typeof(bool) && bool.TryParse(text, out var b)) return b;

@@ -199,7 +199,7 @@ internal static class TrainSettings
             "Arithmetic of the training step: fp32; bf16 with fp32 master weights; or auto (bf16 where the CPU has AMX tiles, or is an AMD CPU with AVX512_BF16 (Zen 4, Zen 5); else fp32: decided by what the CPU is, never by a timing)"),
         new Setting<Models.MemoryLayout>("layout", c => c.Layout, (c, v) => c with { Layout = v },
             "Memory layout of the activations: nchw, channels-last, or auto (channels-last where libtorch runs AVX2 or AVX-512 kernels, measured faster on both; nchw below AVX2); the same model either way")
-        { Display = v => v == Models.MemoryLayout.ChannelsLast ? "channels-last" : v.ToString().ToLowerInvariant() },
+        { Display = v => v == Models.MemoryLayout.ChannelsLast ? "channels-last" : v.ToString().ToLowerInvariant(), Parser = LayoutChoice.Parse },
         new Setting<AugmentMode>("augment", c => c.Augment, (c, v) => c with { Augment = v },
             "offline (one affine copy appended), online (fresh affine every epoch), crop (random crop of the padded image + flip, every epoch) or none"),
         new Setting<double>("shear", c => c.Augmentation.Shear, (c, v) => c with { Augmentation = c.Augmentation with { Shear = v } }, "Augmentation: shear angle range, radians")
