@@ -73,7 +73,24 @@ internal static class TrustFit
             if (At(mid).Kept >= KeepRate) lo = mid; else hi = mid;
         }
         var best = At(lo);
-        return fixedRule with { MaxNeighbourDistance = Math.Round(best.MaxDistance, 6), MinConfidence = Math.Round(best.MinConfidence, 6), ValidationKept = Math.Round(best.Kept, 6), ValidationImages = n };
+        var written = fixedRule with { MaxNeighbourDistance = RoundUp(best.MaxDistance), MinConfidence = RoundDown(best.MinConfidence) };
+        // What the written thresholds keep, which is what trust.json claims: at least what the fit kept.
+        int kept = Enumerable.Range(0, n).Count(i => Recognition.Judge(signals[i], distance[i], confidence[i], written).Recognized);
+        return written with { ValidationKept = Math.Round((double)kept / n, 6), ValidationImages = n };
+    }
+
+    // Six decimals for trust.json, rounded away from the images the fit kept (each threshold is one of their scores):
+    // rounded to nearest, the image at a threshold could fall outside it and the rule keep less than it says.
+    private static double RoundUp(double x)
+    {
+        double r = Math.Round(x, 6);
+        return r >= x ? r : Math.Round(r + 1e-6, 6);
+    }
+
+    private static double RoundDown(double x)
+    {
+        double r = Math.Round(x, 6);
+        return r <= x ? r : Math.Round(r - 1e-6, 6);
     }
 
     /// <summary>The top probability of each row (N*10 in, N out).</summary>
