@@ -12,11 +12,15 @@ namespace Fmnist.Trust;
 /// </summary>
 internal static class TrustFit
 {
-    /// <summary>The share of validation garments the recognition rule keeps.</summary>
-    public const double KeepRate = 0.95;
+    /// <summary>
+    /// The share of validation garments rendered as photos that the recognition rule keeps. Chosen on the OOD
+    /// benchmark's dev split, the largest on a 0.005 grid that still refuses 90% of its non-garments: photos from
+    /// another renderer sit further from the training images, so keeping 95% of these renders kept 92.3% of those.
+    /// </summary>
+    public const double KeepRate = 0.965;
 
     /// <summary>How many validation images are rendered as photos to fit the thresholds (rendering is the slow part;
-    /// 4,000 leave 200 beyond a 95% threshold).</summary>
+    /// 4,000 leave 140 beyond a 96.5% threshold).</summary>
     public const int PhotoImages = 4_000;
 
     /// <summary>Calibrates <paramref name="model"/> (uncalibrated) on <paramref name="validation"/>.</summary>
