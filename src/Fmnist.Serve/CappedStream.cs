@@ -3,9 +3,10 @@ namespace Fmnist.Serve;
 /// <summary>
 /// A read-only view of a request body that refuses to go past <c>limit</c> bytes: the read that would cross it
 /// throws the exception <c>refuse</c> makes from the bytes seen so far. It counts the whole body, whatever is
-/// made of it (a raw image, multipart files, multipart fields that are skipped).
+/// made of it (a raw image, multipart files, multipart fields that are skipped). <c>arrived</c>, when given, hears
+/// the total after every read, before the bytes are handed on.
 /// </summary>
-internal sealed class CappedStream(Stream inner, long limit, Func<long, Exception> refuse) : Stream
+internal sealed class CappedStream(Stream inner, long limit, Func<long, Exception> refuse, Action<long>? arrived = null) : Stream
 {
     private long _read;
 
@@ -27,6 +28,7 @@ internal sealed class CappedStream(Stream inner, long limit, Func<long, Exceptio
     {
         _read += read;
         if (_read > limit) throw refuse(_read);
+        arrived?.Invoke(_read);
         return read;
     }
 

@@ -48,6 +48,10 @@ internal static class ErrorMiddleware
         {
             await Write(context, 503, "overloaded", e.Message, RetryAfter);
         }
+        catch (BodyBudgetException e)
+        {
+            await Write(context, 503, "overloaded", e.Message, RetryAfter);
+        }
         catch (ServerStoppingException e)
         {
             await Write(context, 503, "shutting_down", e.Message, RetryAfter);

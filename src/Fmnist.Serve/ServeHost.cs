@@ -36,6 +36,7 @@ internal sealed class ServeHost : IAsyncDisposable
     private readonly ExplainApi _explain;
     private readonly Trust.Judge _judge;
     private readonly DecodeGate _decoders;
+    private readonly BodyBudget _bodies;
     private readonly ServeMetrics _metrics;
     private int _inFlight;
     private ListenerSwitch? _listeners;
@@ -48,6 +49,7 @@ internal sealed class ServeHost : IAsyncDisposable
         _options = options;
         _limits = options.Limit;
         _decoders = new DecodeGate(_limits.Decoders, _limits.DecodeWait);
+        _bodies = new BodyBudget(_limits.BodyBudgetBytes);
         _metrics = new ServeMetrics(Gauges);
         _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit, _metrics.ObserveBatch);
         _explain = new ExplainApi(options.Train); // packs the training set once, for every request's neighbours
@@ -144,7 +146,7 @@ internal sealed class ServeHost : IAsyncDisposable
         return next(context);
     }
 
-    private ServeGauges Gauges() => new(_batcher.Queued, Volatile.Read(ref _inFlight), _decoders.Decoding);
+    private ServeGauges Gauges() => new(_batcher.Queued, Volatile.Read(ref _inFlight), _decoders.Decoding, _bodies.Reserved);
 
     private void Map(WebApplication app)
     {
@@ -224,21 +226,32 @@ internal sealed class ServeHost : IAsyncDisposable
     // A few ms of decoding: less than starting a thread would cost.
     private const long InlineDecodePixels = 1_000_000;
 
-    private Task<PredictResponse> Predict(HttpRequest request) => WithinDeadline(request.HttpContext, async cancel =>
+    /// <summary>
+    /// The request's images, read under the body budget and decoded under the gate. The encoded bytes live only in
+    /// here: their reservation is given back once they are decoded, before the request waits for the model.
+    /// </summary>
+    private async Task<(List<string> Names, List<Photo> Photos)> ReadAndDecodeAsync(HttpRequest request, CancellationToken cancel)
     {
-        long start = Stopwatch.GetTimestamp();
-        bool explain = ExplainApi.Requested(request);
-        var uploads = await UploadReader.ReadAsync(request, cancel);
+        using var body = _bodies.Open();
+        var uploads = await UploadReader.ReadAsync(request, body, cancel);
         long pixels = CheckPixelBudget(uploads);
         // Each request decodes its own images, at most --decode-limit requests at once, and stops at the deadline;
         // only inference is batched.
         var photos = await DecodeAsync(uploads, pixels, cancel);
+        return ([.. uploads.Select(u => u.Name)], photos);
+    }
+
+    private Task<PredictResponse> Predict(HttpRequest request) => WithinDeadline(request.HttpContext, async cancel =>
+    {
+        long start = Stopwatch.GetTimestamp();
+        bool explain = ExplainApi.Requested(request);
+        var (names, photos) = await ReadAndDecodeAsync(request, cancel);
         var all = photos.SelectMany(p => p.Pixels).ToArray();
         // Explained: the occluded copies ride in the same job, after the images, whose rows come first.
         var result = await _batcher.PredictAsync(explain ? _explain.Inputs(all, photos.Count) : all, cancel).WaitAsync(cancel);
         var explanations = explain ? _explain.Explain(all, result.Probabilities) : null;
         var verdicts = _judge.Predictions(photos, result.Probabilities);
-        var predictions = uploads.Select((u, i) => Describe(u.Name, photos[i].Pixels, result.Probabilities, i, verdicts[i]) with { Explanation = explanations?[i] }).ToList();
+        var predictions = names.Select((name, i) => Describe(name, photos[i].Pixels, result.Probabilities, i, verdicts[i]) with { Explanation = explanations?[i] }).ToList();
         foreach (var v in verdicts) _metrics.CountPrediction(v.Recognized);
         return new PredictResponse(predictions, result.BatchImages, Math.Round(result.InferenceMs, 3),
             Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3));

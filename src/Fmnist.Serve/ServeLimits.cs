@@ -16,6 +16,7 @@ namespace Fmnist.Serve;
 /// <param name="PixelBudget">Most pixels (width x height from each image's header, summed) one predict request may ask to decode; more get 413.</param>
 /// <param name="DecodeLimit">Requests decoding images at once; null: one per core.</param>
 /// <param name="DecodeWaitTimeout">How long a request waits for a decoding slot before it gets 503 + Retry-After.</param>
+/// <param name="BodyBudgetBytes">Most request-body bytes all requests hold at once, reserved before they are read; a body that does not fit gets 503 + Retry-After.</param>
 public sealed record ServeLimits(
     int QueueLimit = ServeLimits.DefaultQueueLimit,
     int DeadlineMs = ServeLimits.DefaultDeadlineMs,
@@ -26,7 +27,8 @@ public sealed record ServeLimits(
     TimeSpan? BodyRateGrace = null,
     long PixelBudget = ServeLimits.DefaultPixelBudget,
     int? DecodeLimit = null,
-    TimeSpan? DecodeWaitTimeout = null)
+    TimeSpan? DecodeWaitTimeout = null,
+    long BodyBudgetBytes = ServeLimits.DefaultBodyBudgetBytes)
 {
     public const int DefaultQueueLimit = 128;
     public const int DefaultDeadlineMs = 10_000;
@@ -41,6 +43,12 @@ public sealed record ServeLimits(
     /// size (strips, reduced scale), but not in time: a 40 MP PNG takes a few hundred ms of a core.
     /// </summary>
     public const long DefaultPixelBudget = 100_000_000;
+
+    /// <summary>
+    /// Four bodies of the 10 MB limit, or dozens of ordinary uploads, held at once: bounded memory whatever the number
+    /// of connections, with room for several large requests to be read while others decode.
+    /// </summary>
+    public const long DefaultBodyBudgetBytes = 4 * ServeOptions.MaxBodyBytes;
 
     /// <summary>Short next to the deadline: a client refused for load is better told at once than left waiting.</summary>
     public static readonly TimeSpan DefaultDecodeWait = TimeSpan.FromSeconds(1);
@@ -70,6 +78,9 @@ public sealed record ServeLimits(
     /// </summary>
     public TimeSpan Linger => TimeSpan.FromSeconds(1);
 
+    public const long Megabyte = 1024 * 1024;
+    public const long MaxBodyBudgetBytes = 65_536 * Megabyte;
+
     public void Validate()
     {
         if (QueueLimit < 1 || QueueLimit > 100_000) throw new FmnistException($"--queue-limit must be between 1 and 100000, got {QueueLimit}");
@@ -77,6 +88,9 @@ public sealed record ServeLimits(
         if (MaxConnections < 1 || MaxConnections > 1_000_000) throw new FmnistException($"--max-connections must be between 1 and 1000000, got {MaxConnections}");
         if (PixelBudget < 1 || PixelBudget > ServeOptions.MaxFiles * Imaging.PhotoPreprocessor.MaxPixels)
             throw new FmnistException($"--pixel-budget-mp must be above 0 and at most {ServeOptions.MaxFiles * Imaging.PhotoPreprocessor.MaxPixels / 1_000_000}, got {PixelBudget / 1e6:0.######}");
+        // Below one whole body, a request the API accepts could never be read: it would be told to retry for ever.
+        if (BodyBudgetBytes < ServeOptions.MaxBodyBytes || BodyBudgetBytes > MaxBodyBudgetBytes)
+            throw new FmnistException($"--body-budget-mb must be between {ServeOptions.MaxBodyBytes / Megabyte} and {MaxBodyBudgetBytes / Megabyte}, got {BodyBudgetBytes / (double)Megabyte:0.######}");
         if (Decoders < 1 || Decoders > 1024) throw new FmnistException($"--decode-limit must be between 1 and 1024, got {Decoders}");
         if (DecodeWait < TimeSpan.Zero) throw new FmnistException("serve limits: the decoding wait must not be negative");
         // Kestrel checks data rates on a 1 s heartbeat and refuses a grace period that is not above it.

@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Fmnist.Serve;
 
-/// <summary>The gauges read at each scrape: requests waiting for a pass, handled now, and decoding now.</summary>
-public sealed record ServeGauges(int Queued, int InFlight, int Decoding);
+/// <summary>The gauges read at each scrape: requests waiting for a pass, handled now, decoding now, and the request-body bytes reserved.</summary>
+public sealed record ServeGauges(int Queued, int InFlight, int Decoding, long BodyBytes);
 
 /// <summary>
 /// What `GET /metrics` shows, in Prometheus' text format: requests by route and status, their latency, the batch
@@ -90,6 +90,8 @@ public sealed class ServeMetrics(Func<ServeGauges> gauges)
         PrometheusText.Sample(text, "fmnist_requests_in_flight", "", now.InFlight);
         PrometheusText.Header(text, "fmnist_decoding_requests", "gauge", "Requests decoding their images now (at most --decode-limit).");
         PrometheusText.Sample(text, "fmnist_decoding_requests", "", now.Decoding);
+        PrometheusText.Header(text, "fmnist_body_bytes_reserved", "gauge", "Request-body bytes held by requests being read or decoded (at most --body-budget-mb).");
+        PrometheusText.Sample(text, "fmnist_body_bytes_reserved", "", now.BodyBytes);
 
         PrometheusText.Header(text, "fmnist_refusals_total", "counter", "Requests refused with a JSON error, by its error code.");
         foreach (var (reason, count) in _refusals.OrderBy(r => r.Key, StringComparer.Ordinal))

@@ -10,13 +10,16 @@ public sealed record Upload(string Name, byte[] Bytes);
 /// <summary>
 /// Reads the images out of a predict request: a raw PNG/JPEG body, or multipart/form-data with `file` fields.
 /// Everything stays in memory (at most <see cref="ServeOptions.MaxBodyBytes"/>): ASP.NET's form reader would
-/// spill large files to temporary files, and nothing a request sends may touch the disk.
+/// spill large files to temporary files, and nothing a request sends may touch the disk. The body's bytes count
+/// against the server-wide <see cref="BodyBudget"/>: the caller reserves the Content-Length before this reads a
+/// byte, and a body without one (chunked) grows the reservation as it arrives.
 /// </summary>
-public static class UploadReader
+internal static class UploadReader
 {
     public static readonly string[] RawTypes = ["image/png", "image/jpeg"];
 
-    public static async Task<IReadOnlyList<Upload>> ReadAsync(HttpRequest request, CancellationToken cancel)
+    /// <summary>The images of <paramref name="request"/>; <paramref name="reservation"/> (empty until now) holds its body's bytes.</summary>
+    public static async Task<IReadOnlyList<Upload>> ReadAsync(HttpRequest request, BodyBudget.Reservation reservation, CancellationToken cancel)
     {
         if (request.ContentLength > ServeOptions.MaxBodyBytes)
             throw TooLarge(request.ContentLength.Value);
@@ -24,7 +27,9 @@ public static class UploadReader
             throw ApiException.Unsupported("no Content-Type: send image/png, image/jpeg or multipart/form-data");
         media = media.ToLowerInvariant();
         if (media == "image/jpg") media = "image/jpeg";
-        var body = new CappedStream(request.Body, ServeOptions.MaxBodyBytes, TooLarge);
+        // What the request says it sends is reserved before a byte is read; the checks above (413, 415) come first.
+        if (request.ContentLength is long announced) reservation.Cover(announced);
+        var body = new CappedStream(request.Body, ServeOptions.MaxBodyBytes, TooLarge, reservation.Cover);
         if (RawTypes.Contains(media))
             return [new Upload("body", await ReadAll(body, cancel))];
         if (media == "multipart/form-data")

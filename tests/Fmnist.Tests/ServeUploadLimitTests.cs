@@ -10,9 +10,10 @@ using Xunit.Abstractions;
 namespace Fmnist.Tests;
 
 /// <summary>
-/// Uploads are bounded before they cost memory: a per-request pixel budget read from the image headers (413), a gate
-/// on how many requests decode at once (503 + Retry-After), and a real server that stays small and answers /health
-/// while six clients each send 64 photos of 40 MP.
+/// Uploads are bounded before they cost memory: a server-wide budget of request-body bytes reserved before they are
+/// read (503 + Retry-After), a per-request pixel budget read from the image headers (413), a gate on how many requests
+/// decode at once (503 + Retry-After), and a real server that stays small and answers /health while six clients each
+/// send 64 photos of 40 MP.
 /// </summary>
 [Collection("trained model")]
 [Trait("Category", "Slow")]
@@ -30,6 +31,103 @@ public sealed class ServeUploadLimitTests(TrainedModelFixture fixture, ITestOutp
             form.Add(file, "file", $"{i + 1}-{name}");
         }
         return form;
+    }
+
+    /// <summary>A multipart body: one test image as `file`, then a text field of <paramref name="padding"/> bytes the server skips.</summary>
+    private static async Task<(byte[] Body, MediaTypeHeaderValue Type)> Padded(int padding)
+    {
+        using var form = Files(ServeTestServer.TestPng(0), 1);
+        form.Add(new ByteArrayContent(new byte[padding]), "padding");
+        return (await form.ReadAsByteArrayAsync(), form.Headers.ContentType!);
+    }
+
+    /// <summary>
+    /// A body sent in two parts: the first <c>before</c> bytes, then the rest once <c>release</c> completes. With
+    /// <c>announce</c> it has a Content-Length; without, HttpClient sends it chunked.
+    /// </summary>
+    private sealed class HeldBody(byte[] body, MediaTypeHeaderValue type, int before, Task release, bool announce = true) : HttpContent
+    {
+        public HeldBody Typed()
+        {
+            Headers.ContentType = type;
+            return this;
+        }
+
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(body.AsMemory(0, before));
+            await stream.FlushAsync();
+            await release;
+            await stream.WriteAsync(body.AsMemory(before));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = body.Length;
+            return announce;
+        }
+    }
+
+    private static async Task<double> Metric(HttpClient client, string series)
+    {
+        var text = await client.GetStringAsync("/metrics");
+        var line = text.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task BodyBudget_HeldBySlowUploads_AFurtherBodyGets503AtOnce_HealthAnswers_ThenTheBudgetIsBack()
+    {
+        // A 10 MB budget; two uploads announce 4 MB each, send 64 KB and stall: 8 MB are reserved before they are read.
+        const int Mb = 1024 * 1024;
+        await using var server = await ServeTestServer.StartAsync(fixture.Directory,
+            limits: new ServeLimits(DeadlineMs: 120_000, BodyBudgetBytes: ServeOptions.MaxBodyBytes));
+        var (body, type) = await Padded(4 * Mb);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = Enumerable.Range(0, 2).Select(_ => server.Client.PostAsync("/api/predict", new HeldBody(body, type, 64 * 1024, release.Task).Typed())).ToList();
+        using var probe = new HttpClient { BaseAddress = new Uri(server.Url), Timeout = TimeSpan.FromSeconds(10) };
+        try
+        {
+            double reserved = 0;
+            for (var watch = Stopwatch.StartNew(); reserved < 2 * body.Length && watch.Elapsed < TimeSpan.FromSeconds(30);)
+                reserved = await Metric(probe, "fmnist_body_bytes_reserved");
+            Assert.Equal(2 * body.Length, reserved);
+
+            // A third 4 MB body, by its Content-Length, is refused before it is read; so is a chunked one once 2 MB of it
+            // have arrived. Both are answered while the two stalled uploads still hold their reservations.
+            using var refused = await server.Client.PostAsync("/api/predict", new ByteArrayContent(body) { Headers = { ContentType = type } });
+            using var chunked = await server.Client.PostAsync("/api/predict", new HeldBody(body, type, body.Length, Task.CompletedTask, announce: false).Typed());
+            Assert.All(held, h => Assert.False(h.IsCompleted, "a stalled upload was answered before it was released"));
+            foreach (var (response, what) in new[] { (refused, $"{body.Length / (double)Mb:0.#} MB"), (chunked, "") })
+            {
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                Assert.Equal(TimeSpan.FromSeconds(ServeLimits.RetryAfterSeconds), response.Headers.RetryAfter?.Delta);
+                var error = await ServeTestServer.Json(response);
+                Assert.Equal("overloaded", error.GetProperty("error").GetString());
+                Assert.StartsWith("the server is busy: uploads in flight hold its 10 MB body budget (--body-budget-mb), no room for " + what,
+                    error.GetProperty("message").GetString());
+            }
+            Assert.Equal(2, await Metric(probe, """fmnist_refusals_total{reason="overloaded"}"""));
+            // A small upload still fits beside them, and /health answers without touching the budget.
+            using var small = await server.Client.PostAsync("/api/predict", Files(ServeTestServer.TestPng(1), 1));
+            Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await probe.GetAsync("/health")).StatusCode);
+            Assert.Equal(2 * body.Length, await Metric(probe, "fmnist_body_bytes_reserved"));
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+        foreach (var h in held)
+        {
+            using var answered = await h;
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        }
+        // Given back: nothing reserved, and a body of 9 MB (more than was ever free while they were held) is answered.
+        Assert.Equal(0, await Metric(probe, "fmnist_body_bytes_reserved"));
+        var (large, largeType) = await Padded(9 * Mb);
+        using var after = await server.Client.PostAsync("/api/predict", new ByteArrayContent(large) { Headers = { ContentType = largeType } });
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
     [Fact]

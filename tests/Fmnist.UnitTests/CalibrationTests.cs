@@ -142,6 +142,30 @@ public class RecognitionRuleTests
         TrainingNeighbours.Of(TestData.Fashion.Train.Take(6_000), new ReferenceSplit(0.2, 1, null)));
 
     [Fact]
+    public void TrainingNeighbours_OneInstancePerSetAndLatestReference_PackedOnce_SharedWithExplainsIndex()
+    {
+        var train = TestData.Fashion.Train.Take(2_000);
+        var split = new ReferenceSplit(0.2, 1, null);
+        var first = TrainingNeighbours.Of(train, split);
+        Assert.Same(first, TrainingNeighbours.Of(train, split with { }));
+        Assert.Same(first.Bits(TrainingNeighbours.Threshold), first.Bits(TrainingNeighbours.Threshold));
+        // Only the latest split is kept beside the whole set, so a process training run after run does not pile them up.
+        var other = TrainingNeighbours.Of(train, split with { SplitSeed = 2 });
+        Assert.NotSame(first, other);
+        Assert.Same(other, TrainingNeighbours.Of(train, split with { SplitSeed = 2 }));
+        Assert.NotSame(first, TrainingNeighbours.Of(train, split));
+        // Splits that select the same images: no validation (whatever the seed) and a limit at or above the set's size.
+        var whole = TrainingNeighbours.Of(train, TrainingNeighbours.All);
+        Assert.Same(whole, TrainingNeighbours.Of(train, new ReferenceSplit(0, 7, 2_000)));
+        Assert.Same(train, whole.Images); // the whole set is searched where it lies, not copied
+        // explain's index packs the whole set at its own threshold, once, in the same place.
+        var index = new Fmnist.Explanations.NeighbourIndex(train);
+        Assert.Same(whole.Bits(Fmnist.Explanations.NeighbourIndex.DefaultThreshold), whole.Bits(Fmnist.Explanations.NeighbourIndex.DefaultThreshold));
+        Assert.Equal(Fmnist.Features.BitImages.Pack(train.Images, 127).Bits, whole.Bits(127).Bits);
+        Assert.Equal(5, index.Nearest(train.Image(5).ToArray(), 1)[0][0].Index);
+    }
+
+    [Fact]
     public void NeighbourDice_IsZeroForATrainingImage_AndHighForAThinStroke()
     {
         var own = Reference.Value.Images.Image(5).ToArray();

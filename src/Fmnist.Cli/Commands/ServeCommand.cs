@@ -47,6 +47,10 @@ internal static class ServeCommand
         {
             Description = $"Most requests decoding images at once; one more waits up to {ServeLimits.DefaultDecodeWait.TotalSeconds:0} s, then gets 503 and Retry-After [default: one per core]",
         };
+        var bodyBudget = new Option<int?>("--body-budget-mb")
+        {
+            Description = $"Most megabytes of request bodies held by all requests at once, reserved before they are read; one that does not fit is refused with 503 and Retry-After [default: {ServeLimits.DefaultBodyBudgetBytes / ServeLimits.Megabyte}]",
+        };
         var tta = ModelCommands.TtaOption();
         tta.Description = "Test-time augmentation for every answer (each image's views go through the model and their probabilities are averaged; costs as many times the compute): none, flip, shift, flip-shift (10 views), flip-diagonal or flip-shift2 (18 views each; see `evaluate --help`); a bare --tta is flip";
         var apiKey = new Option<string?>("--api-key")
@@ -54,7 +58,7 @@ internal static class ServeCommand
             Description = $"Require `Authorization: Bearer KEY` on /api/* (401 otherwise); needed to listen off loopback [default: ${ServeOptions.ApiKeyVariable}, else none]",
         };
         var command = new Command("serve", "Serve a trained model: a web page at / and a JSON API (/api/predict, /api/model, /api/samples/random, /health, /openapi/v1.json)")
-            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, pixelBudget, decodeLimit, apiKey, tta,
+            { dataDir, json, model, urls, batch, wait, queue, deadline, connections, pixelBudget, decodeLimit, bodyBudget, apiKey, tta,
                 Common.Renamed("--batch", "--max-batch", "most images per forward pass: --batch-size is a training mini-batch") };
         command.SetAction(parse =>
         {
@@ -63,7 +67,8 @@ internal static class ServeCommand
             var budget = parse.GetValue(pixelBudget) is double mp ? (long)Math.Round(Math.Clamp(mp, -1, 1e7) * 1e6) : ServeLimits.DefaultPixelBudget;
             var limits = new ServeLimits(parse.GetValue(queue) ?? ServeLimits.DefaultQueueLimit,
                 parse.GetValue(deadline) ?? ServeLimits.DefaultDeadlineMs, parse.GetValue(connections) ?? ServeLimits.DefaultMaxConnections,
-                PixelBudget: budget, DecodeLimit: parse.GetValue(decodeLimit));
+                PixelBudget: budget, DecodeLimit: parse.GetValue(decodeLimit),
+                BodyBudgetBytes: parse.GetValue(bodyBudget) is int mb ? mb * ServeLimits.Megabyte : ServeLimits.DefaultBodyBudgetBytes);
             var options = new ServeOptions(parse.GetValue(urls) ?? ServeOptions.DefaultUrls, parse.GetValue(batch) ?? ServeOptions.DefaultBatch,
                 parse.GetValue(wait) ?? ServeOptions.DefaultBatchWaitMs, Limits: limits,
                 ApiKey: string.IsNullOrEmpty(key) ? null : key);
@@ -112,7 +117,8 @@ internal static class ServeCommand
             var batching = options.Batch > 1 ? $"batching up to {options.Batch} images, {options.BatchWaitMs} ms wait" : "batching off";
             io.Stdout.WriteLine($"Serving {d.Source} ({d.Runtime}, {d.Parameters:N0} parameters; {batching}; "
                                 + $"queue limit {options.Limit.QueueLimit}, deadline {options.Limit.DeadlineMs} ms, "
-                                + $"{options.Limit.PixelBudget / 1e6:0.#} MP a request, {options.Limit.Decoders} decoding at once{(options.ApiKey is null ? "" : "; API key required on /api/*")})");
+                                + $"{options.Limit.PixelBudget / 1e6:0.#} MP a request, {options.Limit.Decoders} decoding at once, "
+                                + $"{options.Limit.BodyBudgetBytes / ServeLimits.Megabyte} MB of bodies in flight{(options.ApiKey is null ? "" : "; API key required on /api/*")})");
             foreach (var url in host.Addresses) io.Stdout.WriteLine($"Listening on {url}  (page: {url}/, API: {url}/openapi/v1.json)");
             io.Stdout.WriteLine("Press Ctrl-C to stop.");
         }

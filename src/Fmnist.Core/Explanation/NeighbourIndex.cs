@@ -15,8 +15,10 @@ internal sealed record Neighbour(int Index, int Label, int Distance, byte[] Imag
 }
 
 /// <summary>
-/// The training set packed once for the Hamming KNN that `fmnist knn` scores (pixel &gt; 127, the seed's
-/// binarization), so each explanation's nearest training images cost one exact search. Safe to share between threads.
+/// The training set packed for the Hamming KNN that `fmnist knn` scores (pixel &gt; 127, the seed's binarization), so
+/// each explanation's nearest training images cost one exact search. The packing is the whole file's
+/// <see cref="Trust.TrainingNeighbours"/>, shared with every other index and judge of the same set in the process.
+/// Safe to share between threads.
 /// </summary>
 internal sealed class NeighbourIndex
 {
@@ -29,7 +31,7 @@ internal sealed class NeighbourIndex
         if (train.Count == 0) throw new FmnistException("no training images to find neighbours among");
         Train = train;
         Threshold = threshold;
-        _bits = BitImages.Pack(train.Images, threshold);
+        _bits = Trust.TrainingNeighbours.Of(train, Trust.TrainingNeighbours.All).Bits(threshold);
     }
 
     public LabeledImages Train { get; }

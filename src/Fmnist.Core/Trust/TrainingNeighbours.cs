@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Fmnist.Data;
@@ -12,15 +14,22 @@ internal sealed record Neighbour(int Index, int Label, int Distance);
 /// <summary>
 /// The training garments a model learned from, binarized for the exact Hamming search the KNN uses: the distance
 /// from a photo to the nearest of them says whether anything like it was ever seen, and the nearest ones show
-/// what the photo resembles.
+/// what the photo resembles. The one source of packed training images in a process: <see cref="Of"/> gives callers
+/// with the same training set and reference the same instance, whose packings (<see cref="Bits"/>, one per threshold)
+/// are made once each. So calibrating and then benchmarking select and pack the run's images once, and explain's
+/// index (<see cref="Explanations.NeighbourIndex"/>, the whole set through <see cref="All"/> at its own threshold)
+/// shares the entry that a run trained without validation is judged against.
 /// </summary>
 internal sealed class TrainingNeighbours
 {
     /// <summary>Pixels above this grey level are ink when binarizing (the KNN's own default).</summary>
     public const int Threshold = 40;
 
-    private readonly BitImages _bits;
+    /// <summary>Every image of the training set: what explanations search, and what a run without validation judges against.</summary>
+    public static readonly ReferenceSplit All = new(0, 0, null);
+
     private readonly int[] _indices;
+    private readonly ConcurrentDictionary<int, Lazy<BitImages>> _packed = new();
 
     /// <summary>The training images and their indices in the training file.</summary>
     public LabeledImages Images { get; }
@@ -29,25 +38,69 @@ internal sealed class TrainingNeighbours
     {
         Images = images;
         _indices = indices;
-        _bits = BitImages.Pack(images.Images, Threshold);
         _norms = new(() => Enumerable.Range(0, images.Count).Select(i => Math.Sqrt(Dot(images.Image(i), images.Image(i)))).ToArray());
     }
 
-    /// <summary>The run's own training images: <paramref name="train"/> less the validation images <paramref name="split"/> held out.</summary>
+    // Keyed by the training set's identity (its arrays are never changed once loaded), so an entry dies with its set.
+    private static readonly ConditionalWeakTable<LabeledImages, Kept> Shared = new();
+
+    /// <summary>
+    /// The run's own training images: <paramref name="train"/> less the validation images <paramref name="split"/> held
+    /// out; the same instance for the same <paramref name="train"/> and reference while it is the latest asked for.
+    /// </summary>
     public static TrainingNeighbours Of(LabeledImages train, ReferenceSplit split)
     {
+        // Splits that select the same images share an entry: without validation the seed selects nothing, and a
+        // limit at or above the set's size keeps all of it.
+        var key = new ReferenceSplit(split.ValidationFraction, split.ValidationFraction > 0 ? split.SplitSeed : 0,
+            split.TrainLimit < train.Count ? split.TrainLimit : null);
+        return Shared.GetValue(train, t => new Kept(t)).Get(key);
+    }
+
+    /// <summary>
+    /// What one training set keeps: its whole-set entry (no copy, only its packings) and the latest other reference.
+    /// Calibrating then benchmarking, or judging beside explaining, reuse them; a process that trains run after run
+    /// (a sweep, each with its own split) does not pile up a copy of the images per split.
+    /// </summary>
+    private sealed class Kept(LabeledImages train)
+    {
+        private readonly Lazy<TrainingNeighbours> _all = new(() => Build(train, All));
+        private readonly Lock _gate = new();
+        private (ReferenceSplit Key, Lazy<TrainingNeighbours> Value)? _latest;
+
+        public TrainingNeighbours Get(ReferenceSplit key)
+        {
+            if (key == All) return _all.Value;
+            Lazy<TrainingNeighbours> entry;
+            lock (_gate)
+            {
+                if (_latest is not { } latest || latest.Key != key) _latest = latest = (key, new(() => Build(train, key)));
+                entry = latest.Value;
+            }
+            return entry.Value;
+        }
+    }
+
+    private static TrainingNeighbours Build(LabeledImages train, ReferenceSplit split)
+    {
         var source = train.Take(split.TrainLimit);
-        var indices = split.ValidationFraction > 0
-            ? Splits.Stratified(source.Labels, split.ValidationFraction, split.SplitSeed).Train
-            : Enumerable.Range(0, source.Count).ToArray();
+        if (split.ValidationFraction <= 0) return new TrainingNeighbours(source, [.. Enumerable.Range(0, source.Count)]);
+        var indices = Splits.Stratified(source.Labels, split.ValidationFraction, split.SplitSeed).Train;
         return new TrainingNeighbours(source.Select(indices), indices);
     }
+
+    /// <summary>The images binarized at <paramref name="threshold"/> (ink above it), packed on first use and then kept.</summary>
+    public BitImages Bits(int threshold) =>
+        _packed.GetOrAdd(threshold, t => new(() => BitImages.Pack(Images.Images, t))).Value;
+
+    /// <summary>The packing the recognition rule searches.</summary>
+    private BitImages Packed => Bits(Threshold);
 
     /// <summary>The Hamming distance from each image (N*784 bytes) to its nearest training image.</summary>
     public int[] NearestDistance(byte[] images)
     {
         if (images.Length == 0) return [];
-        var found = HammingSearch.Search(_bits, BitImages.Pack(images, Threshold), 1);
+        var found = HammingSearch.Search(Packed, BitImages.Pack(images, Threshold), 1);
         return found.Distance;
     }
 
@@ -60,10 +113,11 @@ internal sealed class TrainingNeighbours
     {
         if (images.Length == 0) return [];
         var queries = BitImages.Pack(images, Threshold);
-        var found = HammingSearch.Search(_bits, queries, 1);
+        var packed = Packed;
+        var found = HammingSearch.Search(packed, queries, 1);
         return Enumerable.Range(0, queries.Count).Select(q =>
         {
-            int ink = Ink(queries.Image(q)) + Ink(_bits.Image(found.Index[q]));
+            int ink = Ink(queries.Image(q)) + Ink(packed.Image(found.Index[q]));
             return ink == 0 ? 1.0 : (double)found.Distance[q] / ink;
         }).ToArray();
     }
@@ -137,7 +191,7 @@ internal sealed class TrainingNeighbours
     public IReadOnlyList<IReadOnlyList<Neighbour>> Nearest(byte[] images, int k)
     {
         if (images.Length == 0) return [];
-        var found = HammingSearch.Search(_bits, BitImages.Pack(images, Threshold), k);
+        var found = HammingSearch.Search(Packed, BitImages.Pack(images, Threshold), k);
         int n = images.Length / ImageShape.Pixels;
         return Enumerable.Range(0, n).Select(q => (IReadOnlyList<Neighbour>)Enumerable.Range(0, k)
             .Select(j => found.Index[q * k + j])
