@@ -24,9 +24,9 @@ public class SettingsTests
     [Fact]
     public void Every_setting_is_named_in_config_json_as_in_grid_files_and_options()
     {
-        // The speed levers are left out of config.json while off: set them so they are written.
+        // The speed levers and gradient clipping are left out of config.json while off: set them so they are written.
         var c = ConfigOverrides.Of(("arch", "speed"), ("optimizer", "sgd"), ("muon_lr", 0.1), ("muon_momentum", 0.5), ("bn_bias_lr_mult", 2),
-            ("whiten_bias_epochs", 3), ("prune", 0.2), ("lookahead", 4), ("lookahead_alpha", 0.4), ("train_limit", 100)).Apply(Presets.Get("fast"));
+            ("whiten_bias_epochs", 3), ("prune", 0.2), ("lookahead", 4), ("lookahead_alpha", 0.4), ("train_limit", 100), ("grad_clip", 1.0)).Apply(Presets.Get("fast"));
         var written = ConfigJsonNames(c);
         Assert.All(Settings.All.Where(s => s.Network is null), s => Assert.Contains(s.Name, written));
         // A network's own settings are in its own config (config.json holds only the chosen network's).
