@@ -91,3 +91,30 @@ public class SettingsTests
         Assert.Null(Settings.Ignored(momentum, momentum.Apply(Presets.Get("fast"))));
     }
 }
+
+/// <summary>config.json's "model" object: one record per network, keyed by "arch"; older files still load.</summary>
+public class ModelConfigJsonTests
+{
+    private static Models.ModelConfig Read(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize<TrainConfig>($$"""{"model":{{json}}}""", JsonFiles.Options)!.Model;
+
+    [Fact]
+    public void A_flat_file_from_before_the_per_network_records_loads_as_its_network()
+    {
+        // Written when one record held every network's fields: the other networks' fields are ignored.
+        var flat = """{"arch":"resnet","filters1":32,"lstm":256,"dropout1":0.4,"width":16,"blocks":[1,2],"widths":[64,128],"depth":2}""";
+        var resnet = Assert.IsType<Models.ResNet.ResNetConfig>(Read(flat));
+        Assert.Equal((16, "1,2"), (resnet.Width, string.Join(",", resnet.Blocks)));
+        Assert.Equal("""{"arch":"resnet","width":16,"blocks":[1,2]}""",
+            System.Text.Json.JsonSerializer.Serialize(resnet, new System.Text.Json.JsonSerializerOptions(JsonFiles.Options) { WriteIndented = false }));
+        // Written before "arch" existed: the seed's CNN+LSTM.
+        Assert.Equal(128, Assert.IsType<Models.CnnLstm.CnnLstmConfig>(Read("""{"lstm":128}""")).Lstm);
+    }
+
+    [Fact]
+    public void An_unknown_network_is_refused_by_name()
+    {
+        var e = Assert.ThrowsAny<Exception>(() => Read("""{"arch":"vgg"}"""));
+        Assert.Contains("unknown architecture 'vgg'", e.Message);
+    }
+}
