@@ -174,7 +174,7 @@ public class SpeedLeverTests
     [InlineData("--lookahead-alpha does not apply: lookahead is off", "--preset", "fast", "--lookahead-alpha", "0.3")]
     [InlineData("--prune must be in [0, 1), got 1", "--preset", "fast", "--prune", "1")]
     public void Lever_options_that_would_not_act_or_are_out_of_range_are_refused(string message, params string[] options) =>
-        ApplicabilityTests.AssertTrainRefused(message, options);
+        RefusalTests.AssertTrainRefused(message, options);
 
     [Fact]
     public void Levers_round_trip_through_the_settings_file_and_stay_out_of_it_while_off()

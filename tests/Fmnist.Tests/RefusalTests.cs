@@ -4,7 +4,7 @@ using Fmnist.Training;
 namespace Fmnist.Tests;
 
 /// <summary>Settings the chosen network, optimizer, schedule or augmentation would ignore are refused before any work.</summary>
-public class ApplicabilityTests
+public class RefusalTests
 {
     [Theory]
     [InlineData("--lstm does not apply: only the cnn-lstm network has it, not the resnet network", "--preset", "resnet", "--lstm", "64")]
