@@ -1,3 +1,4 @@
+using Xunit;
 using Fmnist.Models.Speed;
 using Fmnist.Models.ResNet;
 using Fmnist.Models.CnnLstm;
@@ -11,6 +12,9 @@ namespace Fmnist.Tests;
 /// <summary>
 /// One small model trained on a real-data slice, shared by the tests that need a trained run folder.
 /// Enough batches (~190) for BatchNorm's running statistics to settle, or eval-mode accuracy is noise.
+/// Trained by `fmnist train` in a process of its own: in this one, tests running beside it draw from libtorch's
+/// process-wide generator and thread pool, so the weights (and the explanation checks read from them) would
+/// change with the tests' timing.
 /// </summary>
 public sealed class TrainedModelFixture
 {
@@ -27,7 +31,10 @@ public sealed class TrainedModelFixture
     public TrainedModelFixture()
     {
         Directory = Path.Combine(TestData.TempDir(), "run");
-        Result = TrainingWorkflow.TrainAndTest(TestData.Fashion, Config, Directory, testLimit: 1000);
+        var (code, _, err) = CliProcess.Run("train", "--out", Directory, "--lstm", "32", "--dense", "32", "--augment", "none",
+            "--batch-size", "64", "--epochs", "2", "--learning-rate", "0.002", "--train-limit", "7500", "--precision", "fp32", "--test-limit", "1000");
+        Assert.True(code == 0, $"fmnist train: {err}");
+        Result = TrainingWorkflow.ReadResult(Directory, Config) ?? throw new InvalidOperationException($"{Directory}: trained with other settings than {nameof(Config)}");
     }
 
     public string Directory { get; }
