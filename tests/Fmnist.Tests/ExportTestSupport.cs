@@ -58,9 +58,8 @@ public static class ExportSupport
         var norm = Normalization.FromImages(slice);
         var folder = new RunFolder(dir);
         using var net = Models.ModelFactory.Create(model);
-        if (net is Models.Speed.SpeedNet speed)
-            using (var sample = Training.TrainingStep.WhiteningSample(tensor(slice.Images).reshape(256, 1, 28, 28), 256, norm))
-                speed.InitWhitening(sample);
+        using (var sample = Training.TrainingStep.InitSample(new TrainConfig { Model = model }, tensor(slice.Images).reshape(256, 1, 28, 28), norm, 256))
+            if (sample is not null) Models.Networks.Of(model).Initialise(net, sample);
         if (randomBatchNormAffine)
             using (no_grad())
                 foreach (var bn in net.modules().OfType<TorchSharp.Modules.BatchNorm2d>())

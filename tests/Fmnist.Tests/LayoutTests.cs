@@ -96,7 +96,7 @@ public class LayoutTests
         using var y = tensor(new long[] { 0, 1, 2, 3, 4, 5 });
         using var plain = ModelFactory.Create(config, channelsLast: false);
         using var last = ModelFactory.Create(config, channelsLast: true);
-        if (plain is Models.Speed.SpeedNet sp) sp.InitWhitening(x);
+        if (Networks.Of(config).InitImages > 0) Networks.Of(config).Initialise(plain, x);
         using (no_grad())
             foreach (var (a, b) in last.state_dict().Values.Zip(plain.state_dict().Values)) a.copy_(b);
         Assert.True(ModelFactory.IsChannelsLast(last));

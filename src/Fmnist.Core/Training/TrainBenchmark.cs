@@ -26,8 +26,8 @@ internal static class TrainBenchmark
         TorchRuntime.BeforeFirstUse();
         var norm = Features.Normalization.FromImages(images);
         using var all = Evaluator.ImageTensor(images.Images);
-        using var whitening = TrainingStep.WhiteningSample(config, all, norm);
-        using var step = new TrainingStep(config, norm, whitening);
+        using var initImages = TrainingStep.InitSample(config, all, norm);
+        using var step = new TrainingStep(config, norm, initImages);
         using var labels = Evaluator.LabelTensor(images.Labels);
         var rng = new Random(config.Seed);
         var batchesPerEpoch = (images.Count + config.BatchSize - 1) / config.BatchSize;

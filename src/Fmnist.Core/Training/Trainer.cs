@@ -40,8 +40,8 @@ internal static class Trainer
         var resumed = PrepareFolder(folder, config, resume, progress);
         var saved = resumed?.State;
         using var data = TrainingData.Prepare(trainingSet, config, progress);
-        using var whitening = TrainingStep.WhiteningSample(config, data.Images, data.Norm, data.CleanCount);
-        using var step = new TrainingStep(config, data.Norm, whitening, resumed is { } r ? ResumedPrecision(r.Started, config) : null);
+        using var initImages = TrainingStep.InitSample(config, data.Images, data.Norm, data.CleanCount);
+        using var step = new TrainingStep(config, data.Norm, initImages, resumed is { } r ? ResumedPrecision(r.Started, config) : null);
         progress.Message($"precision {step.Compute.Name}: {step.Compute.Reason}");
         progress.Message($"layout {step.Layout.Name}: {step.Layout.Reason}");
         if (saved is null)

@@ -43,11 +43,11 @@ internal sealed class TrainingStep : IDisposable
     /// <summary>The weights that are validated and saved as the run's model: the average when there is one.</summary>
     public nn.Module<Tensor, Tensor> EvalNet => Ema?.Net ?? Net;
 
-    /// <param name="whitening">Standardized training images (B,1,28,28) for the speed network's whitening
-    /// filters (<see cref="WhiteningSample(TrainConfig, Tensor, Normalization, int)"/>); unused by the networks without one.</param>
+    /// <param name="initImages">Standardized training images (B,1,28,28) for the network's data-dependent initialisation
+    /// (<see cref="InitSample"/>: the speed network's whitening filters); unused by the networks without one.</param>
     /// <param name="precision">The precision to run in when already decided (a resumed run keeps the one it
     /// started with); resolved from the config otherwise.</param>
-    public TrainingStep(TrainConfig config, Normalization norm, Tensor? whitening = null, ResolvedPrecision? precision = null)
+    public TrainingStep(TrainConfig config, Normalization norm, Tensor? initImages = null, ResolvedPrecision? precision = null)
     {
         _config = config;
         _norm = norm;
@@ -59,7 +59,7 @@ internal sealed class TrainingStep : IDisposable
         Net = ModelFactory.Create(config.Model, Layout.ChannelsLast);
         var network = Models.Networks.Of(config.Model);
         if (network.InitImages > 0)
-            network.Initialise(Net, whitening ?? throw new ArgumentException($"the {network.Name} network needs training images for its initialisation", nameof(whitening)));
+            network.Initialise(Net, initImages ?? throw new ArgumentException($"the {network.Name} network needs training images for its initialisation", nameof(initImages)));
         if (UsesGroups(config)) (Optimizer, Muon, _groupMults, _whitenGroup) = CreateGrouped(Net, config);
         else Optimizer = CreateOptimizer(Net, config);
         if (config.Lookahead > 0) Lookahead = new Levers.Lookahead(Trainable(Net), config.Lookahead, config.LookaheadAlpha ?? TrainConfig.DefaultLookaheadAlpha);
@@ -196,7 +196,7 @@ internal sealed class TrainingStep : IDisposable
     /// <summary>For a network with a data-dependent initialisation (<see cref="Models.INetwork.InitImages"/>: the speed
     /// network's whitening filters), the first of the uint8 images (B,1,28,28) it needs, at most <paramref name="available"/>,
     /// scaled and standardized as training sees them. Null for the networks that need none.</summary>
-    public static Tensor? WhiteningSample(TrainConfig config, Tensor images, Normalization norm, int available = int.MaxValue)
+    public static Tensor? InitSample(TrainConfig config, Tensor images, Normalization norm, int available = int.MaxValue)
     {
         int wanted = Models.Networks.Of(config.Model).InitImages;
         return wanted == 0 ? null : WhiteningSample(images, Math.Min(wanted, available), norm);

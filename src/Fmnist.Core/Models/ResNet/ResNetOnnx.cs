@@ -1,8 +1,6 @@
 using Fmnist.Export;
 using Fmnist.Data;
 using Fmnist.Features;
-using Fmnist.Models.CnnLstm;
-using Fmnist.Models.ResNet;
 using TorchSharp.Modules;
 
 namespace Fmnist.Models.ResNet;

@@ -1,6 +1,4 @@
 using Fmnist.Export;
-using Fmnist.Models.CnnLstm;
-using Fmnist.Models.Speed;
 using TorchSharp.Modules;
 
 namespace Fmnist.Models.Speed;
