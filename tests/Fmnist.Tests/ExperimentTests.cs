@@ -24,7 +24,7 @@ public class ExperimentTests
     public void Seed_grid_file_holds_the_seed_table_in_order()
     {
         var trials = SweepGrid.Load(Path.Combine(TestData.RepoRoot, "configs", "seed-grid.json")).Expand();
-        Assert.Equal(SeedReference.CnnTable.Select(r => (r.BatchSize, r.Dropout1, r.Dropout2, r.Lstm, r.Dense)),
+        Assert.Equal(Models.CnnLstm.SeedTable.Published.Select(r => (r.BatchSize, r.Dropout1, r.Dropout2, r.Lstm, r.Dense)),
             trials.Select(t => (t.Value<int?>("batch_size")!.Value, t.Value<double?>("dropout1")!.Value, t.Value<double?>("dropout2")!.Value, t.Value<int?>("lstm")!.Value, t.Value<int?>("dense")!.Value)));
     }
 

@@ -30,6 +30,24 @@ public class RefusalTests
         Assert.False(Directory.Exists(dir));
     }
 
+    [Fact]
+    public void Train_RefusesASettingsFileThatSetsWhatWouldNotAct_NamingTheFile()
+    {
+        var file = Path.Combine(TestData.TempDir(), "levers.json");
+        File.WriteAllText(file, """{"preset": "resnet", "model": {"arch": "resnet"}, "optimizer": "sgd", "muon_lr": 0.2}""");
+        AssertTrainRefused($"{file}: muon_lr does not apply: Muon takes the speed network's convolutions", "--config", file);
+    }
+
+    [Fact]
+    public void EveryPresetAndARunsOwnConfig_PassAsSettingsFiles()
+    {
+        foreach (var name in Presets.Names)
+            Assert.Null(Settings.IgnoredChanges(Presets.Get(name), Presets.Get(name)));
+        // a run of the fast preset with a network option changed: what the file repeats from its preset is not refused
+        var run = Presets.Get("fast") with { Epochs = 3, Model = new Models.ResNet.ResNetConfig() };
+        Assert.Null(Settings.IgnoredChanges(Presets.Get("fast"), run));
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("-5")]

@@ -144,7 +144,7 @@ internal static class BenchCommand
                 };
             }).ToList();
             var layerTimes = parse.GetValue(layers) && config.Model is Models.CnnLstm.CnnLstmConfig cnnLstm
-                ? Training.LayerTimer.Run(cnnLstm, config.BatchSize) : null;
+                ? Models.CnnLstm.LayerTimer.Run(cnnLstm, config.BatchSize) : null;
             var layerJson = layerTimes?.Select(l => new
             {
                 // Seconds, as every duration; 4 significant digits keep the output layer's few microseconds.

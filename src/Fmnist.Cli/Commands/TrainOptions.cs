@@ -103,8 +103,13 @@ internal sealed class TrainOptions
         else start = Presets.Get(p.GetValue(Preset)!);
         var config = Validated(overrides.Apply(start));
         if (Settings.Ignored(overrides, config) is { } ignored) throw new UsageException(ignored);
+        if (p.GetValue(ConfigFile) is { } settingsFile && Settings.IgnoredChanges(PresetOf(start), config) is { } ignoredInFile)
+            throw new UsageException($"{settingsFile}: {ignoredInFile}");
         return config;
     }
+
+    /// <summary>The preset a settings file names (the seed's when it names none it knows).</summary>
+    private static TrainConfig PresetOf(TrainConfig file) => Presets.Names.Contains(file.Preset) ? Presets.Get(file.Preset) : Presets.Get("seed");
 
     public static TrainConfig Validated(TrainConfig c)
     {

@@ -8,8 +8,8 @@ namespace Fmnist.Experiments;
 /// <summary>
 /// A sweep file: a list of trials, axes whose values are crossed, a space to sample trials from, or any of
 /// them together (the trials, then the crossed axes, then the samples), e.g.
-/// <c>{"trials":[{"batch_size":256,"lstm":128}]}</c>, <c>{"axes":{"batch_size":[128,256],"lstm":[128,256]}}</c> or
-/// <c>{"space":{"learning_rate":{"log_uniform":[0.0003,0.003]},"lstm":{"choice":[128,256,512]}},"samples":16}</c>
+/// <c>{"trials":[{"batch_size":256,"epochs":12}]}</c>, <c>{"axes":{"batch_size":[128,256],"epochs":[10,20]}}</c> or
+/// <c>{"space":{"learning_rate":{"log_uniform":[0.0003,0.003]},"batch_size":{"choice":[128,256,512]}},"samples":16}</c>
 /// (distributions: <see cref="Distribution"/>). Optionally the preset the trials start from (default seed),
 /// settings shared by every trial (<c>"base":{"epochs":8}</c>), the sampler's seed (<c>"sampler_seed"</c>,
 /// default 1) and successive halving (<c>"halving":{"rungs":[1,3],"eta":3}</c>, see <see cref="Halving"/>).

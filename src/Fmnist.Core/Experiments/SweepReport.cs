@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Globalization;
 using System.Text;
 using Fmnist.Experiments.Search;
+using Fmnist.Models.CnnLstm;
 using Fmnist.Training;
 
 namespace Fmnist.Experiments;
@@ -19,12 +20,10 @@ internal static class SweepReport
             ? $"{stopped} of {sweep.Trials.Count} trials were stopped early by successive halving; the test set was scored for finished trials only.\n"
             : "");
 
-    private static readonly string[] SeedColumns = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
-
     /// <summary>Every trial a CNN+LSTM that changes nothing but the seed's five columns.</summary>
     private static bool SeedColumnsSuffice(SweepResult sweep) =>
-        sweep.Trials.All(t => t.Result.Config.Model is Models.CnnLstm.CnnLstmConfig
-            && (t.Changes is null || SetKeys(t.Changes).All(SeedColumns.Contains)));
+        sweep.Trials.All(t => SeedTable.Describes(t.Result.Config)
+            && (t.Changes is null || SetKeys(t.Changes).All(SeedTable.Columns.Contains)));
 
     private static IEnumerable<string> SetKeys(Training.ConfigOverrides o) =>
         System.Text.Json.JsonSerializer.SerializeToNode(o, Training.ConfigOverrides.Json)!.AsObject().Where(kv => kv.Value is not null).Select(kv => kv.Key);
@@ -69,53 +68,50 @@ internal static class SweepReport
     public static string Table(IEnumerable<(RunResult Run, bool Best, TrialOutcome Outcome)> rows)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| Batch size | 1st Dropout rate | 2nd Dropout rate | Size of LSTM layer | Size of 1st Dense layer | Epochs | Validation accuracy | Test accuracy | Seed's accuracy | Minutes |");
-        sb.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        string[] headers = [.. SeedTable.Headers, "Epochs", "Validation accuracy", "Test accuracy", "Seed's accuracy", "Minutes"];
+        sb.AppendLine($"| {string.Join(" | ", headers)} |");
+        sb.AppendLine($"|{string.Concat(headers.Select(_ => " --- |"))}");
         foreach (var (run, best, outcome) in rows)
         {
-            var (c, m) = (run.Config, Seed(run.Config));
             string B(string s) => best ? $"**{s}**" : s;
-            sb.AppendLine($"| {B(c.BatchSize.ToString())} | {B(F(m.Dropout1))} | {B(F(m.Dropout2))} | {B(m.Lstm.ToString())} | {B(m.Dense.ToString())} | " +
+            sb.AppendLine($"| {string.Join(" | ", SeedTable.Cells(run.Config).Select(B))} | " +
                           $"{Epochs(run, outcome)} | {B(P(run.ValAccuracy))} | {B(P(run.TestAccuracy))} | {(SeedAccuracy(run) is { } s ? P(s) : "-")} | " +
                           $"{(run.Seconds / 60).ToString("F1", CultureInfo.InvariantCulture)} |");
         }
         return sb.ToString();
     }
 
-    public static double? SeedAccuracy(RunResult r)
-    {
-        var c = r.Config;
-        if (c.Model is not Models.CnnLstm.CnnLstmConfig m) return null; // the seed only reported its CNN+LSTM
-        return SeedReference.CnnTable.FirstOrDefault(s => s.BatchSize == c.BatchSize && s.Dropout1 == m.Dropout1
-            && s.Dropout2 == m.Dropout2 && s.Lstm == m.Lstm && s.Dense == m.Dense)?.Accuracy;
-    }
-
-    /// <summary>The seed's columns of a trial: its CNN+LSTM sizes, or the CNN+LSTM defaults for another network
-    /// (whose rows only the changes column describes).</summary>
-    private static Models.CnnLstm.CnnLstmConfig Seed(Training.TrainConfig c) => c.Model as Models.CnnLstm.CnnLstmConfig ?? new();
+    public static double? SeedAccuracy(RunResult r) => SeedTable.Accuracy(r.Config);
 
     public static void Write(SweepResult sweep)
     {
         var dir = sweep.Directory;
         AtomicFile.WriteAllText(Path.Combine(dir, "sweep.md"), Markdown(sweep));
-        var csv = new StringBuilder("batch_size,dropout1,dropout2,lstm,dense,epochs,val_accuracy,test_accuracy,seed_accuracy,minutes,skipped,outcome,name,changes\n");
+        var csv = new StringBuilder(string.Join(",", SeedTable.Columns) + ",epochs,val_accuracy,test_accuracy,seed_accuracy,minutes,skipped,outcome,name,changes\n");
         foreach (var t in sweep.Trials)
         {
-            var (c, m) = (t.Result.Config, Seed(t.Result.Config));
+            var seedColumns = string.Join(",", SeedTable.Values(t.Result.Config).Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)));
             csv.AppendLine(FormattableString.Invariant(
-                $"{c.BatchSize},{m.Dropout1},{m.Dropout2},{m.Lstm},{m.Dense},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{(double.IsNaN(t.Result.TestAccuracy) ? "" : t.Result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture))},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped},{Snake(t.Outcome)},{t.Name},\"{Describe(t.Changes)}\""));
+                $"{seedColumns},{t.Result.History.Count},{t.Result.ValAccuracy:F4},{(double.IsNaN(t.Result.TestAccuracy) ? "" : t.Result.TestAccuracy.ToString("F4", CultureInfo.InvariantCulture))},{SeedAccuracy(t.Result)},{t.Result.Seconds / 60:F2},{t.Skipped},{Snake(t.Outcome)},{t.Name},\"{Describe(t.Changes)}\""));
         }
         AtomicFile.WriteAllText(Path.Combine(dir, "sweep.csv"), csv.ToString());
         JsonFiles.Write(Path.Combine(dir, "sweep.json"), new
         {
             best = sweep.Best.Name,
             best_model = sweep.BestModelDir,
-            trials = sweep.Trials.Select(t => new
+            trials = sweep.Trials.Select(t =>
             {
-                name = t.Name, changes = Describe(t.Changes), batch_size = t.Result.Config.BatchSize, dropout1 = Seed(t.Result.Config).Dropout1,
-                dropout2 = Seed(t.Result.Config).Dropout2, lstm = Seed(t.Result.Config).Lstm, dense = Seed(t.Result.Config).Dense,
-                epochs = t.Result.History.Count, val_accuracy = t.Result.ValAccuracy, test_accuracy = Measured(t.Result.TestAccuracy),
-                seed_accuracy = SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped, outcome = Snake(t.Outcome), model_dir = t.Result.ModelDir,
+                var row = new Dictionary<string, object?> { ["name"] = t.Name, ["changes"] = Describe(t.Changes) };
+                foreach (var (column, value) in SeedTable.Columns.Zip(SeedTable.Values(t.Result.Config))) row[column] = value;
+                row["epochs"] = t.Result.History.Count;
+                row["val_accuracy"] = t.Result.ValAccuracy;
+                row["test_accuracy"] = Measured(t.Result.TestAccuracy);
+                row["seed_accuracy"] = SeedAccuracy(t.Result);
+                row["seconds"] = t.Result.Seconds;
+                row["skipped"] = t.Skipped;
+                row["outcome"] = Snake(t.Outcome);
+                row["model_dir"] = t.Result.ModelDir;
+                return row;
             }),
         });
         Reports.Plots.SaveLines("Validation accuracy per epoch, all trials", "Epoch", "Validation accuracy (%)",
@@ -123,7 +119,6 @@ internal static class SweepReport
             Path.Combine(dir, "val_curves.png"));
     }
 
-    public static string F(double v) => v.ToString("0.0##", CultureInfo.InvariantCulture);
     /// <summary>A percentage; "-" for NaN (a stopped trial's test accuracy: not measured).</summary>
     public static string P(double v) => double.IsNaN(v) ? "-" : (v * 100).ToString("F2", CultureInfo.InvariantCulture) + "%";
 
@@ -138,19 +133,16 @@ internal static class SweepReport
 /// <summary>Names a trial's run folder.</summary>
 internal static class TrialNames
 {
-    private static readonly string[] InBaseName = ["batch_size", "dropout1", "dropout2", "lstm", "dense"];
-
     /// <summary>Folder name: for the CNN+LSTM the seed's five hyperparameters, e.g. b256-d0.4-0.5-lstm256-dense128,
     /// for the ResNet resnet-b128; then any other setting the trial changes (e.g. -learning_rate0.002), so trials
     /// never share a folder.</summary>
     public static string Of(TrainConfig c, ConfigOverrides? trial = null)
     {
-        var name = c.Model is Models.CnnLstm.CnnLstmConfig m
-            ? FormattableString.Invariant($"b{c.BatchSize}-d{m.Dropout1}-{m.Dropout2}-lstm{m.Lstm}-dense{m.Dense}")
-            : $"{c.Model.Arch}-b{c.BatchSize}";
+        var seedName = SeedTable.FolderName(c);
+        var name = seedName ?? $"{c.Model.Arch}-b{c.BatchSize}";
         if (trial is null) return name;
         foreach (var (key, value) in JsonSerializer.SerializeToNode(trial, ConfigOverrides.Json)!.AsObject())
-            if (value is not null && !InBaseName.Contains(key))
+            if (value is not null && key != "batch_size" && !(seedName is not null && SeedTable.Columns.Contains(key)))
                 name += $"-{key}{value.ToJsonString().Trim('"').Replace("[", "").Replace("]", "").Replace(',', '-')}"; // a list [2,2,2] -> 2-2-2
         return name;
     }

@@ -39,7 +39,7 @@ internal sealed class ConfigOverrides : IEquatable<ConfigOverrides>
         return new([.. _set.Where(x => x.Setting != setting), (setting, setting.Coerce(value))]);
     }
 
-    /// <summary>Overrides from name-value pairs, for code and tests: <c>Of(("lstm", 64), ("epochs", 3))</c>.</summary>
+    /// <summary>Overrides from name-value pairs, for code and tests: <c>Of(("batch_size", 64), ("epochs", 3))</c>.</summary>
     public static ConfigOverrides Of(params (string Name, object Value)[] values) =>
         values.Aggregate(new ConfigOverrides(), (o, v) => o.With(v.Name, v.Value));
 

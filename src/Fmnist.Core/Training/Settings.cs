@@ -31,6 +31,21 @@ internal static class Settings
         return null;
     }
 
+    /// <summary>What a settings file would have ignored: the first setting whose value in <paramref name="config"/> differs
+    /// from <paramref name="start"/> (the preset the file names) and that <paramref name="config"/> ignores, as a message;
+    /// null when there is none. A file that merely repeats its preset passes. <paramref name="only"/> limits the
+    /// settings looked at.</summary>
+    public static string? IgnoredChanges(TrainConfig start, TrainConfig config, IEnumerable<Setting>? only = null)
+    {
+        if (start.Model.Arch != config.Model.Arch) start = start with { Model = Models.Networks.Find(config.Model.Arch)!.Default };
+        foreach (var s in only ?? All)
+        {
+            if (s.Network is { } network && network != config.Model.Arch) continue; // not part of this configuration
+            if (s.Show(start) != s.Show(config) && s.Ignored(config) is { } why) return $"{s.Name} does not apply: {why}";
+        }
+        return null;
+    }
+
     /// <summary>Checks every setting of <paramref name="config"/>, then the fields no option sets (config files may);
     /// throws <see cref="FmnistException"/> naming the first bad one.</summary>
     public static void Validate(TrainConfig config)

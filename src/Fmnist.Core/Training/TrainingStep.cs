@@ -51,9 +51,9 @@ internal sealed class TrainingStep : IDisposable
     {
         _config = config;
         _norm = norm;
-        // A settings file bypasses the option checks (Settings.Ignored): the parameter groups exist only in the speed network on sgd.
-        if (UsesGroups(config) && (config.Model is not Models.Speed.SpeedConfig || config.Optimizer != OptimizerKind.Sgd))
-            throw new FmnistException("muon_lr, bn_bias_lr_mult and whiten_bias_epochs need the speed network and the sgd optimizer");
+        // The CLI refuses these earlier; a library caller's config reaches here unchecked, and the groups cannot be built without their network.
+        if (UsesGroups(config) && Settings.IgnoredChanges(new TrainConfig { Model = config.Model }, config, GroupSettings) is { } ignored)
+            throw new FmnistException(ignored);
         manual_seed(config.Seed);
         Layout = LayoutChoice.Resolve(config.Layout);
         Net = ModelFactory.Create(config.Model, Layout.ChannelsLast);
@@ -80,6 +80,8 @@ internal sealed class TrainingStep : IDisposable
     {
         if (_config.Prune > 0) Pruning = new Levers.LossPruning(count, _config.Prune);
     }
+
+    private static readonly Setting[] GroupSettings = [.. new[] { "muon_lr", "bn_bias_lr_mult", "whiten_bias_epochs" }.Select(Settings.Find)];
 
     private static bool UsesGroups(TrainConfig c) => c.MuonLr > 0 || c.BnBiasLrMult is not null || c.WhitenBiasEpochs is not null;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using Fmnist.Models.CnnLstm;
+using Fmnist.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Fmnist.Training;
+namespace Fmnist.Models.CnnLstm;
 
 /// <summary>One layer's share of a training step: forward, and backward (gradients of its input and weights).</summary>
 internal sealed record LayerTime(string Layer, string Input, double ForwardMs, double BackwardMs, double? ChannelsLastForwardMs, double? ChannelsLastBackwardMs)
