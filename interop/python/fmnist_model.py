@@ -1,4 +1,4 @@
-"""fmnist's networks (the seed's CNN+LSTM, the ResNet and the speed network) in PyTorch, for the weights that
+"""fmnist's networks (the seed's CNN+LSTM, the ResNet, the speed network and LeNet-5) in PyTorch, for the weights that
 `fmnist export --format pytorch` writes.
 
     import fmnist_model
@@ -140,6 +140,24 @@ class SpeedNet(nn.Module):
         return self.output(x) * self.logit_scale
 
 
+class LeNetNet(nn.Module):
+    """LeNet-5 with ReLU and max-pooling, as src/Fmnist.Core/Models/LeNet/LeNetNet.cs: conv 5x5 (padded), pool,
+    conv 5x5, pool, three linear layers."""
+
+    def __init__(self, channels=(6, 16)):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, channels[0], 5, padding=2)
+        self.conv2 = nn.Conv2d(channels[0], channels[1], 5)
+        self.fc1 = nn.Linear(channels[1] * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.output = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(x)), 2)
+        x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2)
+        return self.output(torch.relu(self.fc2(torch.relu(self.fc1(x.flatten(1))))))
+
+
 class FmnistClassifier(nn.Module):
     """Raw pixels in (0-255), class probabilities out: the training normalization is applied here."""
 
@@ -168,9 +186,11 @@ def build(model_config, state_dict):
     if arch == "speed":
         return SpeedNet(widths=tuple(model_config.get("widths", (64, 128, 256))), depth=model_config.get("depth", 2),
                         whiten_patch=model_config.get("whiten_patch", 3), logit_scale=model_config.get("logit_scale", 1 / 9))
+    if arch == "lenet":
+        return LeNetNet(channels=tuple(model_config.get("channels", (6, 16))))
     if arch == "cnn-lstm":
         return CnnLstmNet(**sizes(state_dict))
-    raise ValueError(f"unknown architecture '{arch}' in config.json (known: cnn-lstm, resnet, speed)")
+    raise ValueError(f"unknown architecture '{arch}' in config.json (known: cnn-lstm, resnet, speed, lenet)")
 
 
 def load(weights_path, config_path):

@@ -37,4 +37,11 @@ public class LeNetTests(Xunit.Abstractions.ITestOutputHelper log)
         Assert.NotNull(maps);
         Assert.All(maps, m => Assert.Equal(28 * 28, m.Length));
     }
+
+    [PythonFact]
+    public void The_pytorch_mirror_builds_lenet_from_config_and_agrees_with_TorchSharp()
+    {
+        var run = ExportSupport.RandomRunFolder(new LeNetConfig { Channels = [5, 7] }, seed: 5);
+        log.WriteLine($"max |dp| PyTorch vs TorchSharp {ExportSupport.AssertPythonAgrees(run):E2}");
+    }
 }
