@@ -26,6 +26,18 @@ internal sealed record MachineRecord(string Cpu, string CpuGeneration, int Cores
     public static MachineRecord Current(int? threads = null) => Of(MachineInfo.Current(threads));
 }
 
+/// <summary>The `gemm_peak` object of the benchmarks: this machine's measured matrix-multiply rates (GFLOP/s, 1 decimal).</summary>
+internal sealed record GemmPeakRecord(int Size, int Threads, double Fp32Gflops, double? Bf16Gflops, double Fp32MatmulGflops, double Fp32ConvGflops,
+    double? Bf16MatmulGflops, double? Bf16ConvGflops)
+{
+    public static GemmPeakRecord Of(Platform.GemmPeakResult p)
+    {
+        static double? R(double? v) => v is { } x ? Math.Round(x, 1) : null;
+        return new(p.Size, p.Threads, Math.Round(p.Fp32Gflops, 1), R(p.Bf16Gflops), Math.Round(p.Fp32MatmulGflops, 1), Math.Round(p.Fp32ConvGflops, 1),
+            R(p.Bf16MatmulGflops), R(p.Bf16ConvGflops));
+    }
+}
+
 /// <summary>`--time-budget`'s plan, its durations in seconds as every other --json duration.</summary>
 internal sealed record BudgetRecord(double BudgetSeconds, double ImagesPerSecond, int Threads, double SecondsPerEpoch, int Rounds, int Epochs, int MaxEpochs, double PlannedSeconds)
 {
@@ -79,7 +91,8 @@ public static class JsonUnits
 
 // Each command's --json record: one named type per schema, the schema's name a constant on it (docs/json.md's table,
 // the record and tests/Fmnist.Tests/Snapshots agree). Properties are PascalCase; JsonFiles.Options writes them in
-// snake_case, nulls included. Lists of per-item rows that are plain projections stay anonymous (IEnumerable<object>).
+// snake_case, nulls included. Rows of lists are named records too (nested, or the library's own where their
+// names are the JSON's), so no --json output has an anonymous shape.
 
 /// <summary>`fmnist.error/1`: a failure under --json.</summary>
 internal sealed record ErrorJson(ErrorJson.Body Error)
@@ -107,7 +120,7 @@ internal sealed record TrainEnsembleJson(string ModelDir, int Members, int Paral
 
 /// <summary>`fmnist.evaluate/1`: `evaluate`.</summary>
 internal sealed record EvaluateJson(string ModelDir, IReadOnlyList<string> Models, string? Split, string? Images, string Tta, double Accuracy,
-    int TestImages, IEnumerable<object> PerClass, int[][] Confusion, string ConfusionPng, string ErrorsPng, EvaluateJson.CalibrationJson Calibration,
+    int TestImages, IReadOnlyList<Evaluation.ClassMetrics> PerClass, int[][] Confusion, string ConfusionPng, string ErrorsPng, EvaluateJson.CalibrationJson Calibration,
     double? NotRecognized)
 {
     public const string Schema = "fmnist.evaluate/1";
@@ -118,15 +131,35 @@ internal sealed record EvaluateJson(string ModelDir, IReadOnlyList<string> Model
 }
 
 /// <summary>`fmnist.predict/1`: `predict`.</summary>
-internal sealed record PredictJson(IEnumerable<object> Predictions, string Calibration, int Photos, int NotRecognized, double Seconds)
+internal sealed record PredictJson(IReadOnlyList<PredictJson.Prediction> Predictions, string Calibration, int Photos, int NotRecognized, double Seconds)
 {
     public const string Schema = "fmnist.predict/1";
+
+    /// <summary>One photo (also a line of `--format jsonl`): the top-3, whether it was recognized and why not.</summary>
+    public sealed record Prediction(string File, IReadOnlyList<Score> Top, bool Recognized, string? Reason, double? NeighbourDice)
+    {
+        public static Prediction Of(Trust.JudgedPrediction p) =>
+            new(p.Name, [.. p.Top.Select(t => new Score(t.Class, t.Label, t.Probability))], p.Recognized, p.Reason, p.NeighbourDice);
+    }
+
+    /// <summary>A class and its calibrated probability.</summary>
+    public sealed record Score(string Class, int Label, double Probability);
 }
 
 /// <summary>`fmnist.explain/1`: `explain`.</summary>
-internal sealed record ExplainJson(IReadOnlyList<string> Models, string OutDir, IEnumerable<string> Files, IEnumerable<object> Explanations)
+internal sealed record ExplainJson(IReadOnlyList<string> Models, string OutDir, IEnumerable<string> Files, IReadOnlyList<ExplainJson.Row> Explanations)
 {
     public const string Schema = "fmnist.explain/1";
+
+    /// <summary>One photo's explanation: its figure, the top-3, and the nearest training images.</summary>
+    public sealed record Row(string File, string Png, string Class, IReadOnlyList<Score> Top, bool Recognized, string? Reason, bool GradCam,
+        IReadOnlyList<Neighbour> Neighbours);
+
+    /// <summary>A class and its probability (6 decimals).</summary>
+    public sealed record Score(string Class, double Probability);
+
+    /// <summary>A training image near the photo: its index in the training file, label, class and distance.</summary>
+    public sealed record Neighbour(int Index, int Label, string Class, double Distance);
 }
 
 /// <summary>`fmnist.calibrate/2`: `calibrate`.</summary>
@@ -136,53 +169,76 @@ internal sealed record CalibrateJson(string Model, global::Fmnist.Trust.TrustInf
 }
 
 /// <summary>`fmnist.summary/1`: `summary`.</summary>
-internal sealed record SummaryJson(IEnumerable<object> Layers, long TotalParameters, long TrainableParameters, long ForwardFlops)
+internal sealed record SummaryJson(IReadOnlyList<Models.SummaryRow> Layers, long TotalParameters, long TrainableParameters, long ForwardFlops)
 {
     public const string Schema = "fmnist.summary/1";
 }
 
 /// <summary>`fmnist.sweep/1`: `sweep`.</summary>
-internal sealed record SweepJson(string Directory, string Best, string BestModel, IEnumerable<object> Trials)
+internal sealed record SweepJson(string Directory, string Best, string BestModel, IReadOnlyList<SweepJson.Trial> Trials)
 {
     public const string Schema = "fmnist.sweep/1";
+
+    /// <summary>One trial: what it changes, how it ended, its accuracies (test: null when not scored) and the seed's.</summary>
+    public sealed record Trial(string Name, string Changes, string Outcome, int Epochs, double? ValAccuracy, double? TestAccuracy,
+        double? SeedAccuracy, double Seconds, bool Skipped);
 }
 
 /// <summary>`fmnist.sweep-worker/1`: `sweep --worker`, `sweep --trial-index`.</summary>
-internal sealed record SweepWorkerJson(string Directory, string Mode, int? TrialIndex, string Worker, IEnumerable<object> Jobs, bool Complete,
+internal sealed record SweepWorkerJson(string Directory, string Mode, int? TrialIndex, string Worker, IReadOnlyList<Experiments.Search.JobRun> Jobs, bool Complete,
     int Pending, string Note)
 {
     public const string Schema = "fmnist.sweep-worker/1";
 }
 
 /// <summary>`fmnist.reproduce/2`: `reproduce`.</summary>
-internal sealed record ReproduceJson(string Report, bool Quick, IEnumerable<object> Knn, double? KnnTunedTestAccuracy, double CnnTestAccuracy,
-    double? CnnValAccuracy, string ModelDir, double Seconds, IEnumerable<object> Steps, double? CnnImagesPerSecond, string? CnnPrecision,
-    MachineRecord Machine)
+internal sealed record ReproduceJson(string Report, bool Quick, IReadOnlyList<ReproduceJson.KnnRow> Knn, double? KnnTunedTestAccuracy,
+    double CnnTestAccuracy, double? CnnValAccuracy, string ModelDir, double Seconds, IReadOnlyList<ReproduceJson.StepTime> Steps,
+    double? CnnImagesPerSecond, string? CnnPrecision, MachineRecord Machine)
 {
     public const string Schema = "fmnist.reproduce/2";
+
+    /// <summary>The KNN's test accuracy at one K.</summary>
+    public sealed record KnnRow(int K, double Accuracy);
+
+    /// <summary>One step of the job and its seconds.</summary>
+    public sealed record StepTime(string Step, double Seconds);
 }
 
 /// <summary>`fmnist.bench-train/2`: `bench train`.</summary>
 internal sealed record BenchTrainJson(string Precision, string PrecisionReason, string Layout, string LayoutReason, double ImagesPerSecond,
     double TrainGflops, double? ShareOfGemmPeak, double InferenceImagesPerSecond, double InferenceGflops, double ForwardMflopPerImage, int BatchSize,
-    int Batches, int Threads, string Allocator, Features.AugmentMode Augment, double RssStartMb, double RssEndMb, double PeakRssMb, object GemmPeak,
-    MachineRecord Machine, IEnumerable<object>? Layers)
+    int Batches, int Threads, string Allocator, Features.AugmentMode Augment, double RssStartMb, double RssEndMb, double PeakRssMb, GemmPeakRecord GemmPeak,
+    MachineRecord Machine, IReadOnlyList<BenchTrainJson.LayerTime>? Layers)
 {
     public const string Schema = "fmnist.bench-train/2";
+
+    /// <summary>One measured configuration (a row of `--compare` / `--compare-layout`).</summary>
+    public sealed record Run(string Precision, string PrecisionReason, bool Bf16Emulated, string Layout, string LayoutReason, double ImagesPerSecond,
+        double TrainGflops, double? ShareOfGemmPeak, double InferenceImagesPerSecond, double InferenceGflops, double ForwardMflopPerImage,
+        int BatchSize, int Batches, int Threads, string Allocator, Features.AugmentMode Augment, double RssStartMb, double RssEndMb);
+
+    /// <summary>`--layers`: one layer of the CNN+LSTM alone, forward and backward, in seconds (channels-last where timed).</summary>
+    public sealed record LayerTime(string Layer, string Input, double ForwardSeconds, double BackwardSeconds, double? ChannelsLastForwardSeconds,
+        double? ChannelsLastBackwardSeconds);
 }
 
 /// <summary>`fmnist.bench-train-compare/2`: `bench train --compare` / `--compare-layout`.</summary>
-internal sealed record BenchTrainCompareJson(IEnumerable<object> Runs, double? Bf16Speedup, double? ChannelsLastSpeedup, double PeakRssMb,
-    object GemmPeak, MachineRecord Machine, IEnumerable<object>? Layers)
+internal sealed record BenchTrainCompareJson(IReadOnlyList<BenchTrainJson.Run> Runs, double? Bf16Speedup, double? ChannelsLastSpeedup, double PeakRssMb,
+    GemmPeakRecord GemmPeak, MachineRecord Machine, IReadOnlyList<BenchTrainJson.LayerTime>? Layers)
 {
     public const string Schema = "fmnist.bench-train-compare/2";
 }
 
 /// <summary>`fmnist.bench-infer/2`: `bench infer`.</summary>
-internal sealed record BenchInferJson(string Model, MachineRecord Machine, object GemmPeak, double? ForwardMflopPerImage, int Threads, bool Spinning,
-    string? OrtOptimization, string Allocator, IEnumerable<object> Runtimes, double PeakRssMb)
+internal sealed record BenchInferJson(string Model, MachineRecord Machine, GemmPeakRecord GemmPeak, double? ForwardMflopPerImage, int Threads, bool Spinning,
+    string? OrtOptimization, string Allocator, IReadOnlyList<BenchInferJson.RuntimeSpeed> Runtimes, double PeakRssMb)
 {
     public const string Schema = "fmnist.bench-infer/2";
+
+    /// <summary>One runtime (TorchSharp, ONNX Runtime): throughput at batch 1 and 256, one-image latency percentiles.</summary>
+    public sealed record RuntimeSpeed(string Runtime, double Batch1ImagesPerSecond, double Batch256ImagesPerSecond, double? Batch256Gflops,
+        double? ShareOfGemmPeak, double P50Seconds, double P99Seconds, int SingleCalls, int Batches);
 }
 
 /// <summary>`fmnist.bench-curve/2`: `bench curve`.</summary>
@@ -216,19 +272,25 @@ internal sealed record VersionJson(string Fmnist, string TorchSharp, string Libt
 
 /// <summary>`fmnist.data/1`: `data`.</summary>
 internal sealed record DataJson(string Directory, string Source, int Train, int Test, IReadOnlyList<DataJson.ClassCount> Classes,
-    IEnumerable<object> Checksums, bool Official, double LoadSeconds, string? Preview)
+    IReadOnlyList<DataJson.Checksum> Checksums, bool Official, double LoadSeconds, string? Preview)
 {
     public const string Schema = "fmnist.data/1";
+
+    /// <summary>One data file: its MD5, the MD5 of its decompressed content, and whether each is the official one.</summary>
+    public sealed record Checksum(string File, string Md5, string ContentMd5, bool OfficialFile, bool OfficialContent);
 
     /// <summary>One class: its label, name, and images in each split.</summary>
     public sealed record ClassCount(int Label, string Name, int Train, int Test);
 }
 
 /// <summary>`fmnist.knn/2`: `knn`.</summary>
-internal sealed record KnnJson(int Threshold, Models.Knn.KnnWeights Weights, int Train, int Test, IEnumerable<object> Results, double Seconds,
+internal sealed record KnnJson(int Threshold, Models.Knn.KnnWeights Weights, int Train, int Test, IReadOnlyList<KnnJson.Result> Results, double Seconds,
     double SearchSeconds, double LoadSeconds, double WallSeconds, double PeakRssMb, string Kernel, MachineRecord Machine)
 {
     public const string Schema = "fmnist.knn/2";
+
+    /// <summary>Test accuracy at one K, and the seed's where it published that K.</summary>
+    public sealed record Result(int K, double Accuracy, int Correct, double? SeedAccuracy);
 }
 
 /// <summary>`fmnist.knn-tune/2`: `knn --tune`.</summary>

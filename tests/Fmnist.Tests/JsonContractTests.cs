@@ -87,6 +87,35 @@ public class JsonContractTests
         Assert.True(calls > 10, $"found only {calls} WriteJson calls in src/Fmnist.Cli: has the method been renamed?");
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
+
+    /// <summary>Rows of lists are named too: no property of a --json record, or of a record inside one, is typed
+    /// object (an anonymous shape the record does not declare).</summary>
+    [Fact]
+    public void No_json_record_holds_an_untyped_object_at_any_depth()
+    {
+        var records = typeof(Cli.JsonUnits).Assembly.GetTypes()
+            .Where(t => t.Namespace == "Fmnist.Cli" && t.GetField("Schema") is { IsLiteral: true }).ToList();
+        Assert.True(records.Count > 20, $"found only {records.Count} records with a Schema constant");
+        var seen = new HashSet<Type>();
+        var problems = new List<string>();
+        void Walk(Type type, string path)
+        {
+            if (type == typeof(object)) { problems.Add(path); return; }
+            if (type == typeof(string) || type.IsPrimitive || type.IsEnum || !seen.Add(type)) return;
+            if (Nullable.GetUnderlyingType(type) is { } inner) { Walk(inner, path); return; }
+            if (type.IsArray) { Walk(type.GetElementType()!, path + "[]"); return; }
+            if (type.IsGenericType && type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>)) is { } list)
+            {
+                Walk(list.GetGenericArguments()[0], path + "[]");
+                return;
+            }
+            if (type.Namespace?.StartsWith("System", StringComparison.Ordinal) == true) return;
+            foreach (var p in type.GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+                Walk(p.PropertyType, $"{path}.{p.Name}");
+        }
+        foreach (var r in records) Walk(r, r.Name);
+        Assert.True(problems.Count == 0, "untyped: " + string.Join(", ", problems));
+    }
 }
 
 /// <summary>One word means one thing in every command; an old name is refused with a pointer to the new one.</summary>

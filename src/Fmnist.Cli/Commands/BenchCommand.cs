@@ -52,24 +52,14 @@ internal static class BenchCommand
                 io.WriteJson(new BenchInferJson(
                     Model: r.Model,
                     Machine: MachineRecord.Of(machine),
-                    GemmPeak: peak.ToJson(),
+                    GemmPeak: GemmPeakRecord.Of(peak),
                     ForwardMflopPerImage: flops is { } f ? Math.Round(f / 1e6, 1) : null,
                     Threads: r.Threads,
                     Spinning: parse.GetValue(spinning),
                     OrtOptimization: parse.GetValue(optimization),
                     Allocator: r.Allocator,
-                    Runtimes: r.Runtimes.Select(s => new
-                    {
-                        runtime = s.Runtime,
-                        batch1_images_per_second = s.Batch1ImagesPerSecond,
-                        batch256_images_per_second = s.Batch256ImagesPerSecond,
-                        batch256_gflops = Gflops(s.Batch256ImagesPerSecond),
-                        share_of_gemm_peak = Share(s.Batch256ImagesPerSecond),
-                        p50_seconds = s.P50Ms / 1000, // one-image latency
-                        p99_seconds = s.P99Ms / 1000,
-                        single_calls = s.SingleCalls,
-                        batches = s.Batches,
-                    }),
+                    Runtimes: [.. r.Runtimes.Select(s => new BenchInferJson.RuntimeSpeed(s.Runtime, s.Batch1ImagesPerSecond, s.Batch256ImagesPerSecond,
+                        Gflops(s.Batch256ImagesPerSecond), Share(s.Batch256ImagesPerSecond), s.P50Ms / 1000, s.P99Ms / 1000, s.SingleCalls, s.Batches))],
                     PeakRssMb: r.PeakRssMb), BenchInferJson.Schema);
                 return 0;
             }
@@ -121,53 +111,32 @@ internal static class BenchCommand
                 bool emulated = Training.PrecisionChoice.Resolve(c.Precision).Used == Training.Precision.Bf16 && !machine.NativeBf16;
                 var r = Training.TrainBenchmark.Run(images, c, emulated ? Math.Min(timed, 3) : timed, emulated ? 1 : 3);
                 double? peakGflops = r.Precision.Used == Training.Precision.Bf16 ? peak.Bf16Gflops : peak.Fp32Gflops;
-                return new
-                {
-                    precision = r.Precision.Name,
-                    precision_reason = r.Precision.Reason,
-                    bf16_emulated = emulated,
-                    layout = r.Layout.Name,
-                    layout_reason = r.Layout.Reason,
-                    images_per_second = r.ImagesPerSecond,
-                    train_gflops = Math.Round(r.TrainGflops, 1),
-                    share_of_gemm_peak = peakGflops is { } p ? Math.Round(r.TrainGflops / p, 3) : (double?)null,
-                    inference_images_per_second = r.InferenceImagesPerSecond,
-                    inference_gflops = Math.Round(r.InferenceGflops, 1),
-                    forward_mflop_per_image = Math.Round(r.ForwardFlops / 1e6, 1),
-                    batch_size = r.BatchSize,
-                    batches = r.Batches,
-                    threads = r.Threads,
-                    allocator = Training.TorchRuntime.Allocator,
-                    augment = c.Augment,
-                    rss_start_mb = Math.Round(r.RssStartMb),
-                    rss_end_mb = Math.Round(r.RssEndMb),
-                };
+                return new BenchTrainJson.Run(r.Precision.Name, r.Precision.Reason, emulated, r.Layout.Name, r.Layout.Reason, r.ImagesPerSecond,
+                    Math.Round(r.TrainGflops, 1), peakGflops is { } p ? Math.Round(r.TrainGflops / p, 3) : null, r.InferenceImagesPerSecond,
+                    Math.Round(r.InferenceGflops, 1), Math.Round(r.ForwardFlops / 1e6, 1), r.BatchSize, r.Batches, r.Threads,
+                    Training.TorchRuntime.Allocator, c.Augment, Math.Round(r.RssStartMb), Math.Round(r.RssEndMb));
             }).ToList();
             var layerTimes = parse.GetValue(layers) && config.Model is Models.CnnLstm.CnnLstmConfig cnnLstm
                 ? Models.CnnLstm.LayerTimer.Run(cnnLstm, config.BatchSize) : null;
-            var layerJson = layerTimes?.Select(l => new
-            {
-                // Seconds, as every duration; 4 significant digits keep the output layer's few microseconds.
-                layer = l.Layer, input = l.Input, forward_seconds = l.ForwardMs / 1000, backward_seconds = l.BackwardMs / 1000,
-                channels_last_forward_seconds = l.ChannelsLastForwardMs / 1000,
-                channels_last_backward_seconds = l.ChannelsLastBackwardMs / 1000,
-            }).ToList();
+            // Seconds, as every duration; 4 significant digits keep the output layer's few microseconds.
+            List<BenchTrainJson.LayerTime>? layerJson = layerTimes?.Select(l => new BenchTrainJson.LayerTime(l.Layer, l.Input, l.ForwardMs / 1000,
+                l.BackwardMs / 1000, l.ChannelsLastForwardMs / 1000, l.ChannelsLastBackwardMs / 1000)).ToList();
             // Speed-ups between runs that differ in one thing: bf16 over fp32 in the first layout, channels-last
             // over NCHW in the first precision.
-            var rates = runs.ToDictionary(r => (r.precision, r.layout), r => r.images_per_second);
+            var rates = runs.ToDictionary(r => (r.Precision, r.Layout), r => r.ImagesPerSecond);
             double? Ratio((string, string) slow, (string, string) fast) =>
                 rates.TryGetValue(slow, out var a) && rates.TryGetValue(fast, out var b) ? Math.Round(b / a, 2) : null;
-            string firstLayout = runs[0].layout, firstPrecision = runs[0].precision;
+            string firstLayout = runs[0].Layout, firstPrecision = runs[0].Precision;
             double? speedup = parse.GetValue(compare) ? Ratio(("fp32", firstLayout), ("bf16", firstLayout)) : null;
             double? layoutSpeedup = parse.GetValue(compareLayout) ? Ratio((firstPrecision, "nchw"), (firstPrecision, "channels-last")) : null;
-            var gemm = peak.ToJson();
+            var gemm = GemmPeakRecord.Of(peak);
             if (parse.GetValue(json))
             {
                 var r = runs[0];
                 if (runs.Count == 1)
-                    io.WriteJson(new BenchTrainJson(r.precision, r.precision_reason, r.layout, r.layout_reason, r.images_per_second, r.train_gflops,
-                        r.share_of_gemm_peak, r.inference_images_per_second, r.inference_gflops, r.forward_mflop_per_image, r.batch_size, r.batches,
-                        r.threads, r.allocator, r.augment, r.rss_start_mb, r.rss_end_mb, ProcessMemory.PeakMb(), gemm, MachineRecord.Of(machine),
+                    io.WriteJson(new BenchTrainJson(r.Precision, r.PrecisionReason, r.Layout, r.LayoutReason, r.ImagesPerSecond, r.TrainGflops,
+                        r.ShareOfGemmPeak, r.InferenceImagesPerSecond, r.InferenceGflops, r.ForwardMflopPerImage, r.BatchSize, r.Batches,
+                        r.Threads, r.Allocator, r.Augment, r.RssStartMb, r.RssEndMb, ProcessMemory.PeakMb(), gemm, MachineRecord.Of(machine),
                         layerJson), BenchTrainJson.Schema);
                 else
                     io.WriteJson(new BenchTrainCompareJson(runs, speedup, layoutSpeedup, ProcessMemory.PeakMb(), gemm, MachineRecord.Of(machine), layerJson), BenchTrainCompareJson.Schema);
@@ -178,7 +147,7 @@ internal static class BenchCommand
             console.MarkupLineInterpolated($"matrix multiply {peak.Size}x{peak.Size}, the faster of matmul and a 1x1 convolution: fp32 {peak.Fp32Gflops:F0} GFLOP/s{(peak.Bf16Gflops is { } bf ? $", bf16 {bf:F0} GFLOP/s" : "; bf16 not native, not timed")}");
             foreach (var r in runs)
                 console.MarkupLineInterpolated(
-                    $"{r.precision}{(r.bf16_emulated ? " (emulated)" : "")}, {r.layout}: training {r.images_per_second:F0} images/s = {r.train_gflops:F0} GFLOP/s{(r.share_of_gemm_peak is { } sh ? $" ({sh:P0} of the {r.precision} matrix-multiply peak)" : "")} (batch {r.batch_size}, {r.batches} steps); inference {r.inference_images_per_second:F0} images/s; RSS {r.rss_start_mb:F0} -> {r.rss_end_mb:F0} MB");
+                    $"{r.Precision}{(r.Bf16Emulated ? " (emulated)" : "")}, {r.Layout}: training {r.ImagesPerSecond:F0} images/s = {r.TrainGflops:F0} GFLOP/s{(r.ShareOfGemmPeak is { } sh ? $" ({sh:P0} of the {r.Precision} matrix-multiply peak)" : "")} (batch {r.BatchSize}, {r.Batches} steps); inference {r.InferenceImagesPerSecond:F0} images/s; RSS {r.RssStartMb:F0} -> {r.RssEndMb:F0} MB");
             if (speedup is not null) console.MarkupLineInterpolated($"bf16 trains {speedup:F2}x as fast as fp32");
             if (layoutSpeedup is not null) console.MarkupLineInterpolated($"channels-last trains {layoutSpeedup:F2}x as fast as NCHW");
             if (layerTimes is not null)
@@ -189,7 +158,7 @@ internal static class BenchCommand
                         l.ChannelsLastForwardMs?.ToString("F2") ?? "", l.ChannelsLastBackwardMs?.ToString("F2") ?? "");
                 table.AddRow("sum", "", layerTimes.Sum(l => l.ForwardMs).ToString("F2"), layerTimes.Sum(l => l.BackwardMs).ToString("F2"), "", "");
                 console.Write(table);
-                console.MarkupLineInterpolated($"a whole step at this batch: {config.BatchSize / runs[0].images_per_second * 1000:F1} ms");
+                console.MarkupLineInterpolated($"a whole step at this batch: {config.BatchSize / runs[0].ImagesPerSecond * 1000:F1} ms");
             }
             console.MarkupLineInterpolated($"peak RSS {ProcessMemory.PeakMb():F0} MB");
             return 0;

@@ -33,7 +33,7 @@ internal static class DataCommand
                 Train: loaded.Data.Train.Count,
                 Test: loaded.Data.Test.Count,
                 Classes: [.. ClassNames.All.Select((name, c) => new DataJson.ClassCount(c, name, trainCounts[c], testCounts[c]))],
-                Checksums: sums.Select(s => new { file = s.File, md5 = s.Md5, content_md5 = s.ContentMd5, official_file = s.Official, official_content = s.OfficialContent }),
+                Checksums: [.. sums.Select(s => new DataJson.Checksum(s.File, s.Md5, s.ContentMd5, s.Official, s.OfficialContent))],
                 Official: sums.Count == DataFiles.Official.Count && sums.All(s => s.OfficialContent),
                 LoadSeconds: loaded.Seconds,
                 Preview: previewPath);

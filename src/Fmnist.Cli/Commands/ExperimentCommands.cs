@@ -59,7 +59,7 @@ internal static class ExperimentCommands
             {
                 io.WriteJson(new SweepWorkerJson(
                     Directory: Path.GetFullPath(outDir), Mode: oneTrial ? "trial" : "worker", TrialIndex: only, Worker: ClaimStore.WorkerId,
-                    Jobs: report.Ran.Select(r => new { trial = r.Trial, name = r.Name, stage = r.Stage, from_epoch = r.FromEpoch, to_epoch = r.ToEpoch, outcome = r.Outcome, seconds = r.Seconds }),
+                    Jobs: report.Ran,
                     Complete: report.Complete, Pending: report.Pending, Note: report.Note), SweepWorkerJson.Schema);
                 return 0;
             }
@@ -81,12 +81,9 @@ internal static class ExperimentCommands
                     Directory: sweep.Directory,
                     Best: sweep.Best.Name,
                     BestModel: sweep.BestModelDir,
-                    Trials: sweep.Trials.Select(t => new
-                    {
-                        name = t.Name, changes = SweepReport.Describe(t.Changes), outcome = SweepReport.Snake(t.Outcome), epochs = t.Result.History.Count,
-                        val_accuracy = t.Result.ValAccuracy, test_accuracy = SweepReport.Measured(t.Result.TestAccuracy),
-                        seed_accuracy = SweepReport.SeedAccuracy(t.Result), seconds = t.Result.Seconds, skipped = t.Skipped,
-                    })), SweepJson.Schema);
+                    Trials: [.. sweep.Trials.Select(t => new SweepJson.Trial(t.Name, SweepReport.Describe(t.Changes), SweepReport.Snake(t.Outcome),
+                        t.Result.History.Count, t.Result.ValAccuracy, SweepReport.Measured(t.Result.TestAccuracy), SweepReport.SeedAccuracy(t.Result),
+                        t.Result.Seconds, t.Skipped))]), SweepJson.Schema);
                 return;
             }
             io.Stdout.WriteLine();
@@ -156,13 +153,13 @@ internal static class ExperimentCommands
                 io.WriteJson(new ReproduceJson(
                     Report: report,
                     Quick: results.Quick,
-                    Knn: results.Knn.Results.Select(r => new { k = r.K, accuracy = r.Accuracy }),
+                    Knn: [.. results.Knn.Results.Select(r => new ReproduceJson.KnnRow(r.K, r.Accuracy))],
                     KnnTunedTestAccuracy: results.KnnTuned?.TestAccuracy,
                     CnnTestAccuracy: results.BestCnn.TestAccuracy,
                     CnnValAccuracy: results.BestCnn.ValAccuracy,
                     ModelDir: results.BestCnn.ModelDir,
                     Seconds: results.Steps.Sum(s => s.Seconds),
-                    Steps: results.Steps.Select(s => new { step = s.Step, seconds = s.Seconds }),
+                    Steps: [.. results.Steps.Select(s => new ReproduceJson.StepTime(s.Step, s.Seconds))],
                     CnnImagesPerSecond: results.BestCnn.History.Count > 0 ? results.BestCnn.History.Average(h => h.ImagesPerSecond) : null,
                     CnnPrecision: results.BestCnn.History.LastOrDefault()?.Precision,
                     Machine: MachineRecord.Of(results.Machine)), ReproduceJson.Schema);

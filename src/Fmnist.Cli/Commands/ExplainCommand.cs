@@ -43,17 +43,10 @@ internal static class ExplainCommand
                     Models: parse.GetValue(model)!,
                     OutDir: outDir,
                     Files: explained.Select(x => x.Png),
-                    Explanations: explained.Select(x => new
-                    {
-                        file = x.File,
-                        png = x.Png,
-                        @class = x.Explanation.Class,
-                        top = x.Explanation.Top.Select(t => new { @class = t.Class, probability = Math.Round(t.Probability, 6) }),
-                        recognized = x.Recognized,
-                        reason = x.Reason,
-                        grad_cam = x.Explanation.GradCam is not null,
-                        neighbours = x.Explanation.Neighbours.Select(n => new { index = n.Index, label = n.Label, @class = n.Class, distance = n.Distance }),
-                    })), ExplainJson.Schema);
+                    Explanations: [.. explained.Select(x => new ExplainJson.Row(x.File, x.Png, x.Explanation.Class,
+                        [.. x.Explanation.Top.Select(t => new ExplainJson.Score(t.Class, Math.Round(t.Probability, 6)))],
+                        x.Recognized, x.Reason, x.Explanation.GradCam is not null,
+                        [.. x.Explanation.Neighbours.Select(n => new ExplainJson.Neighbour(n.Index, n.Label, n.Class, n.Distance))]))]), ExplainJson.Schema);
                 return 0;
             }
             var console = io.Human(false);

@@ -41,7 +41,7 @@ internal static class KnnCommand
                 Weights: run.Weights,
                 Train: run.Train,
                 Test: run.Test,
-                Results: run.Results.Select(r => new { k = r.K, accuracy = r.Accuracy, correct = r.Correct, seed_accuracy = SeedReference.Knn(r.K) }),
+                Results: [.. run.Results.Select(r => new KnnJson.Result(r.K, r.Accuracy, r.Correct, SeedReference.Knn(r.K)))],
                 Seconds: run.Seconds,
                 SearchSeconds: run.SearchSeconds,
                 LoadSeconds: loaded.Seconds,

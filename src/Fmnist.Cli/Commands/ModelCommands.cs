@@ -96,7 +96,7 @@ internal static class ModelCommands
                     Tta: Evaluation.Tta.Name(parse.GetValue(tta)),
                     Accuracy: m.Accuracy,
                     TestImages: report.TestImages,
-                    PerClass: m.PerClass.Select(c => new { @class = c.Class, precision = c.Precision, recall = c.Recall, f1 = c.F1, support = c.Support }),
+                    PerClass: m.PerClass,
                     Confusion: m.ConfusionRows(),
                     ConfusionPng: report.ConfusionPng,
                     ErrorsPng: report.ErrorsPng,
@@ -154,7 +154,7 @@ internal static class ModelCommands
             if (parse.GetValue(json))
             {
                 io.WriteJson(new PredictJson(
-                    Predictions: predictions.Select(Row),
+                    Predictions: [.. predictions.Select(Row)],
                     Calibration: run.Calibration,
                     Photos: predictions.Count,
                     NotRecognized: predictions.Count(p => !p.Recognized),
@@ -193,14 +193,7 @@ internal static class ModelCommands
 
     private static readonly System.Text.Json.JsonSerializerOptions JsonLine = new(JsonFiles.Options) { WriteIndented = false };
 
-    private static object Row(Trust.JudgedPrediction p) => new
-    {
-        file = p.Name,
-        top = p.Top.Select(t => new { @class = t.Class, label = t.Label, probability = t.Probability }),
-        recognized = p.Recognized,
-        reason = p.Reason,
-        neighbour_dice = p.NeighbourDice,
-    };
+    private static PredictJson.Prediction Row(Trust.JudgedPrediction p) => PredictJson.Prediction.Of(p);
 
     private static string Csv(string value) =>
         value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : $"\"{value.Replace("\"", "\"\"")}\"";
@@ -222,7 +215,7 @@ internal static class ModelCommands
             if (parse.GetValue(json))
             {
                 io.WriteJson(new SummaryJson(
-                    Layers: summary.Rows.Select(r => new { layer = r.Layer, type = r.Type, output_shape = r.OutputShape, parameters = r.Parameters }),
+                    Layers: summary.Rows,
                     TotalParameters: summary.TotalParameters,
                     TrainableParameters: summary.TrainableParameters,
                     ForwardFlops: summary.ForwardFlops), SummaryJson.Schema);

@@ -13,19 +13,6 @@ internal sealed record GemmPeakResult(int Size, int Threads, double Fp32Gflops, 
     public double Fp32ConvGflops { get; init; }
     public double? Bf16MatmulGflops { get; init; }
     public double? Bf16ConvGflops { get; init; }
-
-    /// <summary>The `gemm_peak` object of the benchmarks' JSON.</summary>
-    public object ToJson() => new
-    {
-        size = Size,
-        threads = Threads,
-        fp32_gflops = Math.Round(Fp32Gflops, 1),
-        bf16_gflops = Bf16Gflops is { } b ? Math.Round(b, 1) : (double?)null,
-        fp32_matmul_gflops = Math.Round(Fp32MatmulGflops, 1),
-        fp32_conv_gflops = Math.Round(Fp32ConvGflops, 1),
-        bf16_matmul_gflops = Bf16MatmulGflops is { } bm ? Math.Round(bm, 1) : (double?)null,
-        bf16_conv_gflops = Bf16ConvGflops is { } bc ? Math.Round(bc, 1) : (double?)null,
-    };
 }
 
 /// <summary>
