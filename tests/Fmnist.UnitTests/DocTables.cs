@@ -13,7 +13,7 @@ internal static class DocTables
     public sealed record Block(string Name, string Spec, int BodyIndex, int BodyLength, string Body);
 
     private static readonly Regex BlockPattern =
-        new(@"<!-- table:(?<name>[A-Za-z0-9_-]+)(?<spec>[^\n]*?)-->\n(?<body>.*?)\n<!-- /table -->", RegexOptions.Singleline);
+        new(@"<!-- table:(?<name>[A-Za-z0-9_-]+)(?<spec>[^\n]*?)-->\n(?<body>(?:(?!<!-- /?table).)*?)\n<!-- /table -->", RegexOptions.Singleline);
 
     public static bool Writing => Environment.GetEnvironmentVariable("FMNIST_WRITE_TABLES") == "1";
 
