@@ -31,7 +31,7 @@ internal static class UploadReader
         if (request.ContentLength is long announced) reservation.Cover(announced);
         var body = new CappedStream(request.Body, ServeOptions.MaxBodyBytes, TooLarge, reservation.Cover);
         if (RawTypes.Contains(media))
-            return [new Upload("body", await ReadAll(body, cancel))];
+            return [new Upload("body", await ReadAll(body, cancel, request.ContentLength))];
         if (media == "multipart/form-data")
             return await ReadMultipart(body, type, cancel);
         throw ApiException.Unsupported($"Content-Type {media} is not supported: send image/png, image/jpeg or multipart/form-data");
@@ -75,12 +75,13 @@ internal static class UploadReader
         return uploads;
     }
 
-    /// <summary>Reads a stream to the end; the body under it is a <see cref="CappedStream"/>, so this stops at the limit.</summary>
-    private static async Task<byte[]> ReadAll(Stream body, CancellationToken cancel)
+    /// <summary>Reads a stream to the end; the body under it is a <see cref="CappedStream"/>, so this stops at the limit.
+    /// With the length announced (and already reserved), one array of that size holds it: no doubling, no final copy.</summary>
+    private static async Task<byte[]> ReadAll(Stream body, CancellationToken cancel, long? announced = null)
     {
-        using var buffer = new MemoryStream();
+        using var buffer = announced is > 0 and <= ServeOptions.MaxBodyBytes ? new MemoryStream((int)announced.Value) : new MemoryStream();
         await body.CopyToAsync(buffer, cancel);
-        return buffer.ToArray();
+        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
     }
 
     private static ApiException TooLarge(long bytes) =>
