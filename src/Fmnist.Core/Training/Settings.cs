@@ -37,7 +37,7 @@ internal static class Settings
     /// settings looked at.</summary>
     public static string? IgnoredChanges(TrainConfig start, TrainConfig config, IEnumerable<Setting>? only = null)
     {
-        if (start.Model.Arch != config.Model.Arch) start = start with { Model = Models.Networks.Find(config.Model.Arch)!.Default };
+        if (start.Model.Arch != config.Model.Arch) start = start with { Model = Models.Networks.Of(config.Model).Default };
         foreach (var s in only ?? All)
         {
             if (s.Network is { } network && network != config.Model.Arch) continue; // not part of this configuration
