@@ -172,4 +172,31 @@ public class RecognitionTests(TrainedModelFixture model)
         var noise = PhotoPreprocessor.Open(Noise(dir)).Signals;
         Assert.True(noise.BorderClutter > 0.5, $"clutter {noise.BorderClutter}");
     }
+
+    [Fact]
+    public void FeatureScores_OfARunFolder_PlaceItsOwnImagesWithinTheirMeanDistance_AndNoiseFarOut()
+    {
+        using var torch = Classifiers.Open(model.Directory);
+        var info = TrustInfo.Read(model.Directory)!;
+        var fit = TrainingNeighbours.Of(TestData.Fashion.Train, info.Reference).Images;
+        var scores = FeatureScores.Of(torch, fit)!;
+        Assert.NotNull(scores);
+
+        // Averaged over the images the covariance was fitted on, the squared distance to one's own class mean is the
+        // trace of Σ⁻¹Σ, the feature count (32 here); the nearest class mean can only be nearer.
+        var (_, own) = scores.Score(fit.Images);
+        Assert.InRange(own.Average(), 1, 32 * 1.001);
+
+        var garments = TestData.Fashion.Test.Take(200).Images;
+        var rng = new Random(3);
+        var noise = new byte[100 * ImageShape.Pixels];
+        rng.NextBytes(noise);
+        var (garmentEnergy, garmentDistance) = scores.Score(garments);
+        var (noiseEnergy, noiseDistance) = scores.Score(noise);
+        Assert.True(OodBenchmark.Auroc(garmentDistance, noiseDistance) > 0.95, $"Mahalanobis AUROC {OodBenchmark.Auroc(garmentDistance, noiseDistance)}");
+        Assert.All(garmentEnergy.Concat(noiseEnergy), e => Assert.True(double.IsFinite(e)));
+
+        // Test-time views average probabilities, which hold neither the logits nor the features.
+        Assert.Null(FeatureScores.Of(TtaClassifier.Wrap(torch, Evaluation.TtaMode.Flip), fit));
+    }
 }

@@ -11,7 +11,7 @@ namespace Fmnist.Tests;
 /// </summary>
 public class OodTableTests
 {
-    private static readonly string[] Scores = ["confidence", "entropy", "neighbour_distance", "neighbour_dice", "neighbour_cosine", "ink_share", "shape_share", "border_clutter", "contrast"];
+    private static readonly string[] Scores = ["confidence", "entropy", "energy", "mahalanobis", "neighbour_distance", "neighbour_dice", "neighbour_cosine", "ink_share", "shape_share", "border_clutter", "contrast"];
 
     private static string Header(string first) =>
         $"| {first} | {string.Join(" | ", Scores.Select(s => s.Replace('_', ' ')))} |";

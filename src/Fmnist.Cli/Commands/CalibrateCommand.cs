@@ -50,9 +50,10 @@ internal static class CalibrateCommand
             if (bench is null) return 0;
             console.MarkupLineInterpolated($"[bold]Benchmark {parse.GetValue(ood)}[/]: {bench.Garments:N0} garment photos, {bench.GarmentsRecognized:P1} recognized, {bench.AccuracyOfRecognized:P1} of those right ({bench.Accuracy:P1} of all); {bench.Refused:P1} of the non-garments refused");
             foreach (var (reason, count) in bench.GarmentReasons) console.MarkupLineInterpolated($"  garments refused as '{reason}': {count}");
-            var table = new Table().AddColumns(["Set", "Photos", "Refused", .. OodBenchmark.Scores.Select(s => s.Replace('_', ' '))]);
+            var scores = OodBenchmark.Scores.Where(k => bench.Sets.All(s => s.Auroc.ContainsKey(k))).ToList();
+            var table = new Table().AddColumns(["Set", "Photos", "Refused", .. scores.Select(s => s.Replace('_', ' '))]);
             foreach (var s in bench.Sets)
-                table.AddRow([s.Set, s.Images.ToString("N0"), s.Refused.ToString("P1"), .. OodBenchmark.Scores.Select(k => s.Auroc[k].ToString("0.000"))]);
+                table.AddRow([s.Set, s.Images.ToString("N0"), s.Refused.ToString("P1"), .. scores.Select(k => s.Auroc[k].ToString("0.000"))]);
             console.Write(table);
             console.MarkupLine("(score columns: AUROC of each score separating the set from the garments; 1 = perfect, 0.5 = chance)");
             return 0;

@@ -7,8 +7,8 @@ namespace Fmnist.Trust;
 /// <param name="Set">The set's folder name (letters, photos, noise, ...).</param>
 /// <param name="Images">How many photos it holds.</param>
 /// <param name="Refused">The share the recognition rule answered `recognized: false`.</param>
-/// <param name="Auroc">Per score (confidence, entropy, neighbour distance, shape share, border clutter): the area
-/// under the ROC curve separating this set from the garments (1 = perfect, 0.5 = chance).</param>
+/// <param name="Auroc">Per score (<see cref="OodBenchmark.Scores"/>; the energy and Mahalanobis scores only for a
+/// TorchSharp run folder): the area under the ROC curve separating this set from the garments (1 = perfect, 0.5 = chance).</param>
 /// <param name="FprAt95">Per score: the share of this set accepted at the threshold that keeps 95% of the garments.</param>
 /// <param name="Reasons">How many of the refused got each reason.</param>
 internal sealed record OodSetResult(string Set, int Images, double Refused, IReadOnlyDictionary<string, double> Auroc,
@@ -26,7 +26,7 @@ internal sealed record OodBenchmarkResult(int Garments, double GarmentsRecognize
 internal static class OodBenchmark
 {
     /// <summary>The scores compared, each oriented so that higher means less like a garment.</summary>
-    public static readonly IReadOnlyList<string> Scores = ["confidence", "entropy", "neighbour_distance", "neighbour_dice", "neighbour_cosine", "ink_share", "shape_share", "border_clutter", "contrast", "rule"];
+    public static readonly IReadOnlyList<string> Scores = ["confidence", "entropy", "energy", "mahalanobis", "neighbour_distance", "neighbour_dice", "neighbour_cosine", "ink_share", "shape_share", "border_clutter", "contrast", "rule"];
 
     /// <summary>Runs <paramref name="model"/> over the benchmark in <paramref name="root"/>.</summary>
     public static OodBenchmarkResult Run(TrustedModel model, string root)
@@ -34,7 +34,8 @@ internal static class OodBenchmark
         var garments = ClassFolders.Read(Path.Combine(root, "garments"));
         var oodRoot = Path.Combine(root, "ood");
         if (!Directory.Exists(oodRoot)) throw new FmnistException($"{oodRoot}: folder not found (the benchmark needs garments/<class>/ and ood/<set>/)");
-        var (inScores, inPredictions) = Measure(model, garments.Select(g => g.File).ToList());
+        var inside = model.Judge.Neighbours is { } reference ? FeatureScores.Of(model.Model, reference.Images) : null;
+        var (inScores, inPredictions) = Measure(model, inside, garments.Select(g => g.File).ToList());
         int right = 0, recognizedRight = 0, recognized = 0;
         for (int i = 0; i < garments.Count; i++)
         {
@@ -50,13 +51,13 @@ internal static class OodBenchmark
         {
             var files = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(PhotoFiles.IsPhoto).Order(StringComparer.Ordinal).ToList();
             if (files.Count == 0) continue;
-            var (outScores, outPredictions) = Measure(model, files);
+            var (outScores, outPredictions) = Measure(model, inside, files);
             int refused = outPredictions.Count(p => !p.Recognized);
             oodTotal += files.Count;
             oodRefused += refused;
             sets.Add(new OodSetResult(Path.GetFileName(dir), files.Count, Math.Round((double)refused / files.Count, 4),
-                Scores.ToDictionary(s => s, s => Math.Round(Auroc(inScores[s], outScores[s]), 4)),
-                Scores.ToDictionary(s => s, s => Math.Round(FprAt95(inScores[s], outScores[s]), 4)),
+                inScores.Keys.ToDictionary(s => s, s => Math.Round(Auroc(inScores[s], outScores[s]), 4)),
+                inScores.Keys.ToDictionary(s => s, s => Math.Round(FprAt95(inScores[s], outScores[s]), 4)),
                 Reasons(outPredictions)));
         }
         return new OodBenchmarkResult(garments.Count, Math.Round((double)recognized / garments.Count, 4),
@@ -64,7 +65,8 @@ internal static class OodBenchmark
             Math.Round(oodTotal == 0 ? 0 : (double)oodRefused / oodTotal, 4), Reasons(inPredictions));
     }
 
-    private static (Dictionary<string, double[]> Scores, IReadOnlyList<JudgedPrediction> Predictions) Measure(TrustedModel model, IReadOnlyList<string> files)
+    private static (Dictionary<string, double[]> Scores, IReadOnlyList<JudgedPrediction> Predictions) Measure(TrustedModel model,
+        FeatureScores? inside, IReadOnlyList<string> files)
     {
         var photos = PhotoFiles.OpenAll(files);
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
@@ -82,10 +84,14 @@ internal static class OodBenchmark
             }
             return h;
         }).ToArray();
-        var scores = new Dictionary<string, double[]>
+        double[]? energy = null, mahalanobis = null;
+        if (inside is not null) (energy, mahalanobis) = inside.Score(pixels);
+        var scores = new Dictionary<string, double[]?>
         {
             ["confidence"] = top.Select(t => -t).ToArray(),
             ["entropy"] = entropy,
+            ["energy"] = energy,
+            ["mahalanobis"] = mahalanobis,
             ["neighbour_distance"] = model.Judge.Neighbours?.NearestDistance(pixels).Select(d => (double)d).ToArray() ?? new double[photos.Count],
             ["neighbour_dice"] = distances.Dice ?? new double[photos.Count],
             ["neighbour_cosine"] = (model.Judge.Rule.NeighbourMetric == OodRule.Metrics.Cosine ? distances.Distance : model.Judge.Neighbours?.NearestCosine(pixels)) ?? new double[photos.Count],
@@ -95,7 +101,7 @@ internal static class OodBenchmark
             ["contrast"] = photos.Select(p => -p.Signals.Contrast).ToArray(),
             ["rule"] = predictions.Select(p => p.Recognized ? 0.0 : 1.0).ToArray(),
         };
-        return (scores, predictions);
+        return (scores.Where(s => s.Value is not null).ToDictionary(s => s.Key, s => s.Value!), predictions);
     }
 
     private static Dictionary<string, int> Reasons(IReadOnlyList<JudgedPrediction> predictions) =>
