@@ -162,10 +162,10 @@ internal sealed record ExplainJson(IReadOnlyList<string> Models, string OutDir, 
     public sealed record Neighbour(int Index, int Label, string Class, double Distance);
 }
 
-/// <summary>`fmnist.calibrate/2`: `calibrate`.</summary>
+/// <summary>`fmnist.calibrate/3`: `calibrate`.</summary>
 internal sealed record CalibrateJson(string Model, global::Fmnist.Trust.TrustInfo Trust, global::Fmnist.Trust.OodBenchmarkResult? Benchmark)
 {
-    public const string Schema = "fmnist.calibrate/2";
+    public const string Schema = "fmnist.calibrate/3";
 }
 
 /// <summary>`fmnist.summary/1`: `summary`.</summary>

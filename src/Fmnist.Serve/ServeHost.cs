@@ -53,7 +53,7 @@ internal sealed class ServeHost : IAsyncDisposable
         _metrics = new ServeMetrics(Gauges);
         _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit, _metrics.ObserveBatch);
         _explain = new ExplainApi(options.Train); // packs the training set once, for every request's neighbours
-        _judge = new Trust.Judge(options.Trust, options.Train ?? new LabeledImages([], []));
+        _judge = new Trust.Judge(options.Trust, options.Train ?? new LabeledImages([], []), model);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);

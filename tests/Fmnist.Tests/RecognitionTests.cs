@@ -179,8 +179,7 @@ public class RecognitionTests(TrainedModelFixture model)
         using var torch = Classifiers.Open(model.Directory);
         var info = TrustInfo.Read(model.Directory)!;
         var fit = TrainingNeighbours.Of(TestData.Fashion.Train, info.Reference).Images;
-        var scores = FeatureScores.Of(torch, fit)!;
-        Assert.NotNull(scores);
+        var scores = FeatureScores.Fit(torch, fit)!;
 
         // Averaged over the images the covariance was fitted on, the squared distance to one's own class mean is the
         // trace of Σ⁻¹Σ, the feature count (32 here); the nearest class mean can only be nearer.
@@ -196,7 +195,17 @@ public class RecognitionTests(TrainedModelFixture model)
         Assert.True(OodBenchmark.Auroc(garmentDistance, noiseDistance) > 0.95, $"Mahalanobis AUROC {OodBenchmark.Auroc(garmentDistance, noiseDistance)}");
         Assert.All(garmentEnergy.Concat(noiseEnergy), e => Assert.True(double.IsFinite(e)));
 
-        // Test-time views average probabilities, which hold neither the logits nor the features.
-        Assert.Null(FeatureScores.Of(TtaClassifier.Wrap(torch, Evaluation.TtaMode.Flip), fit));
+        // Training saved the same statistics beside trust.json, and a second rule with a threshold for them, which the
+        // judge of the run folder applies.
+        Assert.Null(info.Ood.MaxFeatureDistance);
+        Assert.NotNull(info.OodWithFeatures?.MaxFeatureDistance);
+        var judge = new Judge(info, TestData.Fashion.Train, torch);
+        Assert.Equal(info.OodWithFeatures, judge.Rule);
+        Assert.Equal(garmentDistance, judge.Features!.Score(garments).Mahalanobis);
+        // The features are of the image itself, so test-time views keep the check.
+        Assert.NotNull(FeatureScores.Torch(TtaClassifier.Wrap(torch, Evaluation.TtaMode.Flip)));
+        // Without the network (or for an ONNX file or ensemble) the rule every model can apply decides.
+        var portable = new Judge(info, TestData.Fashion.Train);
+        Assert.Equal((info.Ood, null), (portable.Rule, portable.Features));
     }
 }

@@ -246,4 +246,28 @@ public class RecognitionRuleTests
         Assert.True(rule.MinConfidence > 0.5 && rule.MaxNeighbourDistance < 0.5);
         Assert.Equal(0, TrustFit.FitRule(signals, dice, null).MinConfidence); // without confidence only the distance is fitted
     }
+
+    [Fact]
+    public void FitRule_WithAFeatureDistance_SharesTheRefusalsAmongThreeScores_AndSkipsTheCheckWhenItCannotBeMeasured()
+    {
+        var rng = new Random(4);
+        int n = 2_000;
+        var signals = Enumerable.Range(0, n).Select(_ => new Imaging.PhotoSignals(200, 0, 1)).ToList();
+        var cosine = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 0.5).ToArray();
+        var confidence = Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble() / 2).ToArray();
+        var feature = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 300).ToArray();
+        var rule = TrustFit.FitRule(signals, cosine, confidence, feature, TrustFit.KeepRateWithFeatures);
+        int kept = Enumerable.Range(0, n).Count(i => Recognition.Judge(signals[i], cosine[i], confidence[i], rule, feature[i]).Recognized);
+        Assert.InRange(kept / (double)n, TrustFit.KeepRateWithFeatures, TrustFit.KeepRateWithFeatures + 0.005);
+        Assert.Equal(rule.ValidationKept, kept / (double)n, 6);
+        // One quantile for all three: the feature threshold sits as high in its own scores as the cosine one in theirs.
+        double Share(double[] v, double limit) => v.Count(x => x <= limit) / (double)n;
+        Assert.Equal(Share(cosine, rule.MaxNeighbourDistance), Share(feature, rule.MaxFeatureDistance!.Value), 2);
+        // With a third score sharing fewer refusals each threshold is looser; without feature distances none is fitted.
+        Assert.True(rule.MaxNeighbourDistance > TrustFit.FitRule(signals, cosine, confidence).MaxNeighbourDistance);
+        Assert.Null(TrustFit.FitRule(signals, cosine, confidence).MaxFeatureDistance);
+        var far = Recognition.Judge(signals[0], 0, 1, rule, rule.MaxFeatureDistance + 1);
+        Assert.Equal((false, Recognition.Reasons.Unfamiliar), (far.Recognized, far.Reason));
+        Assert.True(Recognition.Judge(signals[0], 0, 1, rule, null).Recognized);
+    }
 }

@@ -22,7 +22,7 @@ public class OodTableTests
     {
         var sets = benchmark.GetProperty("sets").EnumerateArray().ToList();
         var auroc = new StringBuilder();
-        auroc.AppendLine($"| set | photos | refused by the rule | {string.Join(" | ", Scores.Select(s => s.Replace('_', ' ')))} |");
+        auroc.AppendLine($"| set | photos | refused by the rule (run folder) | {string.Join(" | ", Scores.Select(s => s.Replace('_', ' ')))} |");
         auroc.Append("|---|---:|---:|").AppendLine(string.Concat(Scores.Select(_ => "---:|")));
         foreach (var s in sets)
             auroc.AppendLine($"| {s.GetProperty("set").GetString()} | {s.GetProperty("images").GetInt32()} | {Percent(s.GetProperty("refused").GetDouble())} | " +

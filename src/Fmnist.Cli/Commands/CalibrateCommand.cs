@@ -47,6 +47,8 @@ internal static class CalibrateCommand
             var r = info.Ood;
             console.MarkupLineInterpolated($"  recognized when: contrast >= {r.MinContrast}, border clutter <= {r.MaxBorderClutter:P0}, largest shape >= {r.MinShapeShare:P0} of the ink, distance to the nearest training garment ({r.NeighbourMetric}) <= {r.MaxNeighbourDistance:0.###}, confidence >= {r.MinConfidence:P1}");
             console.MarkupLineInterpolated($"  keeps {r.ValidationKept:P1} of {r.ValidationImages:N0} validation garments rendered as photos; wrote {Path.Combine(path, TrustInfo.FileName)}");
+            if (info.OodWithFeatures is { } f)
+                console.MarkupLineInterpolated($"  with the network's features (this run folder; not its ONNX export): neighbour distance <= {f.MaxNeighbourDistance:0.###}, feature distance <= {f.MaxFeatureDistance:0.#}, confidence >= {f.MinConfidence:P1}, keeping {f.ValidationKept:P1}");
             if (bench is null) return 0;
             console.MarkupLineInterpolated($"[bold]Benchmark {parse.GetValue(ood)}[/]: {bench.Garments:N0} garment photos, {bench.GarmentsRecognized:P1} recognized, {bench.AccuracyOfRecognized:P1} of those right ({bench.Accuracy:P1} of all); {bench.Refused:P1} of the non-garments refused");
             foreach (var (reason, count) in bench.GarmentReasons) console.MarkupLineInterpolated($"  garments refused as '{reason}': {count}");

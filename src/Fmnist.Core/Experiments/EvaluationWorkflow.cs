@@ -62,7 +62,7 @@ public static class EvaluationWorkflow
         var images = new LabeledImages(photos.SelectMany(p => p.Pixels).ToArray(), labelled.Select(l => (byte)l.Label).ToArray());
         var (raw, temperature, map, note) = UncalibratedProbabilities(modelDirs, images.Images, tta);
         var probs = Trust.Calibration.Apply(raw, temperature, map);
-        var judge = new Trust.Judge(Classifiers.Trust(modelDirs[0]), train);
+        using var judge = Trust.Judge.Open(modelDirs.Count == 1 ? modelDirs[0] : null, Classifiers.Trust(modelDirs[0]), train);
         double notRecognized = judge.Predictions(photos, probs).Count(p => !p.Recognized) / (double)photos.Count;
         return Report(modelDirs, images, probs, raw, temperature, note, outDir, errorExamples, notRecognized);
     }

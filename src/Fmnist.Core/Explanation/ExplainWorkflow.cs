@@ -39,8 +39,9 @@ internal static class ExplainWorkflow
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var explanations = Explainer.Explain(models, pixels, index, options);
         // The verdict `predict` would give: the first model's trust rule on the probabilities the explanations were made from.
-        var verdicts = new Trust.Judge(Classifiers.Trust(models[0]), train ?? new LabeledImages([], []))
-            .Predictions(photos, [.. explanations.SelectMany(e => e.Probabilities)]);
+        IReadOnlyList<Trust.JudgedPrediction> verdicts;
+        using (var judge = Trust.Judge.Open(models.Count == 1 ? models[0] : null, Classifiers.Trust(models[0]), train ?? new LabeledImages([], [])))
+            verdicts = judge.Predictions(photos, [.. explanations.SelectMany(e => e.Probabilities)]);
         Directory.CreateDirectory(outDir);
         for (int i = 0; i < files.Count; i++)
         {

@@ -34,7 +34,8 @@ internal static class OodBenchmark
         var garments = ClassFolders.Read(Path.Combine(root, "garments"));
         var oodRoot = Path.Combine(root, "ood");
         if (!Directory.Exists(oodRoot)) throw new FmnistException($"{oodRoot}: folder not found (the benchmark needs garments/<class>/ and ood/<set>/)");
-        var inside = model.Judge.Neighbours is { } reference ? FeatureScores.Of(model.Model, reference.Images) : null;
+        // A run calibrated before the feature check gets its statistics fitted here, for the study's columns.
+        var inside = model.Judge.Features ?? (model.Judge.Neighbours is { } reference ? FeatureScores.Fit(model.Model, reference.Images) : null);
         var (inScores, inPredictions) = Measure(model, inside, garments.Select(g => g.File).ToList());
         int right = 0, recognizedRight = 0, recognized = 0;
         for (int i = 0; i < garments.Count; i++)

@@ -9,7 +9,8 @@ internal sealed record Verdict(bool Recognized, string? Reason)
     public static readonly Verdict Yes = new(true, null);
 }
 
-/// <summary>Applies an <see cref="OodRule"/>: the photo checks first (they need no model), then the neighbour distance, then the confidence.</summary>
+/// <summary>Applies an <see cref="OodRule"/>: the photo checks first (they need no model), then the neighbour distance,
+/// the feature distance, then the confidence.</summary>
 internal static class Recognition
 {
     /// <summary>The reasons, one per check, in the order they are tried.</summary>
@@ -32,12 +33,15 @@ internal static class Recognition
     /// <param name="neighbourDistance">Distance to the nearest training garment in the rule's <see cref="OodRule.NeighbourMetric"/> (0 when not measured).</param>
     /// <param name="confidence">The calibrated top probability.</param>
     /// <param name="rule">The thresholds.</param>
-    public static Verdict Judge(PhotoSignals signals, double neighbourDistance, double confidence, OodRule rule)
+    /// <param name="featureDistance">The Mahalanobis distance of the network's features (<see cref="FeatureScores"/>);
+    /// null where the model cannot give it, which skips that check.</param>
+    public static Verdict Judge(PhotoSignals signals, double neighbourDistance, double confidence, OodRule rule, double? featureDistance = null)
     {
         if (signals.Contrast < rule.MinContrast) return new(false, Reasons.Blank);
         if (signals.BorderClutter > rule.MaxBorderClutter) return new(false, Reasons.Cluttered);
         if (signals.LargestShapeShare < rule.MinShapeShare) return new(false, Reasons.Fragmented);
         if (neighbourDistance > rule.MaxNeighbourDistance) return new(false, Reasons.Unfamiliar);
+        if (featureDistance > rule.MaxFeatureDistance) return new(false, Reasons.Unfamiliar);
         if (confidence < rule.MinConfidence) return new(false, Reasons.Unsure);
         return Verdict.Yes;
     }

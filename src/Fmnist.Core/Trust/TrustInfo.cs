@@ -23,6 +23,12 @@ internal sealed record OodRule(double MinContrast, double MaxBorderClutter, doub
     public static OodRule PhotoChecksOnly => new(Defaults.MinContrast, Defaults.MaxBorderClutter, Defaults.MinShapeShare,
         1, 0, double.NaN, 0);
 
+    /// <summary>Above this Mahalanobis distance of the network's penultimate features to the nearest class mean
+    /// (<see cref="FeatureScores"/>) the image is unlike any training garment; set only in
+    /// <see cref="TrustInfo.OodWithFeatures"/>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? MaxFeatureDistance { get; init; }
+
     /// <summary>The threshold of files written before <see cref="NeighbourMetric"/> existed: a Dice dissimilarity.</summary>
     [System.Text.Json.Serialization.JsonPropertyName("max_neighbour_dice")]
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -71,8 +77,13 @@ internal sealed record ReferenceSplit(double ValidationFraction, int SplitSeed, 
 /// <param name="Reference">The training images the neighbour distance is measured against.</param>
 /// <param name="TopMap">The map of the top probability applied after the temperature, when it lowered the NLL of held-out
 /// validation images (<see cref="Trust.TopMap.FitIfItHelps"/>); null in older files and where it did not help.</param>
+/// <param name="OodWithFeatures">The rule with the feature check as well (<see cref="FeatureScores"/>), its thresholds
+/// fitted together, applied instead of <paramref name="Ood"/> where the features can be computed (a TorchSharp run
+/// folder, not its ONNX export or an ensemble); null for models that expose no features and in older files.</param>
 internal sealed record TrustInfo(double Temperature, string CalibratedOn, int CalibrationImages, CalibrationScore? Before,
-    CalibrationScore? After, OodRule Ood, ReferenceSplit Reference, TopMap? TopMap = null)
+    CalibrationScore? After, OodRule Ood, ReferenceSplit Reference, TopMap? TopMap = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    OodRule? OodWithFeatures = null)
 {
     /// <summary>The file name inside a run or ensemble folder.</summary>
     public const string FileName = "trust.json";

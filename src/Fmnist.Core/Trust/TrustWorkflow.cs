@@ -22,17 +22,24 @@ internal static class TrustWorkflow
             : new RunFolder(path).ReadInfo().Config;
         var source = train.Take(config.TrainLimit);
         TrustInfo info;
+        FeatureScores? features = null;
         using (var model = Classifiers.OpenUncalibrated(path))
         {
             if (config.HasValidation)
             {
                 var split = new ReferenceSplit(config.ValidationFraction, config.SplitSeed ?? config.Seed, config.TrainLimit);
                 var validation = source.Select(Splits.Stratified(source.Labels, split.ValidationFraction, split.SplitSeed).Validation);
-                info = TrustFit.Fit(model, validation, TrainingNeighbours.Of(train, split), split,
+                (info, features) = TrustFit.Fit(model, validation, TrainingNeighbours.Of(train, split), split,
                     $"the run's validation split ({validation.Count:N0} images, split seed {split.SplitSeed})");
+                // Written before trust.json names its threshold; a refit without features leaves no stale file behind.
+                if (features is not null) features.Save(path);
+                else File.Delete(Path.Combine(path, FeatureScores.FileName));
             }
             else
+            {
                 info = WithoutValidation(source, config);
+                File.Delete(Path.Combine(path, FeatureScores.FileName));
+            }
         }
         info.Write(path);
         return info;

@@ -44,7 +44,7 @@ internal sealed class TrustedModel : IDisposable
     {
         Model = model;
         Info = info;
-        _judge = new Judge(info, train);
+        _judge = new Judge(info, train, model);
     }
 
     /// <summary>The calibrated model.</summary>
