@@ -11,9 +11,9 @@ namespace Fmnist.Trust;
 /// Two OOD scores that read a network's inside: the energy score (Liu et al. 2020: −logsumexp of the logits), measured
 /// by the benchmark only, and the feature-space Mahalanobis distance (Lee et al. 2018: to the nearest class mean of the
 /// penultimate features, under their shared covariance fitted on the run's training share), which the recognition rule
-/// of a TorchSharp run folder adds (<see cref="TrustInfo.OodWithFeatures"/>). Both need the logits or the features, which an ensemble's mean and ONNX files do not expose, so
-/// they exist only for a TorchSharp run folder; the fitted means and covariance are kept in
-/// <see cref="FileName"/> beside trust.json.
+/// of a TorchSharp run folder adds (<see cref="TrustInfo.OodWithFeatures"/>). Both need the logits or the features,
+/// which an ensemble's mean and ONNX files do not expose, so they exist only for a TorchSharp run folder; the fitted
+/// means and inverse covariance are kept in <see cref="FileName"/> beside trust.json.
 /// </summary>
 internal sealed class FeatureScores
 {
