@@ -231,14 +231,19 @@ public class RecognitionRuleTests
         Assert.Equal(Recognition.Reasons.Blank, Recognition.Judge(plain with { Contrast = 3, BorderClutter = 0.6 }, 0.5, 0.4, rule).Reason);
     }
 
+    /// <summary>2,000 renders that pass the photo checks, with random neighbour distances in [0, 0.5) and
+    /// confidences in [0.5, 1) drawn from <paramref name="rng"/>.</summary>
+    private static (List<Imaging.PhotoSignals> Signals, double[] Distance, double[] Confidence) RuleInputs(Random rng, int n = 2_000) =>
+        (Enumerable.Range(0, n).Select(_ => new Imaging.PhotoSignals(200, 0, 1)).ToList(),
+         Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 0.5).ToArray(),
+         Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble() / 2).ToArray());
+
     [Fact]
     public void FitRule_KeepsTheAskedShareOfValidation_WithOneCommonQuantile()
     {
         var rng = new Random(3);
         int n = 2_000;
-        var signals = Enumerable.Range(0, n).Select(_ => new Imaging.PhotoSignals(200, 0, 1)).ToList();
-        var dice = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 0.5).ToArray();
-        var confidence = Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble() / 2).ToArray();
+        var (signals, dice, confidence) = RuleInputs(rng, n);
         var rule = TrustFit.FitRule(signals, dice, confidence);
         int kept = Enumerable.Range(0, n).Count(i => Recognition.Judge(signals[i], dice[i], confidence[i], rule).Recognized);
         Assert.InRange(kept / (double)n, TrustFit.KeepRate, TrustFit.KeepRate + 0.005);
@@ -252,9 +257,7 @@ public class RecognitionRuleTests
     {
         var rng = new Random(4);
         int n = 2_000;
-        var signals = Enumerable.Range(0, n).Select(_ => new Imaging.PhotoSignals(200, 0, 1)).ToList();
-        var cosine = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 0.5).ToArray();
-        var confidence = Enumerable.Range(0, n).Select(_ => 0.5 + rng.NextDouble() / 2).ToArray();
+        var (signals, cosine, confidence) = RuleInputs(rng, n);
         var feature = Enumerable.Range(0, n).Select(_ => rng.NextDouble() * 300).ToArray();
         var rule = TrustFit.FitRule(signals, cosine, confidence, feature, TrustFit.KeepRateWithFeatures);
         int kept = Enumerable.Range(0, n).Count(i => Recognition.Judge(signals[i], cosine[i], confidence[i], rule, feature[i]).Recognized);

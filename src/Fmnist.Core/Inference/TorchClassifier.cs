@@ -61,13 +61,19 @@ public static class Classifiers
         return new TorchClassifier(path);
     }
 
+    /// <summary>The model under its calibration and test-time views: the TorchSharp run, ONNX file or ensemble itself.</summary>
+    internal static IClassifier Unwrapped(IClassifier model)
+    {
+        while (model is TtaClassifier or CalibratedClassifier)
+            model = model is TtaClassifier tta ? tta.Inner : ((CalibratedClassifier)model).Inner;
+        return model;
+    }
+
     /// <summary>The trust.json of a run or ensemble folder, or the one inside an .onnx file; null when never calibrated.</summary>
     internal static Fmnist.Trust.TrustInfo? Trust(string path, IClassifier? opened = null)
     {
         if (!IsOnnxFile(path)) return Fmnist.Trust.TrustInfo.Read(path);
-        while (opened is TtaClassifier or CalibratedClassifier)
-            opened = opened is TtaClassifier tta ? tta.Inner : ((CalibratedClassifier)opened).Inner;
-        var onnx = opened as OnnxClassifier;
+        var onnx = opened is null ? null : Unwrapped(opened) as OnnxClassifier;
         if (onnx is null) { using var file = new OnnxClassifier(path); return OnnxClassifier.ReadTrust(path, file.Metadata); }
         return OnnxClassifier.ReadTrust(path, onnx.Metadata);
     }

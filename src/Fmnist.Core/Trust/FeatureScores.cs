@@ -65,12 +65,7 @@ internal sealed class FeatureScores
 
     /// <summary>The TorchSharp run behind <paramref name="model"/> (calibrated or with test-time views; the features are
     /// of the image itself); null for an ONNX file or an ensemble.</summary>
-    public static TorchClassifier? Torch(IClassifier model)
-    {
-        while (model is CalibratedClassifier or TtaClassifier)
-            model = model is CalibratedClassifier c ? c.Inner : ((TtaClassifier)model).Inner;
-        return model as TorchClassifier;
-    }
+    public static TorchClassifier? Torch(IClassifier model) => Classifiers.Unwrapped(model) as TorchClassifier;
 
     /// <summary>Fits the class means and the shared covariance of <paramref name="model"/>'s features on
     /// <paramref name="fit"/>; null unless it is a TorchSharp run folder.</summary>

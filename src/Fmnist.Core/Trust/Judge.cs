@@ -65,11 +65,13 @@ internal sealed class Judge : IDisposable
     /// <summary>The Dice dissimilarity of each image (N*784) to its nearest training garment (shown with a prediction),
     /// its distance in the rule's own metric (what decides), both null without trust.json, and the Mahalanobis distance
     /// of its features (null where the rule has no feature check).</summary>
-    public PhotoDistances Distances(byte[] pixels)
+    /// <param name="pixels">N images of 784 bytes.</param>
+    /// <param name="featureDistance">The Mahalanobis distances of <see cref="Features"/> when the caller has already scored them.</param>
+    public PhotoDistances Distances(byte[] pixels, double[]? featureDistance = null)
     {
         var dice = _neighbours?.NearestDice(pixels);
         return new(dice, Rule.NeighbourMetric == OodRule.Metrics.Dice ? dice : _neighbours?.Nearest(pixels, Rule.NeighbourMetric),
-            Features?.Score(pixels).Mahalanobis);
+            Features is null ? null : featureDistance ?? Features.Score(pixels).Mahalanobis);
     }
 
     /// <summary>As <see cref="Predictions(IReadOnlyList{Photo}, float[], int)"/> with the <see cref="Distances"/> already measured.</summary>

@@ -72,7 +72,10 @@ internal static class OodBenchmark
         var photos = PhotoFiles.OpenAll(files);
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         var probabilities = model.Model.Probabilities(pixels);
-        var distances = model.Judge.Distances(pixels);
+        double[]? energy = null, mahalanobis = null;
+        if (inside is not null) (energy, mahalanobis) = inside.Score(pixels);
+        // The judge's own feature statistics are the ones just scored: its distances reuse them.
+        var distances = model.Judge.Distances(pixels, ReferenceEquals(inside, model.Judge.Features) ? mahalanobis : null);
         var predictions = model.Judge.Predictions(photos, probabilities, distances);
         var top = TrustFit.TopProbability(probabilities);
         var entropy = Enumerable.Range(0, photos.Count).Select(i =>
@@ -85,8 +88,6 @@ internal static class OodBenchmark
             }
             return h;
         }).ToArray();
-        double[]? energy = null, mahalanobis = null;
-        if (inside is not null) (energy, mahalanobis) = inside.Score(pixels);
         var scores = new Dictionary<string, double[]?>
         {
             ["confidence"] = top.Select(t => -t).ToArray(),
