@@ -9,7 +9,8 @@ namespace Fmnist.Serve;
 /// <param name="Probabilities">The request's images * 10, in the order it sent them.</param>
 /// <param name="BatchImages">How many images (from all requests) shared the forward pass.</param>
 /// <param name="InferenceMs">How long that forward pass took.</param>
-public sealed record BatchResult(float[] Probabilities, int BatchImages, double InferenceMs);
+/// <param name="Features">The request's images * the network's penultimate features, when the pass records them.</param>
+public sealed record BatchResult(float[] Probabilities, int BatchImages, double InferenceMs, float[]? Features = null);
 
 /// <summary>
 /// Dynamic batching, as model servers do it: requests queue in a channel; one loop takes the first, lets
@@ -31,7 +32,7 @@ public sealed class PredictionBatcher : IAsyncDisposable
         public bool TryLeaveQueue() => Interlocked.Exchange(ref _left, 1) == 0;
     }
 
-    private readonly IClassifier _model;
+    private readonly Func<byte[], (float[] Probabilities, float[]? Features)> _pass;
     private readonly int _maxImages;
     private readonly int _queueLimit;
     private readonly TimeSpan _wait;
@@ -41,10 +42,12 @@ public sealed class PredictionBatcher : IAsyncDisposable
     private int _queued;
 
     /// <param name="passed">Told the number of images of every forward pass (the batch-size metric).</param>
-    public PredictionBatcher(IClassifier model, int maxImages, double waitMs, int queueLimit = int.MaxValue, Action<int>? passed = null)
+    /// <param name="pass">The forward pass itself, when it records features on the way; by default the model's probabilities.</param>
+    public PredictionBatcher(IClassifier model, int maxImages, double waitMs, int queueLimit = int.MaxValue, Action<int>? passed = null,
+        Func<byte[], (float[] Probabilities, float[]? Features)>? pass = null)
     {
         _passed = passed;
-        _model = model;
+        _pass = pass ?? (images => (model.Probabilities(images), null));
         _maxImages = Math.Max(1, maxImages);
         _queueLimit = Math.Max(1, queueLimit);
         _wait = TimeSpan.FromMilliseconds(waitMs);
@@ -157,10 +160,11 @@ public sealed class PredictionBatcher : IAsyncDisposable
         var all = batch.Count == 1 ? batch[0].Images : batch.SelectMany(j => j.Images).ToArray();
         int total = batch.Sum(j => j.Count);
         float[] probs;
+        float[]? features;
         var watch = Stopwatch.StartNew();
         try
         {
-            probs = _model.Probabilities(all);
+            (probs, features) = _pass(all);
         }
         catch (Exception e)
         {
@@ -173,13 +177,13 @@ public sealed class PredictionBatcher : IAsyncDisposable
         }
         double ms = watch.Elapsed.TotalMilliseconds;
         _passed?.Invoke(total);
-        int offset = 0;
+        int row = 0, width = features is null ? 0 : features.Length / total;
         foreach (var job in batch)
         {
-            int length = job.Count * ClassNames.Count;
             job.Registration.Dispose();
-            job.Done.TrySetResult(new BatchResult(probs.AsSpan(offset, length).ToArray(), total, ms));
-            offset += length;
+            job.Done.TrySetResult(new BatchResult(probs.AsSpan(row * ClassNames.Count, job.Count * ClassNames.Count).ToArray(), total, ms,
+                features?.AsSpan(row * width, job.Count * width).ToArray()));
+            row += job.Count;
         }
     }
 

@@ -202,8 +202,16 @@ public class RecognitionTests(TrainedModelFixture model)
         var judge = new Judge(info, TestData.Fashion.Train, torch);
         Assert.Equal(info.OodWithFeatures, judge.Rule);
         Assert.Equal(garmentDistance, judge.Features!.Score(garments).Mahalanobis);
-        // The features are of the image itself, so test-time views keep the check.
+        // Serve's batch records the features of its own forward pass: the same probabilities, and the same distances
+        // as a pass of their own up to rounding (both are batches of 200 here, so they agree closely).
+        var (probabilities, recorded) = judge.Features.ProbabilitiesWithFeatures(torch, garments);
+        Assert.Equal(torch.Probabilities(garments), probabilities);
+        var fromBatch = judge.Features.Mahalanobis(recorded, 200);
+        for (int i = 0; i < 200; i++) Assert.Equal(garmentDistance[i], fromBatch[i], garmentDistance[i] * 1e-4);
+        // The features are of the image itself, so test-time views keep the check; their extra passes are not one row
+        // per image, so nothing is recorded from them and the judge scores the images itself.
         Assert.NotNull(FeatureScores.Torch(TtaClassifier.Wrap(torch, Evaluation.TtaMode.Flip)));
+        Assert.Null(judge.Features.ProbabilitiesWithFeatures(TtaClassifier.Wrap(torch, Evaluation.TtaMode.Flip), garments).Features);
         // Without the network (or for an ONNX file or ensemble) the rule every model can apply decides.
         var portable = new Judge(info, TestData.Fashion.Train);
         Assert.Equal((info.Ood, null), (portable.Rule, portable.Features));

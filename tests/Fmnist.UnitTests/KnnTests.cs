@@ -154,6 +154,31 @@ public class KnnTests
     }
 
     [Fact]
+    public void Every_kernel_finds_the_nearest_grey_image_by_cosine_exactly()
+    {
+        var train = TestData.Fashion.Train.Take(700);
+        var queries = TestData.Fashion.Test.Take(12).Images.Concat(new byte[784]).Concat(train.Image(5).ToArray()).ToArray();
+        var norms = CosineSearch.Norms(train.Images);
+        for (int q = 0; q < queries.Length / 784; q++)
+        {
+            var query = queries.AsSpan(q * 784, 784).ToArray();
+            double self = Math.Sqrt(query.Sum(p => (double)p * p)), best = 0;
+            for (int t = 0; t < train.Count; t++)
+            {
+                var image = train.Image(t).ToArray();
+                if (norms[t] == 0) continue;
+                long dot = 0;
+                for (int p = 0; p < 784; p++) dot += query[p] * image[p];
+                best = Math.Max(best, dot / (self * norms[t]));
+            }
+            double expected = self == 0 ? 1 : Math.Max(0, 1 - best);
+            foreach (var kernel in HammingSearch.Supported)
+                Assert.Equal(expected, CosineSearch.Distance(query, train.Images, norms, kernel)); // bit for bit
+        }
+        Assert.Equal(0, CosineSearch.Distance(train.Image(5), train.Images, norms), 12); // a training image finds itself
+    }
+
+    [Fact]
     public void Tuning_picks_on_validation_and_reports_test_once()
     {
         var train = TestData.Fashion.Train.Take(3000);

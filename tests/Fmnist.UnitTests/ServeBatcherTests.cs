@@ -41,6 +41,22 @@ public sealed class ServeBatcherTests
     }
 
     [Fact]
+    public async Task A_pass_that_records_features_hands_each_request_its_own_feature_rows()
+    {
+        var model = new EchoModel(TimeSpan.FromMilliseconds(20));
+        // Three features per image, the first one its first pixel.
+        (float[], float[]?) Pass(byte[] images) =>
+            (model.Probabilities(images), [.. Enumerable.Range(0, images.Length / 784).SelectMany(i => new float[] { images[i * 784], -1, -2 })]);
+        await using var batcher = new PredictionBatcher(model, maxImages: 8, waitMs: 50, pass: Pass);
+        var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() => batcher.PredictAsync(Images((byte)i, (byte)(100 + i))))));
+        for (int i = 0; i < results.Length; i++)
+            Assert.Equal([i, -1, -2, 100 + i, -1, -2], results[i].Features!);
+        Assert.True(model.Passes.Count < 12, "nothing was batched");
+        await using var plain = new PredictionBatcher(model, 8, 0);
+        Assert.Null((await plain.PredictAsync(Images(1))).Features); // the default pass records none
+    }
+
+    [Fact]
     public async Task ConcurrentRequests_ShareBoundedPasses_AndEachGetsItsOwnRows()
     {
         var model = new EchoModel(TimeSpan.FromMilliseconds(20));

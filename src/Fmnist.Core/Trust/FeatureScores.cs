@@ -132,17 +132,27 @@ internal sealed class FeatureScores
     public (double[] Energy, double[] Mahalanobis) Score(byte[] images)
     {
         var (features, logits) = Forward(_net, _norm, images);
-        int n = images.Length / ImageShape.Pixels, d = _dim, k = ClassNames.Count;
-        if (features.Length != n * d) throw new InvalidOperationException($"{features.Length / Math.Max(1, n)} features per image where the file has {d}");
+        int n = images.Length / ImageShape.Pixels, k = ClassNames.Count;
+        if (features.Length != n * _dim) throw new InvalidOperationException($"{features.Length / Math.Max(1, n)} features per image where the file has {_dim}");
         var energy = new double[n];
-        var distance = new double[n];
-        var delta = new double[d];
         for (int i = 0; i < n; i++)
         {
             double max = double.NegativeInfinity, sum = 0;
             for (int c = 0; c < k; c++) max = Math.Max(max, logits[i * k + c]);
             for (int c = 0; c < k; c++) sum += Math.Exp(logits[i * k + c] - max);
             energy[i] = -(max + Math.Log(sum));
+        }
+        return (energy, Mahalanobis(features, n));
+    }
+
+    /// <summary>The Mahalanobis distance to the nearest class mean of the first <paramref name="count"/> feature rows.</summary>
+    public double[] Mahalanobis(ReadOnlySpan<float> features, int count)
+    {
+        int d = _dim, k = ClassNames.Count;
+        var distance = new double[count];
+        var delta = new double[d];
+        for (int i = 0; i < count; i++)
+        {
             double best = double.PositiveInfinity;
             for (int c = 0; c < k; c++)
             {
@@ -158,7 +168,30 @@ internal sealed class FeatureScores
             }
             distance[i] = best;
         }
-        return (energy, distance);
+        return distance;
+    }
+
+    /// <summary>
+    /// <paramref name="model"/>'s probabilities of <paramref name="images"/>, with the penultimate features its own
+    /// forward pass computed on the way (N*D), so a server's batch needs no second pass for the feature check. The
+    /// features are null when that pass is not one row per image (test-time views) or ran another network.
+    /// </summary>
+    public (float[] Probabilities, float[]? Features) ProbabilitiesWithFeatures(IClassifier model, byte[] images)
+    {
+        // Every hooked network records into the thread's list: only this one's pass may run while it listens.
+        if (Torch(model)?.Net != _net) return (model.Probabilities(images), null);
+        var features = new List<float>();
+        float[] probabilities;
+        t_captured = features;
+        try
+        {
+            probabilities = model.Probabilities(images);
+        }
+        finally
+        {
+            t_captured = null;
+        }
+        return (probabilities, features.Count == images.Length / ImageShape.Pixels * _dim ? [.. features] : null);
     }
 
     /// <summary>The penultimate features (N*D) and the logits (N*10) of raw images, in eval mode, batches of 256.</summary>

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using Fmnist.Data;
 using Fmnist.Features;
 using Fmnist.Models.Knn;
@@ -38,7 +36,7 @@ internal sealed class TrainingNeighbours
     {
         Images = images;
         _indices = indices;
-        _norms = new(() => Enumerable.Range(0, images.Count).Select(i => Math.Sqrt(Dot(images.Image(i), images.Image(i)))).ToArray());
+        _norms = new(() => CosineSearch.Norms(images.Images));
     }
 
     // Keyed by the training set's identity (its arrays are never changed once loaded), so an entry dies with its set.
@@ -129,24 +127,9 @@ internal sealed class TrainingNeighbours
     /// </summary>
     public double[] NearestCosine(byte[] images)
     {
-        int n = images.Length / ImageShape.Pixels;
         var norms = _norms.Value;
-        var train = Images.Images;
-        var result = new double[n];
-        Parallel.For(0, n, q =>
-        {
-            var query = images.AsSpan(q * ImageShape.Pixels, ImageShape.Pixels);
-            long self = Dot(query, query);
-            if (self == 0) { result[q] = 1; return; }
-            double best = 0;
-            for (int t = 0; t < norms.Length; t++)
-            {
-                if (norms[t] == 0) continue;
-                double similarity = Dot(query, train.AsSpan(t * ImageShape.Pixels, ImageShape.Pixels)) / (Math.Sqrt(self) * norms[t]);
-                if (similarity > best) best = similarity;
-            }
-            result[q] = Math.Max(0, 1 - best);
-        });
+        var result = new double[images.Length / ImageShape.Pixels];
+        Parallel.For(0, result.Length, q => result[q] = CosineSearch.Distance(images.AsSpan(q * ImageShape.Pixels, ImageShape.Pixels), Images.Images, norms));
         return result;
     }
 
@@ -159,26 +142,6 @@ internal sealed class TrainingNeighbours
     };
 
     private readonly Lazy<double[]> _norms;
-
-    private static long Dot(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
-    {
-        long sum = 0;
-        int i = 0;
-        if (Avx2.IsSupported)
-        {
-            // Bytes widened to 16 bits; pmaddwd sums adjacent products into 32 bits (at most 2 * 255^2 each).
-            var acc = Vector256<int>.Zero;
-            for (; i + 16 <= a.Length; i += 16)
-            {
-                var x = Avx2.ConvertToVector256Int16(Vector128.Create(a.Slice(i, 16)));
-                var y = Avx2.ConvertToVector256Int16(Vector128.Create(b.Slice(i, 16)));
-                acc = Avx2.Add(acc, Avx2.MultiplyAddAdjacent(x, y));
-            }
-            sum = Vector256.Sum(acc);
-        }
-        for (; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
-    }
 
     private static int Ink(ReadOnlySpan<uint> bits)
     {
