@@ -154,11 +154,16 @@ public class KnnTests
     }
 
     [Fact]
-    public void Every_kernel_finds_the_nearest_grey_image_by_cosine_exactly()
+    public void Every_kernel_finds_the_nearest_grey_image_by_cosine_exactly_with_or_without_the_bound()
     {
         var train = TestData.Fashion.Train.Take(700);
-        var queries = TestData.Fashion.Test.Take(12).Images.Concat(new byte[784]).Concat(train.Image(5).ToArray()).ToArray();
-        var norms = CosineSearch.Norms(train.Images);
+        var rng = new Random(5);
+        var noise = new byte[3 * 784];
+        rng.NextBytes(noise);
+        var stroke = new byte[784];
+        for (int r = 4; r < 24; r++) stroke[r * 28 + 14] = 255; // a glyph-like line: far from every garment
+        var queries = TestData.Fashion.Test.Take(30).Images.Concat(noise).Concat(stroke).Concat(new byte[784]).Concat(train.Image(5).ToArray()).ToArray();
+        var search = new CosineSearch(train.Images);
         for (int q = 0; q < queries.Length / 784; q++)
         {
             var query = queries.AsSpan(q * 784, 784).ToArray();
@@ -166,16 +171,17 @@ public class KnnTests
             for (int t = 0; t < train.Count; t++)
             {
                 var image = train.Image(t).ToArray();
-                if (norms[t] == 0) continue;
+                if (search.Norms[t] == 0) continue;
                 long dot = 0;
                 for (int p = 0; p < 784; p++) dot += query[p] * image[p];
-                best = Math.Max(best, dot / (self * norms[t]));
+                best = Math.Max(best, dot / (self * search.Norms[t]));
             }
             double expected = self == 0 ? 1 : Math.Max(0, 1 - best);
             foreach (var kernel in HammingSearch.Supported)
-                Assert.Equal(expected, CosineSearch.Distance(query, train.Images, norms, kernel)); // bit for bit
+                foreach (bool prune in new[] { false, true })
+                    Assert.Equal(expected, search.Distance(query, [3, q], kernel, prune)); // bit for bit, whatever is compared first
         }
-        Assert.Equal(0, CosineSearch.Distance(train.Image(5), train.Images, norms), 12); // a training image finds itself
+        Assert.Equal(0, search.Distance(train.Image(5)), 12); // a training image finds itself
     }
 
     [Fact]
