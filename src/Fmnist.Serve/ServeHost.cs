@@ -53,6 +53,7 @@ internal sealed class ServeHost : IAsyncDisposable
         _metrics = new ServeMetrics(Gauges);
         _explain = new ExplainApi(options.Train); // packs the training set once, for every request's neighbours
         _judge = new Trust.Judge(options.Trust, options.Train ?? new LabeledImages([], []), model);
+        _judge.Neighbours?.Prepare(); // the training images' search structures, before the first request needs them
         // The feature check reads the batch's own forward pass rather than running one per request.
         _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit, _metrics.ObserveBatch,
             _judge.Features is { } features ? images => features.ProbabilitiesWithFeatures(model, images) : null);

@@ -91,6 +91,13 @@ internal sealed class TrainingNeighbours
     public BitImages Bits(int threshold) =>
         _packed.GetOrAdd(threshold, t => new(() => BitImages.Pack(Images.Images, t))).Value;
 
+    /// <summary>Builds now what the searches would build on their first call (a server's first requests should not wait for it).</summary>
+    public void Prepare()
+    {
+        HammingSearch.Prepare(Packed);
+        _ = _cosine.Value;
+    }
+
     /// <summary>The packing the recognition rule searches.</summary>
     private BitImages Packed => Bits(Threshold);
 

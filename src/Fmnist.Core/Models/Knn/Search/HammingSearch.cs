@@ -53,6 +53,18 @@ internal static class HammingSearch
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<BitImages, Layout> Layouts = new();
 
+    /// <summary>Builds the layout a search of <paramref name="train"/> reads, now rather than on the first search.</summary>
+    public static void Prepare(BitImages train, SearchKernel kernel = SearchKernel.Auto)
+    {
+        var layout = Layouts.GetValue(train, t => new Layout(t));
+        _ = Resolve(kernel) switch
+        {
+            SearchKernel.Avx512 => layout.Avx512.Value,
+            SearchKernel.Avx2 => layout.Avx2.Value,
+            _ => null,
+        };
+    }
+
     public static Neighbours Search(BitImages train, BitImages queries, int k, SearchKernel kernel = SearchKernel.Auto)
     {
         if (k < 1 || k > train.Count) throw new ArgumentOutOfRangeException(nameof(k), $"K must be 1..{train.Count}");
