@@ -139,7 +139,7 @@ internal sealed class TrainingNeighbours
         if (result.Length == 0) return result;
         // The nearest silhouettes are usually among the most similar grey images: compared first, they let the
         // search skip most of the rest from the start.
-        const int likely = 4;
+        int likely = Math.Min(4, Images.Count);
         var guesses = HammingSearch.Search(Packed, BitImages.Pack(images, Threshold), likely).Index;
         Parallel.For(0, result.Length, q => result[q] = search.Distance(images.AsSpan(q * ImageShape.Pixels, ImageShape.Pixels), guesses.AsSpan(q * likely, likely)));
         return result;

@@ -54,28 +54,22 @@ internal static class HammingSearch
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<BitImages, Layout> Layouts = new();
 
     /// <summary>Builds the layout a search of <paramref name="train"/> reads, now rather than on the first search.</summary>
-    public static void Prepare(BitImages train, SearchKernel kernel = SearchKernel.Auto)
+    public static void Prepare(BitImages train, SearchKernel kernel = SearchKernel.Auto) => LayoutOf(train, Resolve(kernel));
+
+    /// <summary>The sorted layout the kernel reads; null for the scalar kernel, which reads the packing itself.</summary>
+    private static SortedBlocks? LayoutOf(BitImages train, SearchKernel chosen) => chosen switch
     {
-        var layout = Layouts.GetValue(train, t => new Layout(t));
-        _ = Resolve(kernel) switch
-        {
-            SearchKernel.Avx512 => layout.Avx512.Value,
-            SearchKernel.Avx2 => layout.Avx2.Value,
-            _ => null,
-        };
-    }
+        SearchKernel.Avx512 => Layouts.GetValue(train, t => new Layout(t)).Avx512.Value,
+        SearchKernel.Avx2 => Layouts.GetValue(train, t => new Layout(t)).Avx2.Value,
+        _ => null,
+    };
 
     public static Neighbours Search(BitImages train, BitImages queries, int k, SearchKernel kernel = SearchKernel.Auto)
     {
         if (k < 1 || k > train.Count) throw new ArgumentOutOfRangeException(nameof(k), $"K must be 1..{train.Count}");
         var chosen = Resolve(kernel);
         var result = new Neighbours(queries.Count, k, new int[queries.Count * k], new int[queries.Count * k]);
-        var sorted = chosen switch
-        {
-            SearchKernel.Avx512 => Layouts.GetValue(train, t => new Layout(t)).Avx512.Value,
-            SearchKernel.Avx2 => Layouts.GetValue(train, t => new Layout(t)).Avx2.Value,
-            _ => null,
-        };
+        var sorted = LayoutOf(train, chosen);
         // Queries in popcount order: the 32 of a chunk then visit nearly the same training blocks.
         var queryPops = SortedBlocks.Popcounts(queries);
         var queryOrder = Enumerable.Range(0, queries.Count).ToArray();
