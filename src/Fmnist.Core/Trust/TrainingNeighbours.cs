@@ -20,6 +20,9 @@ internal sealed record Neighbour(int Index, int Label, int Distance);
 /// </summary>
 internal sealed class TrainingNeighbours
 {
+    /// <summary>Searches from which a cosine call builds the bound's tables (the answer is the same either way).</summary>
+    private const int PruneFrom = 64;
+
     /// <summary>Pixels above this grey level are ink when binarizing (the KNN's own default).</summary>
     public const int Threshold = 40;
 
@@ -95,7 +98,7 @@ internal sealed class TrainingNeighbours
     public void Prepare()
     {
         HammingSearch.Prepare(Packed);
-        _ = _cosine.Value;
+        _cosine.Value.Prepare();
     }
 
     /// <summary>The packing the recognition rule searches.</summary>
@@ -141,7 +144,10 @@ internal sealed class TrainingNeighbours
         // search skip most of the rest from the start.
         int likely = Math.Min(4, Images.Count);
         var guesses = HammingSearch.Search(Packed, BitImages.Pack(images, Threshold), likely).Index;
-        Parallel.For(0, result.Length, q => result[q] = search.Distance(images.AsSpan(q * ImageShape.Pixels, ImageShape.Pixels), guesses.AsSpan(q * likely, likely)));
+        // The bound's tables cost about a hundred full searches: built for a large call, or kept once a server prepared them.
+        bool prune = search.Prepared || result.Length >= PruneFrom;
+        Parallel.For(0, result.Length, q => result[q] = search.Distance(images.AsSpan(q * ImageShape.Pixels, ImageShape.Pixels),
+            guesses.AsSpan(q * likely, likely), prune: prune));
         return result;
     }
 
