@@ -56,7 +56,7 @@ internal sealed class ServeHost : IAsyncDisposable
         _judge.Neighbours?.Prepare(); // the training images' search structures, before the first request needs them
         // The feature check reads the batch's own forward pass rather than running one per request.
         _batcher = new PredictionBatcher(model, options.Batch, options.BatchWaitMs, _limits.QueueLimit, _metrics.ObserveBatch,
-            _judge.Features is { } features ? images => features.ProbabilitiesWithFeatures(model, images) : null);
+            images => _judge.Pass(model, images));
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls(options.Urls);
@@ -253,7 +253,7 @@ internal sealed class ServeHost : IAsyncDisposable
         // Explained: the occluded copies ride in the same job, after the images, whose rows come first.
         var result = await _batcher.PredictAsync(explain ? _explain.Inputs(all, photos.Count) : all, cancel).WaitAsync(cancel);
         var explanations = explain ? _explain.Explain(all, result.Probabilities) : null;
-        var verdicts = _judge.Predictions(photos, result.Probabilities, _judge.Distances(all, FeatureDistance(result, photos.Count)));
+        var verdicts = _judge.Predictions(photos, result.Probabilities, _judge.Distances(all, _judge.FeatureDistance(result.Features, photos.Count)));
         var predictions = names.Select((name, i) => Describe(name, photos[i].Pixels, result.Probabilities, i, verdicts[i]) with { Explanation = explanations?[i] }).ToList();
         foreach (var v in verdicts) _metrics.CountPrediction(v.Recognized);
         return new PredictResponse(predictions, result.BatchImages, Math.Round(result.InferenceMs, 3),
@@ -271,16 +271,11 @@ internal sealed class ServeHost : IAsyncDisposable
         int label = samples.Labels[index];
         var name = $"test image {index}";
         var verdict = _judge.Predictions([new Photo(name, image, PhotoSignals.OfDatasetImage(image))], result.Probabilities,
-            _judge.Distances(image, FeatureDistance(result, 1)))[0];
+            _judge.Distances(image, _judge.FeatureDistance(result.Features, 1)))[0];
         _metrics.CountPrediction(verdict.Recognized);
         return Results.Json(new SampleResponse(index, label, ClassNames.All[label], Describe(name, image, result.Probabilities, 0, verdict),
             result.BatchImages, Math.Round(result.InferenceMs, 3), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 3)), Json);
     });
-
-    /// <summary>The Mahalanobis distances of the first <paramref name="count"/> images from the features their pass recorded
-    /// (null when it recorded none: the judge then scores them itself, or has no feature check).</summary>
-    private double[]? FeatureDistance(BatchResult result, int count) =>
-        result.Features is { } f && _judge.Features is { } scores ? scores.Mahalanobis(f, count) : null;
 
     /// <summary>
     /// Runs a request that needs the model: refused at once when the queue is full (before its body is even read),

@@ -74,6 +74,16 @@ internal sealed class Judge : IDisposable
             Features is null ? null : featureDistance ?? Features.Score(pixels).Mahalanobis);
     }
 
+    /// <summary><paramref name="model"/>'s probabilities of <paramref name="images"/> and, where the rule has a feature check,
+    /// the features recorded on the way (<see cref="FeatureScores.ProbabilitiesWithFeatures"/>), for <see cref="FeatureDistance"/>.</summary>
+    public (float[] Probabilities, float[]? Features) Pass(Inference.IClassifier model, byte[] images) =>
+        Features is { } features ? features.ProbabilitiesWithFeatures(model, images) : (model.Probabilities(images), null);
+
+    /// <summary>The Mahalanobis distances of the first <paramref name="count"/> rows <see cref="Pass"/> recorded; null when it
+    /// recorded none (<see cref="Distances"/> then scores the images itself, where the rule has a feature check).</summary>
+    public double[]? FeatureDistance(float[]? recorded, int count) =>
+        recorded is not null && Features is { } features ? features.Mahalanobis(recorded, count) : null;
+
     /// <summary>As <see cref="Predictions(IReadOnlyList{Photo}, float[], int)"/> with the <see cref="Distances"/> already measured.</summary>
     public IReadOnlyList<JudgedPrediction> Predictions(IReadOnlyList<Photo> photos, float[] probabilities,
         PhotoDistances distances, int top = 3)

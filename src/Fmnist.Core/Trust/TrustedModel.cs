@@ -65,9 +65,8 @@ internal sealed class TrustedModel : IDisposable
         if (photos.Count == 0) return [];
         var pixels = photos.SelectMany(p => p.Pixels).ToArray();
         // With a feature check, the features come from the same forward pass as the probabilities.
-        if (_judge.Features is not { } features) return _judge.Predictions(photos, Model.Probabilities(pixels), top);
-        var (probabilities, recorded) = features.ProbabilitiesWithFeatures(Model, pixels);
-        return _judge.Predictions(photos, probabilities, _judge.Distances(pixels, recorded is null ? null : features.Mahalanobis(recorded, photos.Count)), top);
+        var (probabilities, recorded) = _judge.Pass(Model, pixels);
+        return _judge.Predictions(photos, probabilities, _judge.Distances(pixels, _judge.FeatureDistance(recorded, photos.Count)), top);
     }
 
     /// <inheritdoc/>
